@@ -1,0 +1,213 @@
+//! Prometheus metrics, kept lock-free on the request path.
+//!
+//! Requests are counted in a fixed table of atomics indexed by route and status code, so recording one costs
+//! two relaxed atomic adds and no allocation or hashing. Login outcomes are rare and use a small locked map.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::route::Route;
+
+/// Upper bounds, in seconds, of the upstream latency histogram's buckets.
+const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const STATUS_SLOTS: usize = 600;
+
+/// Why an upstream exchange failed; the `kind` label of `freshgate_upstream_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamError {
+    Unreachable,
+    Timeout,
+    Protocol,
+}
+
+impl UpstreamError {
+    const ALL: [UpstreamError; 3] = [UpstreamError::Unreachable, UpstreamError::Timeout, UpstreamError::Protocol];
+    fn name(self) -> &'static str {
+        match self {
+            UpstreamError::Unreachable => "unreachable",
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Protocol => "protocol",
+        }
+    }
+}
+
+pub struct Metrics {
+    requests: Vec<AtomicU64>,
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+    upstream_errors: [AtomicU64; 3],
+    connections: AtomicI64,
+    logins: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    provider_ready: AtomicI64,
+    jwks_fetches: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Metrics {
+            requests: (0..Route::ALL.len() * STATUS_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            latency_buckets: Default::default(),
+            latency_count: AtomicU64::new(0),
+            latency_sum_micros: AtomicU64::new(0),
+            upstream_errors: Default::default(),
+            connections: AtomicI64::new(0),
+            logins: Mutex::new(BTreeMap::new()),
+            provider_ready: AtomicI64::new(0),
+            jwks_fetches: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn request(&self, route: Route, status: u16) {
+        let status = (status as usize).min(STATUS_SLOTS - 1);
+        self.requests[route.index() * STATUS_SLOTS + status].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time from sending a request upstream to receiving its response head.
+    pub fn upstream_latency(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(elapsed.as_micros().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+    }
+
+    pub fn upstream_error(&self, kind: UpstreamError) {
+        self.upstream_errors[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// One finished login attempt: `outcome` is `success` or `failure`, `reason` a short fixed code.
+    pub fn login(&self, outcome: &'static str, reason: &'static str) {
+        let mut logins = self.logins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *logins.entry((outcome, reason)).or_insert(0) += 1;
+    }
+
+    pub fn provider_ready(&self, ready: bool) {
+        self.provider_ready.store(ready as i64, Ordering::Relaxed);
+    }
+
+    pub fn jwks_fetch(&self, result: &'static str) {
+        let mut fetches = self.jwks_fetches.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *fetches.entry(result).or_insert(0) += 1;
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP freshgate_requests_total Requests answered, by route and status code.\n");
+        out.push_str("# TYPE freshgate_requests_total counter\n");
+        for route in Route::ALL {
+            for status in 0..STATUS_SLOTS {
+                let n = self.requests[route.index() * STATUS_SLOTS + status].load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "freshgate_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                        route.name()
+                    );
+                }
+            }
+        }
+
+        out.push_str("# HELP freshgate_upstream_duration_seconds Time to the upstream's response head.\n");
+        out.push_str("# TYPE freshgate_upstream_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "freshgate_upstream_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.latency_count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "freshgate_upstream_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "freshgate_upstream_duration_seconds_sum {sum}");
+        let _ = writeln!(out, "freshgate_upstream_duration_seconds_count {count}");
+
+        out.push_str("# HELP freshgate_upstream_errors_total Upstream exchanges that failed, by kind.\n");
+        out.push_str("# TYPE freshgate_upstream_errors_total counter\n");
+        for kind in UpstreamError::ALL {
+            let n = self.upstream_errors[kind as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "freshgate_upstream_errors_total{{kind=\"{}\"}} {n}", kind.name());
+        }
+
+        out.push_str("# HELP freshgate_logins_total Finished login attempts, by outcome and reason.\n");
+        out.push_str("# TYPE freshgate_logins_total counter\n");
+        for ((outcome, reason), n) in self.logins.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "freshgate_logins_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {n}");
+        }
+
+        out.push_str("# HELP freshgate_jwks_fetches_total Fetches of the provider's JWKS, by result.\n");
+        out.push_str("# TYPE freshgate_jwks_fetches_total counter\n");
+        for (result, n) in self.jwks_fetches.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "freshgate_jwks_fetches_total{{result=\"{result}\"}} {n}");
+        }
+
+        out.push_str("# HELP freshgate_connections_open Client connections currently open.\n");
+        out.push_str("# TYPE freshgate_connections_open gauge\n");
+        let _ = writeln!(out, "freshgate_connections_open {}", self.connections.load(Ordering::Relaxed));
+        out.push_str("# HELP freshgate_provider_ready 1 when the provider's discovery document and JWKS are loaded.\n");
+        out.push_str("# TYPE freshgate_provider_ready gauge\n");
+        let _ = writeln!(out, "freshgate_provider_ready {}", self.provider_ready.load(Ordering::Relaxed));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_and_status() {
+        let metrics = Metrics::new();
+        metrics.request(Route::Passthrough, 200);
+        metrics.request(Route::Passthrough, 200);
+        metrics.request(Route::SsoLogin, 400);
+        let text = metrics.render();
+        assert!(text.contains("freshgate_requests_total{route=\"passthrough\",status=\"200\"} 2\n"));
+        assert!(text.contains("freshgate_requests_total{route=\"sso_login\",status=\"400\"} 1\n"));
+        assert!(!text.contains("status=\"404\""));
+    }
+
+    #[test]
+    fn latency_histogram_buckets_are_cumulative() {
+        let metrics = Metrics::new();
+        metrics.upstream_latency(Duration::from_millis(3));
+        metrics.upstream_latency(Duration::from_millis(70));
+        metrics.upstream_latency(Duration::from_secs(60));
+        let text = metrics.render();
+        assert!(text.contains("freshgate_upstream_duration_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("freshgate_upstream_duration_seconds_bucket{le=\"0.1\"} 2\n"));
+        assert!(text.contains("freshgate_upstream_duration_seconds_bucket{le=\"30\"} 2\n"));
+        assert!(text.contains("freshgate_upstream_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+        assert!(text.contains("freshgate_upstream_duration_seconds_count 3\n"));
+    }
+
+    #[test]
+    fn login_outcomes_are_labelled_by_reason() {
+        let metrics = Metrics::new();
+        metrics.login("failure", "unknown_account");
+        metrics.login("failure", "unknown_account");
+        metrics.login("success", "ok");
+        let text = metrics.render();
+        assert!(text.contains("freshgate_logins_total{outcome=\"failure\",reason=\"unknown_account\"} 2\n"));
+        assert!(text.contains("freshgate_logins_total{outcome=\"success\",reason=\"ok\"} 1\n"));
+    }
+}

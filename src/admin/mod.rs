@@ -1,0 +1,89 @@
+//! The admin listener: `/healthz`, `/readyz`, `/metrics`. Bind it to loopback or a cluster-internal address;
+//! it exposes no secrets but tells a reader about the deployment.
+
+pub mod metrics;
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use crate::body::Body;
+use crate::oidc::Provider;
+use crate::server::{ConnInfo, Handler};
+use metrics::Metrics;
+
+pub struct Admin {
+    pub metrics: Arc<Metrics>,
+    pub provider: Arc<Provider>,
+    /// Whether a Freshworks signing key is configured and was loaded at start-up (`None`: not configured).
+    pub signing_key_loaded: Option<bool>,
+}
+
+impl Admin {
+    /// Ready when the signing key is loaded and the provider's discovery document and JWKS are fetched.
+    pub fn readiness(&self) -> (bool, serde_json::Value) {
+        let mut reasons = Vec::new();
+        let signing_key = match self.signing_key_loaded {
+            None => "not configured",
+            Some(true) => "ok",
+            Some(false) => {
+                reasons.push("the Freshworks signing key is not loaded".to_owned());
+                "missing"
+            }
+        };
+        let provider = match self.provider.current() {
+            Ok(_) => "ok".to_owned(),
+            Err(reason) => {
+                reasons.push(reason.clone());
+                "not ready".to_owned()
+            }
+        };
+        let ready = reasons.is_empty();
+        let body = serde_json::json!({
+            "ready": ready,
+            "checks": { "signing_key": signing_key, "provider": provider },
+            "reasons": reasons,
+        });
+        (ready, body)
+    }
+}
+
+impl Handler for Admin {
+    async fn handle(&self, request: Request<Incoming>, _conn: ConnInfo) -> Response<Body> {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n".to_owned());
+        }
+        match request.uri().path() {
+            "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".to_owned()),
+            "/readyz" => {
+                let (ready, body) = self.readiness();
+                let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                text(status, "application/json", format!("{body}\n"))
+            }
+            "/metrics" => text(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                self.metrics.render(),
+            ),
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                "not found: the admin listener serves /healthz, /readyz and /metrics\n".to_owned(),
+            ),
+        }
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

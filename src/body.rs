@@ -1,0 +1,75 @@
+//! The one response body type the gateway returns.
+//!
+//! Passthrough responses stream the upstream's body as it arrives; pages the gateway writes itself are small
+//! and complete. An enum instead of a boxed trait object keeps the hot path free of a per-response allocation.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::Full;
+use hyper::body::Incoming;
+
+pub enum Body {
+    /// Streamed from the upstream, frame by frame.
+    Upstream(Incoming),
+    /// Written by the gateway.
+    Full(Full<Bytes>),
+}
+
+impl Body {
+    pub fn empty() -> Self {
+        Body::Full(Full::new(Bytes::new()))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body::Full(Full::new(Bytes::from(text)))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Body::Full(Full::new(Bytes::from_static(text.as_bytes())))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::Full(Full::new(Bytes::from(bytes)))
+    }
+}
+
+impl From<Incoming> for Body {
+    fn from(body: Incoming) -> Self {
+        Body::Upstream(body)
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Body::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Body::Full(body) => Pin::new(body).poll_frame(cx).map_err(|never| match never {}),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Upstream(body) => body.is_end_stream(),
+            Body::Full(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Upstream(body) => body.size_hint(),
+            Body::Full(body) => body.size_hint(),
+        }
+    }
+}

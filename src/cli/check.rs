@@ -1,0 +1,229 @@
+//! `freshgate check`: everything `serve` would load, plus a live look at the provider, and the values an
+//! admin pastes into Freshworks. Every problem is listed; the exit status is 1 when there is any.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::admin::metrics::Metrics;
+use crate::config::{Config, ConfigErrors, Limits, ProcessEnv, Secret, Upstream, validate};
+use crate::keys::{SigningKey, permission_warning};
+use crate::oidc::{Backchannel, Provider, compatibility};
+use crate::proxy::client::client_tls_config;
+use crate::server::tls;
+
+/// How long `check` waits for the provider.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub ok: Vec<String>,
+    pub warnings: Vec<String>,
+    pub problems: Vec<String>,
+    pub paste: Option<String>,
+}
+
+pub fn main(path: &Path) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("freshgate check: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(check(path));
+    print!("{}", render(path, &report));
+    if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub async fn check(path: &Path) -> Report {
+    let mut report = Report::default();
+    match validate::load(path, &ProcessEnv) {
+        Ok(config) => check_config(&config, &mut report).await,
+        Err(errors) => {
+            add_config_errors(&errors, &mut report);
+            // The provider is still worth a look: an unreachable provider is one more thing to fix.
+            if let Some(upstream) = upstream_from_raw(path) {
+                check_provider(&upstream, &mut report).await;
+            }
+        }
+    }
+    report
+}
+
+fn add_config_errors(errors: &ConfigErrors, report: &mut Report) {
+    for error in &errors.errors {
+        let key = if error.key.is_empty() { errors.file.display().to_string() } else { error.key.clone() };
+        report.problems.push(format!("{key}: {}\n    fix: {}", error.problem, error.fix));
+    }
+}
+
+async fn check_config(config: &Config, report: &mut Report) {
+    report.ok.push(format!("configuration {}", config.source.display()));
+    if let Some(files) = &config.tls {
+        match tls::acceptor(files) {
+            Ok(_) => report.ok.push(format!(
+                "TLS certificate {} and key {}",
+                files.cert_file.display(),
+                files.key_file.display()
+            )),
+            Err(problem) => report.problems.push(problem),
+        }
+    }
+    let mut public_key = None;
+    if let Some(freshworks) = &config.freshworks {
+        if let Some(warning) = permission_warning(&freshworks.signing_key_file) {
+            report.warnings.push(warning);
+        }
+        match SigningKey::load(&freshworks.signing_key_file) {
+            Ok(key) => {
+                report.ok.push(format!(
+                    "signing key {} (RSA {} bits; probe signature verified)",
+                    freshworks.signing_key_file.display(),
+                    key.bits()
+                ));
+                public_key = Some(key.public_key_body());
+            }
+            Err(e) => report.problems.push(format!("freshworks.signing_key_file: {e}")),
+        }
+    }
+    if config.session.cookie_key.is_none() {
+        report.warnings.push(
+            "session.cookie_key_file is not set: each process makes a random cookie key, so logins in flight break \
+             on restart and replicas cannot finish each other's logins"
+                .into(),
+        );
+    }
+    check_provider(&config.upstream, report).await;
+    if let Some(freshworks) = &config.freshworks {
+        let mut paste = String::new();
+        let _ = writeln!(paste, "Paste into Freshworks (Organization dashboard > Security > Single sign-on > JWT SSO):");
+        let _ = writeln!(paste, "  Login URL   {}", config.public("/sso/jwt/login"));
+        let _ = writeln!(paste, "  Logout URL  {}", config.public("/sso/jwt/logout"));
+        let _ = writeln!(
+            paste,
+            "  Public key  {}",
+            public_key.as_deref().unwrap_or("(unavailable until the signing key problem is fixed)")
+        );
+        let _ = writeln!(paste);
+        let _ = writeln!(paste, "Register at the provider, for client `{}`:", config.upstream.client_id);
+        let _ = writeln!(paste, "  Redirect URI  {}", config.public("/sso/jwt/callback"));
+        for account in freshworks.accounts.values() {
+            if let Some(url) = &account.logout_redirect_url {
+                let _ = writeln!(paste, "  Post-logout redirect URI  {url}   (account {})", account.id);
+            }
+        }
+        report.paste = Some(paste);
+    }
+}
+
+async fn check_provider(upstream: &Upstream, report: &mut Report) {
+    let client_tls = match client_tls_config(upstream.ca_file.as_deref()) {
+        Ok(client_tls) => client_tls,
+        Err(problem) => {
+            report.problems.push(format!("upstream.ca_file: {problem}"));
+            return;
+        }
+    };
+    let provider = Provider::new(
+        upstream.clone(),
+        Backchannel::new(upstream, client_tls),
+        Arc::new(Metrics::new()),
+    );
+    match tokio::time::timeout(PROVIDER_TIMEOUT, provider.discover()).await {
+        Err(_) => report.problems.push(format!(
+            "upstream.issuer: {} did not answer within {} s; check that the provider is up and upstream.issuer / upstream.backchannel_url point at it",
+            provider.discovery_url(),
+            PROVIDER_TIMEOUT.as_secs()
+        )),
+        Ok(Err(reason)) => report.problems.push(format!(
+            "upstream.issuer: {reason}\n    fix: check that the provider is up and upstream.issuer (and upstream.backchannel_url, if set) point at it"
+        )),
+        Ok(Ok(discovered)) => {
+            let problems = compatibility(&discovered.metadata);
+            if problems.is_empty() {
+                report.ok.push(format!(
+                    "provider {}: issuer matches, {} key(s) in its JWKS",
+                    provider.discovery_url(),
+                    discovered.jwks.keys().len()
+                ));
+            }
+            for problem in problems {
+                report.problems.push(format!("upstream: {problem}"));
+            }
+        }
+    }
+}
+
+/// Best effort, for a configuration that did not validate: the upstream keys alone, so `check` can still
+/// tell whether the provider answers.
+fn upstream_from_raw(path: &Path) -> Option<Upstream> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    let upstream = value.get("upstream")?;
+    let literal = |key: &str| {
+        upstream
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.contains("${"))
+            .map(str::to_owned)
+    };
+    let issuer = literal("issuer")?;
+    let issuer_url = url::Url::parse(&issuer).ok()?;
+    let backchannel_url = literal("backchannel_url").and_then(|s| url::Url::parse(&s).ok());
+    let base = path.parent().unwrap_or(Path::new("."));
+    let ca_file = literal("ca_file").map(|s| base.join(s)).filter(|p| p.exists());
+    let defaults = Limits::default();
+    Some(Upstream {
+        issuer,
+        proxy_to: backchannel_url.clone().unwrap_or_else(|| issuer_url.clone()),
+        issuer_url,
+        backchannel_url,
+        client_id: String::new(),
+        client_secret: Secret::new(""),
+        scopes: vec!["openid".into()],
+        ca_file,
+        preserve_host: true,
+        connect_timeout: Duration::from_secs(5),
+        response_timeout: defaults.header_read_timeout,
+        jwks_refresh: Duration::from_secs(3600),
+    })
+}
+
+pub fn render(path: &Path, report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "freshgate check {}", path.display());
+    let _ = writeln!(out);
+    for line in &report.ok {
+        let _ = writeln!(out, "  ok       {line}");
+    }
+    for line in &report.warnings {
+        let _ = writeln!(out, "  warning  {line}");
+    }
+    for line in &report.problems {
+        let _ = writeln!(out, "  PROBLEM  {line}");
+    }
+    let _ = writeln!(out);
+    if let Some(paste) = &report.paste {
+        out.push_str(paste);
+        let _ = writeln!(out);
+    }
+    match report.problems.len() {
+        0 => {
+            let _ = writeln!(out, "All checks passed.");
+        }
+        1 => {
+            let _ = writeln!(out, "1 problem; fix it before running `freshgate serve`.");
+        }
+        n => {
+            let _ = writeln!(out, "{n} problems; fix them before running `freshgate serve`.");
+        }
+    }
+    out
+}

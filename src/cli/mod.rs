@@ -1,0 +1,97 @@
+//! The command line: `serve`, `check`, `keygen`, `pubkey`.
+
+mod check;
+mod keys;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::builder::TypedValueParser;
+use clap::{Parser, Subcommand};
+
+pub use check::check;
+
+/// Environment variable naming the configuration file when `-c` is not given.
+pub const CONFIG_ENV: &str = "FRESHGATE_CONFIG";
+pub const DEFAULT_CONFIG: &str = "gateway.yaml";
+
+const EXAMPLES: &str = "\
+Examples:
+  freshgate keygen --out certs/freshworks-signing.key   # make the key Freshworks verifies tokens with
+  freshgate check -c gateway.yaml                       # validate everything, print what to paste into Freshworks
+  freshgate serve -c gateway.yaml                       # run the gateway
+  FRESHGATE_CONFIG=/etc/freshgate/gateway.yaml freshgate serve
+  freshgate pubkey --key certs/freshworks-signing.key --pem
+
+Documentation: README.md and docs/configuration.md";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "freshgate",
+    version,
+    about = "Log Freshworks agents in through your OpenID Connect provider (Keycloak, Okta, Entra ID, ...)",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// Configuration file [default: $FRESHGATE_CONFIG, else ./gateway.yaml]
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// `-c`, else `FRESHGATE_CONFIG`, else `./gateway.yaml`.
+    pub fn path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway
+    #[command(after_help = "Example:\n  freshgate serve -c /etc/freshgate/gateway.yaml")]
+    Serve(ConfigArg),
+    /// Validate the configuration, keys and certificates, contact the provider, and print the values to
+    /// paste into Freshworks
+    #[command(after_help = "Example:\n  freshgate check -c gateway.yaml\n\nExit status 0 when everything is in order, 1 when anything is not.")]
+    Check(ConfigArg),
+    /// Write a new RSA signing key (PKCS#8 PEM, mode 0600) and print its public key
+    #[command(after_help = "Example:\n  freshgate keygen --bits 3072 --out /run/secrets/freshworks-signing.key")]
+    Keygen {
+        /// Key size in bits
+        #[arg(long, default_value = "2048", value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s: String| s.parse::<usize>().unwrap_or(2048)))]
+        bits: usize,
+        /// Where to write the private key; an existing file is never overwritten
+        #[arg(long, value_name = "PATH", default_value = "freshworks-signing.key")]
+        out: PathBuf,
+    },
+    /// Print the public key of an existing signing key (the body Freshworks' form wants, or PEM)
+    #[command(after_help = "Examples:\n  freshgate pubkey -c gateway.yaml\n  freshgate pubkey --key certs/freshworks-signing.key --pem")]
+    Pubkey {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Read this key file instead of `freshworks.signing_key_file` of the configuration
+        #[arg(long, value_name = "PATH", conflicts_with = "config")]
+        key: Option<PathBuf>,
+        /// Print the public key as PEM instead of the bare base64 body
+        #[arg(long)]
+        pem: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(config) => crate::serve::main(&config.path()),
+        Command::Check(config) => check::main(&config.path()),
+        Command::Keygen { bits, out } => keys::keygen(bits, &out),
+        Command::Pubkey { config, key, pem } => keys::pubkey(&config, key.as_deref(), pem),
+    }
+}

@@ -1,0 +1,22 @@
+//! Configuration: `gateway.yaml -> raw::RawConfig -> validate -> types::Config`.
+//!
+//! 1. The file is read and parsed as YAML; every key not in the schema is reported with its dotted path
+//!    (and a suggestion when it looks like a typo).
+//! 2. String values of known keys have their `${VAR}` references replaced from the environment (`env.rs`),
+//!    so an unset variable is reported with the key that uses it; the result fills the `raw` structs.
+//! 3. `validate` turns the raw structs into the immutable `types::Config`, applying defaults, parsing
+//!    durations (`duration.rs`), URLs, addresses and CIDRs, and reading `*_file` secrets. It never stops at
+//!    the first problem: every problem is collected with the key, what is wrong and how to fix it.
+//!
+//! Relative paths in the file are resolved against the directory that holds the file.
+
+pub mod duration;
+pub mod env;
+pub mod error;
+pub mod raw;
+pub mod types;
+pub mod validate;
+
+pub use env::{Env, MapEnv, ProcessEnv};
+pub use error::{ConfigError, ConfigErrors};
+pub use types::*;

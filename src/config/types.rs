@@ -1,0 +1,192 @@
+//! The validated, immutable configuration every other module reads.
+//!
+//! Nothing here is parsed from text: `raw.rs` holds what the YAML said and `validate.rs` turns it into these
+//! types, so a `Config` value is always complete and consistent (defaults applied, URLs parsed, secrets read).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+/// Path of the gateway's own routes; everything else is passed through to the provider.
+pub const SSO_PREFIX: &str = "/sso/";
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this configuration was read from, for messages.
+    pub source: PathBuf,
+    pub listen: SocketAddr,
+    /// How browsers reach the gateway: scheme, host and optional port, no path, no trailing slash.
+    pub public_url: Url,
+    pub tls: Option<TlsFiles>,
+    /// `None` when `admin_listen: off`.
+    pub admin_listen: Option<SocketAddr>,
+    /// Peers whose `X-Forwarded-*` headers are believed. Empty: nobody's.
+    pub trusted_proxies: Vec<IpNet>,
+    pub log: LogConfig,
+    pub limits: Limits,
+    pub upstream: Upstream,
+    pub session: Session,
+    pub freshworks: Option<Freshworks>,
+}
+
+impl Config {
+    /// `public_url` + `path`, where `path` starts with `/`.
+    pub fn public(&self, path: &str) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    /// True when browsers reach the gateway over https (decides `Secure` / `__Host-` cookies).
+    pub fn public_is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, default `info`.
+    pub level: String,
+    /// One line per request (method, route, path without query, status, duration, request id).
+    pub access_log: bool,
+}
+
+/// Bounds on what clients and the upstream may cost us (STYLE: "bound everything").
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub tls_handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Exactly as configured; compared byte for byte with discovery and ID tokens (OIDC Discovery §4.3).
+    pub issuer: String,
+    pub issuer_url: Url,
+    /// Origin used for server-to-server calls instead of the issuer's (discovery, JWKS, token, userinfo).
+    pub backchannel_url: Option<Url>,
+    /// Passthrough target: `proxy_to`, else `backchannel_url`, else the issuer's origin.
+    pub proxy_to: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: Vec<String>,
+    pub ca_file: Option<PathBuf>,
+    /// Forward the browser's `Host` unchanged (default) so a provider that knows its public name keeps working.
+    pub preserve_host: bool,
+    pub connect_timeout: Duration,
+    /// Time to the upstream's response head; past it the client gets a 504 page.
+    pub response_timeout: Duration,
+    /// How often JWKS is re-fetched even without an unknown `kid`.
+    pub jwks_refresh: Duration,
+}
+
+#[derive(Clone)]
+pub struct Session {
+    /// 32 bytes shared by replicas. `None`: a random key per process (logins in flight break on restart).
+    pub cookie_key: Option<[u8; 32]>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("cookie_key", &self.cookie_key.map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Freshworks {
+    pub signing_key_file: PathBuf,
+    pub login_timeout: Duration,
+    /// Keyed by the id Freshworks sends as `module_id` or `client_id`.
+    pub accounts: BTreeMap<String, Account>,
+    pub claims: ClaimMap,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub redirect_url: Url,
+    pub logout_redirect_url: Option<Url>,
+}
+
+/// Freshworks claim name -> where its value comes from. Always has `sub`, `email`, `given_name`, `family_name`.
+#[derive(Debug, Clone)]
+pub struct ClaimMap {
+    pub entries: Vec<(String, ClaimMapping)>,
+}
+
+/// A list of sources tried in order; the first present and non-empty wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimMapping {
+    pub sources: Vec<ClaimSource>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimSource {
+    /// A claim name, or a dotted path into nested claims (`address.locality`), already split.
+    Path(Vec<String>),
+    /// `{ value: "-" }`.
+    Literal(String),
+}
+
+/// A secret string that never shows itself in `Debug` or `Display` (no secrets in logs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}

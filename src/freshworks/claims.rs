@@ -1,0 +1,159 @@
+//! From the provider's claims to the Freshworks payload (the seeds' claims table).
+//!
+//! Each Freshworks claim has a list of sources tried in order — claim names, dotted paths into nested claims
+//! (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks wants strings,
+//! so numbers are written as strings; arrays, objects and empty strings count as absent.
+
+use serde_json::{Map, Value};
+
+use super::error::SsoError;
+use crate::config::{ClaimMap, ClaimMapping, ClaimSource};
+
+/// Claims Freshworks requires (the seeds: "Required"); the others are sent only when present.
+pub const REQUIRED: [&str; 4] = ["sub", "email", "given_name", "family_name"];
+
+/// The value of one mapping, or `None` when every source is absent or empty.
+pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<String> {
+    mapping.sources.iter().find_map(|source| match source {
+        ClaimSource::Literal(text) => Some(text.clone()).filter(|t| !t.is_empty()),
+        ClaimSource::Path(path) => lookup(claims, path).and_then(as_text),
+    })
+}
+
+fn lookup<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let mut value = claims.get(first)?;
+    for segment in rest {
+        value = value.as_object()?.get(segment)?;
+    }
+    Some(value)
+}
+
+fn as_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// True when some mapped claim has no value in `claims`: worth asking the userinfo endpoint.
+pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
+    map.entries.iter().any(|(_, mapping)| resolve(claims, mapping).is_none())
+}
+
+/// How a mapping reads, for the page that says what is missing.
+pub fn describe(mapping: &ClaimMapping) -> String {
+    mapping
+        .sources
+        .iter()
+        .map(|source| match source {
+            ClaimSource::Path(path) => path.join("."),
+            ClaimSource::Literal(text) => format!("the literal {text:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Freshworks payload: the mapped claims, `iat` in integer seconds, and Freshworks' nonce byte for byte.
+/// Optional claims are left out when absent (never null).
+pub fn payload(claims: &Map<String, Value>, map: &ClaimMap, fw_nonce: &str, iat: u64) -> Result<Value, SsoError> {
+    let mut out = Map::new();
+    for (name, mapping) in &map.entries {
+        match resolve(claims, mapping) {
+            Some(value) => {
+                out.insert(name.clone(), Value::String(value));
+            }
+            None => {
+                if let Some(claim) = REQUIRED.iter().find(|required| **required == name.as_str()) {
+                    return Err(SsoError::MissingClaim {
+                        claim,
+                        sources: describe(mapping),
+                    });
+                }
+            }
+        }
+    }
+    out.insert("iat".into(), Value::from(iat));
+    out.insert("nonce".into(), Value::String(fw_nonce.to_owned()));
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(p: &str) -> ClaimSource {
+        ClaimSource::Path(p.split('.').map(str::to_owned).collect())
+    }
+
+    fn map() -> ClaimMap {
+        ClaimMap {
+            entries: vec![
+                ("sub".into(), ClaimMapping { sources: vec![path("sub")] }),
+                ("email".into(), ClaimMapping { sources: vec![path("email")] }),
+                ("given_name".into(), ClaimMapping { sources: vec![path("given_name"), path("name")] }),
+                (
+                    "family_name".into(),
+                    ClaimMapping {
+                        sources: vec![path("family_name"), ClaimSource::Literal("-".into())],
+                    },
+                ),
+                ("phone_number".into(), ClaimMapping { sources: vec![path("phone_number")] }),
+                ("picture".into(), ClaimMapping { sources: vec![path("address.locality")] }),
+            ],
+        }
+    }
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn fallbacks_take_the_first_present_non_empty_source() {
+        let c = claims(json!({"sub": "u1", "email": "a@x", "given_name": "", "name": "Ann", "family_name": "  "}));
+        let p = payload(&c, &map(), "fw-nonce", 1_700_000_000).unwrap();
+        assert_eq!(p["given_name"], "Ann");
+        assert_eq!(p["family_name"], "-");
+    }
+
+    #[test]
+    fn optional_claims_are_omitted_not_null() {
+        let c = claims(json!({"sub": "u1", "email": "a@x", "given_name": "A", "family_name": "B", "phone_number": null}));
+        let p = payload(&c, &map(), "n", 1).unwrap();
+        let object = p.as_object().unwrap();
+        assert!(!object.contains_key("phone_number"));
+        assert!(!object.contains_key("picture"));
+    }
+
+    #[test]
+    fn dotted_paths_reach_into_nested_claims_and_numbers_become_strings() {
+        let c = claims(json!({"sub": 42, "email": "a@x", "given_name": "A", "family_name": "B", "address": {"locality": "Springfield"}}));
+        let p = payload(&c, &map(), "n", 1).unwrap();
+        assert_eq!(p["sub"], "42");
+        assert_eq!(p["picture"], "Springfield");
+    }
+
+    #[test]
+    fn iat_is_integer_seconds_and_nonce_is_byte_for_byte() {
+        let c = claims(json!({"sub": "u", "email": "a@x", "given_name": "A", "family_name": "B"}));
+        let p = payload(&c, &map(), "ÄÖ 1+2/=", 1_700_000_123).unwrap();
+        assert_eq!(p["iat"], json!(1_700_000_123u64));
+        assert!(p["iat"].is_u64());
+        assert_eq!(p["nonce"], "ÄÖ 1+2/=");
+    }
+
+    #[test]
+    fn a_missing_required_claim_names_the_claim_and_where_it_was_looked_for() {
+        let c = claims(json!({"sub": "u", "given_name": "A", "family_name": "B"}));
+        match payload(&c, &map(), "n", 1) {
+            Err(SsoError::MissingClaim { claim, sources }) => {
+                assert_eq!(claim, "email");
+                assert_eq!(sources, "email");
+            }
+            other => panic!("expected a missing claim, got {other:?}"),
+        }
+        assert!(any_missing(&c, &map()));
+    }
+}

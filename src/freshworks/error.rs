@@ -1,0 +1,241 @@
+//! Everything that can stop a Freshworks login, with the page the person sees, the status, and the metric
+//! reason. Internal detail (provider messages, library errors) is in `detail` and goes only to the log.
+
+use http::StatusCode;
+
+use crate::pages::Page;
+
+#[derive(Debug)]
+pub enum SsoError {
+    /// The Login URL was called with something Freshworks would never send.
+    BadLoginRequest { reason: &'static str, message: String },
+    UnknownAccount { id: String },
+    RedirectUriMismatch { account: String },
+    ProviderNotReady { detail: String },
+    /// The callback carries no state, or no pending-login cookie matches it.
+    NoPendingLogin { restart: Option<String> },
+    /// The cookie exists but does not decrypt or does not match the state.
+    TamperedLogin { restart: Option<String> },
+    ExpiredLogin { restart: Option<String>, minutes: u64 },
+    ReplayedCallback { restart: Option<String> },
+    ProviderError { code: String, restart: Option<String> },
+    IssuerMismatch,
+    MissingCode,
+    TokenExchange { detail: String },
+    InvalidIdToken { detail: String },
+    UserinfoFailed { detail: String },
+    MissingClaim { claim: &'static str, sources: String },
+    Signing { detail: String },
+}
+
+impl SsoError {
+    /// The `reason` label of `freshgate_logins_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SsoError::BadLoginRequest { reason, .. } => reason,
+            SsoError::UnknownAccount { .. } => "unknown_account",
+            SsoError::RedirectUriMismatch { .. } => "redirect_uri_mismatch",
+            SsoError::ProviderNotReady { .. } => "provider_not_ready",
+            SsoError::NoPendingLogin { .. } => "no_pending_login",
+            SsoError::TamperedLogin { .. } => "tampered_login",
+            SsoError::ExpiredLogin { .. } => "expired_login",
+            SsoError::ReplayedCallback { .. } => "replayed_callback",
+            SsoError::ProviderError { .. } => "provider_error",
+            SsoError::IssuerMismatch => "issuer_mismatch",
+            SsoError::MissingCode => "missing_code",
+            SsoError::TokenExchange { .. } => "token_exchange_failed",
+            SsoError::InvalidIdToken { .. } => "invalid_id_token",
+            SsoError::UserinfoFailed { .. } => "userinfo_failed",
+            SsoError::MissingClaim { .. } => "missing_claim",
+            SsoError::Signing { .. } => "signing_failed",
+        }
+    }
+
+    /// What goes to the log line (never a token, code or secret).
+    pub fn detail(&self) -> String {
+        match self {
+            SsoError::BadLoginRequest { message, .. } => message.clone(),
+            SsoError::UnknownAccount { id } => format!("no account `{}` in freshworks.accounts", truncate(id)),
+            SsoError::RedirectUriMismatch { account } => {
+                format!("redirect_uri differs from freshworks.accounts.{account}.redirect_url")
+            }
+            SsoError::ProviderNotReady { detail }
+            | SsoError::TokenExchange { detail }
+            | SsoError::InvalidIdToken { detail }
+            | SsoError::UserinfoFailed { detail }
+            | SsoError::Signing { detail } => detail.clone(),
+            SsoError::ProviderError { code, .. } => format!("provider answered error={code}"),
+            SsoError::MissingClaim { claim, sources } => format!("claim {claim} missing (looked at {sources})"),
+            other => other.reason().replace('_', " "),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SsoError::BadLoginRequest { .. }
+            | SsoError::UnknownAccount { .. }
+            | SsoError::RedirectUriMismatch { .. }
+            | SsoError::NoPendingLogin { .. }
+            | SsoError::TamperedLogin { .. }
+            | SsoError::ExpiredLogin { .. }
+            | SsoError::ReplayedCallback { .. }
+            | SsoError::IssuerMismatch
+            | SsoError::MissingCode => StatusCode::BAD_REQUEST,
+            SsoError::ProviderError { code, .. } if code == "access_denied" => StatusCode::FORBIDDEN,
+            SsoError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
+            SsoError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SsoError::TokenExchange { .. } | SsoError::InvalidIdToken { .. } | SsoError::UserinfoFailed { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            SsoError::MissingClaim { .. } => StatusCode::FORBIDDEN,
+            SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn page(&self) -> Page {
+        let status = self.status();
+        let code = self.reason();
+        let ask_it = "If it keeps happening, tell your IT team and quote the request id below.";
+        let page = match self {
+            SsoError::BadLoginRequest { message, .. } => Page::new(status, code, "This sign-in link is not valid", message.clone())
+                .advice("Open your Freshworks portal and log in from there; the portal builds this link itself."),
+            SsoError::UnknownAccount { id } => Page::new(
+                status,
+                code,
+                "This Freshworks account is not set up on the sign-in gateway",
+                format!("The gateway has no account with the id `{}`.", truncate(id)),
+            )
+            .advice("An administrator must add the account under freshworks.accounts in the gateway configuration."),
+            SsoError::RedirectUriMismatch { .. } => Page::new(
+                status,
+                code,
+                "This sign-in link is not valid",
+                "The link asks to send you somewhere other than the Freshworks address configured for this account, so the gateway refused it.",
+            )
+            .advice("Log in from your Freshworks portal. If you did, an administrator must check the account's redirect_url."),
+            SsoError::ProviderNotReady { .. } => Page::new(
+                status,
+                code,
+                "The sign-in service is not available right now",
+                "The gateway cannot reach the identity provider at the moment.",
+            )
+            .advice(format!("Try again in a minute. {ask_it}")),
+            SsoError::NoPendingLogin { .. } => Page::new(
+                status,
+                code,
+                "This sign-in cannot be finished",
+                "The gateway has no record of this sign-in in your browser. It may have been started in another browser, or cookies may be blocked for this site.",
+            )
+            .advice("Start the login again from your Freshworks portal, in this browser."),
+            SsoError::TamperedLogin { .. } => Page::new(
+                status,
+                code,
+                "This sign-in cannot be finished",
+                "The sign-in record in your browser is not valid.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::ExpiredLogin { minutes, .. } => Page::new(
+                status,
+                code,
+                "This sign-in took too long",
+                format!("Sign-ins must be finished within {minutes} minutes of starting them."),
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::ReplayedCallback { .. } => Page::new(
+                status,
+                code,
+                "This sign-in was already used",
+                "Each sign-in link works once; this one has been used.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::ProviderError { code: provider_code, .. } if provider_code == "access_denied" => Page::new(
+                status,
+                code,
+                "Sign-in cancelled",
+                "The sign-in was cancelled or refused at the identity provider.",
+            )
+            .advice("Start the login again if you want to sign in."),
+            SsoError::ProviderError { code: provider_code, .. } => Page::new(
+                status,
+                code,
+                "The identity provider refused the sign-in",
+                format!("The identity provider answered with the error `{}`.", truncate(provider_code)),
+            )
+            .advice(format!("Start the login again. {ask_it}")),
+            SsoError::IssuerMismatch => Page::new(
+                status,
+                code,
+                "This sign-in cannot be finished",
+                "The answer did not come from the identity provider the gateway trusts.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::MissingCode => Page::new(
+                status,
+                code,
+                "This sign-in cannot be finished",
+                "The identity provider's answer is incomplete.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::TokenExchange { .. } | SsoError::InvalidIdToken { .. } | SsoError::UserinfoFailed { .. } => Page::new(
+                status,
+                code,
+                "The sign-in could not be verified",
+                "The gateway could not verify your identity with the identity provider.",
+            )
+            .advice(format!("Start the login again. {ask_it}")),
+            SsoError::MissingClaim { claim, sources } => Page::new(
+                status,
+                code,
+                "Your account is missing information Freshworks needs",
+                format!(
+                    "Freshworks needs your {} (`{claim}`), but the identity provider did not send it (the gateway looked at: {sources}).",
+                    human(claim)
+                ),
+            )
+            .advice(format!(
+                "Ask your IT team to fill in your {} at the identity provider and release it to the gateway's client, or to map `{claim}` to another attribute in freshworks.claims.",
+                human(claim)
+            )),
+            SsoError::Signing { .. } => Page::new(
+                status,
+                code,
+                "The sign-in could not be completed",
+                "The gateway could not sign the token for Freshworks.",
+            )
+            .advice(ask_it),
+        };
+        match self.restart() {
+            Some(url) => page.link("Start the login again", url),
+            None => page,
+        }
+    }
+
+    fn restart(&self) -> Option<&str> {
+        match self {
+            SsoError::NoPendingLogin { restart }
+            | SsoError::TamperedLogin { restart }
+            | SsoError::ExpiredLogin { restart, .. }
+            | SsoError::ReplayedCallback { restart }
+            | SsoError::ProviderError { restart, .. } => restart.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn human(claim: &str) -> &'static str {
+    match claim {
+        "sub" => "user id",
+        "email" => "email address",
+        "given_name" => "first name",
+        "family_name" => "last name",
+        "phone_number" => "phone number",
+        "picture" => "picture",
+        _ => "details",
+    }
+}
+
+/// Ids and provider codes shown on a page are cut short: they come from the request.
+fn truncate(text: &str) -> String {
+    let cut: String = text.chars().take(64).collect();
+    if cut.len() < text.len() { format!("{cut}…") } else { cut }
+}

@@ -1,0 +1,65 @@
+//! `GET /sso/jwt/logout`: the Logout URL configured in Freshworks.
+//!
+//! OpenID Connect RP-Initiated Logout 1.0 §2 at the provider's `end_session_endpoint`, with `client_id` and
+//! the account's `logout_redirect_url` as `post_logout_redirect_uri` (which must be registered at the
+//! provider); a "signed out" page when the provider has no such endpoint.
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::login::parse_query;
+use super::{Failure, Sso, redirect};
+use crate::body::Body;
+use crate::config::Account;
+use crate::pages::Page;
+use crate::request_id::RequestId;
+
+impl Sso {
+    pub(super) fn logout(&self, request: &Request<Incoming>, id: RequestId) -> Result<Response<Body>, Failure> {
+        let params = parse_query(request.uri().query()).unwrap_or_default();
+        let account = self.logout_account(params.get("client_id").or(params.get("module_id")));
+        let end_session = self
+            .provider
+            .current()
+            .ok()
+            .and_then(|discovered| discovered.metadata.additional_metadata().end_session_endpoint.clone())
+            .and_then(|endpoint| url::Url::parse(&endpoint).ok());
+        self.metrics.login("logout", if end_session.is_some() { "provider" } else { "local" });
+        match end_session {
+            Some(mut url) => {
+                {
+                    let mut query = url.query_pairs_mut();
+                    query.append_pair("client_id", &self.provider.upstream.client_id);
+                    if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
+                        query.append_pair("post_logout_redirect_uri", target.as_str());
+                    }
+                }
+                tracing::info!(request_id = %id, "logout: browser sent to the provider's end_session_endpoint");
+                Ok(redirect(url.as_str(), &[]))
+            }
+            None => {
+                let mut page = Page::new(
+                    StatusCode::OK,
+                    "signed_out",
+                    "You are signed out",
+                    "You have been signed out of Freshworks.",
+                )
+                .advice("Close the browser to end your session at your organisation's sign-in service too.");
+                if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
+                    page = page.link("Continue", target.as_str());
+                }
+                Ok(page.render(request.headers(), id))
+            }
+        }
+    }
+
+    /// The account named in the request, else the only configured one.
+    fn logout_account(&self, id: Option<&String>) -> Option<&Account> {
+        let accounts = &self.freshworks().accounts;
+        match id {
+            Some(id) => accounts.get(id),
+            None if accounts.len() == 1 => accounts.values().next(),
+            None => None,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The pending login, kept in the browser as an AEAD-encrypted cookie (AES-256-GCM).
+//!
+//! Like oauth2-proxy's CSRF cookie, it holds everything the callback needs — Freshworks' state and nonce,
+//! the account, our PKCE verifier (RFC 7636) and our OIDC nonce — so no server store is needed and any
+//! replica with the same cookie key finishes the login. Its name carries a prefix of our `state`, so logins
+//! in several tabs each have their own cookie, and the name is the AEAD's associated data, so a cookie cannot
+//! be replayed under another state. Binding our `state` to this browser-held cookie is the CSRF defence of
+//! RFC 9700 §4.7.1; the cookie is `HttpOnly`, `SameSite=Lax` (the callback is a top-level GET redirect),
+//! and `Secure` with the `__Host-` prefix when browsers use https (RFC 6265bis §4.1.3.2).
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::HeaderMap;
+use http::header::COOKIE;
+use serde::{Deserialize, Serialize};
+
+use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+
+/// Characters of our state that go into the cookie name.
+const NAME_STATE_CHARS: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    /// Our `state` at the provider.
+    pub state: String,
+    /// Our OIDC `nonce` (OIDC Core §3.1.2.1).
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub account: String,
+    /// Freshworks' `state`, returned to it byte for byte.
+    pub fw_state: String,
+    /// Freshworks' `nonce`, put into the token byte for byte.
+    pub fw_nonce: String,
+    /// Unix seconds when the login started.
+    pub started: u64,
+}
+
+pub struct CookieJar {
+    key: LessSafeKey,
+    secure: bool,
+}
+
+impl CookieJar {
+    pub fn new(key: &[u8; 32], secure: bool) -> Self {
+        let key = UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is a valid AES-256 key");
+        CookieJar {
+            key: LessSafeKey::new(key),
+            secure,
+        }
+    }
+
+    /// The cookie name for a login with our `state`.
+    pub fn name(&self, state: &str) -> String {
+        let short: String = state.chars().filter(char::is_ascii_alphanumeric).take(NAME_STATE_CHARS).collect();
+        let prefix = if self.secure { "__Host-" } else { "" };
+        format!("{prefix}{GATEWAY_COOKIE_PREFIX}-login-{short}")
+    }
+
+    pub fn seal(&self, pending: &PendingLogin) -> String {
+        let name = self.name(&pending.state);
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
+        let mut data = serde_json::to_vec(pending).expect("a pending login serialises");
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(name.as_bytes()), &mut data)
+            .expect("sealing a small cookie cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Decrypts the cookie sent under `name`. `None`: forged, tampered, or sealed with another key.
+    pub fn open(&self, name: &str, value: &str) -> Option<PendingLogin> {
+        let mut raw = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
+        if raw.len() < NONCE_LEN {
+            return None;
+        }
+        let nonce = Nonce::try_assume_unique_for_key(&raw[..NONCE_LEN]).ok()?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut raw[NONCE_LEN..])
+            .ok()?;
+        serde_json::from_slice(plain).ok()
+    }
+
+    /// `Set-Cookie` for a new pending login.
+    pub fn set_cookie(&self, pending: &PendingLogin, max_age_secs: u64) -> String {
+        format!(
+            "{}={}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
+            self.name(&pending.state),
+            self.seal(pending),
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// `Set-Cookie` that deletes the cookie named `name`.
+    pub fn clear_cookie(&self, name: &str) -> String {
+        format!(
+            "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+}
+
+/// The value of the cookie called `name` in the request, if any.
+pub fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(state: &str) -> PendingLogin {
+        PendingLogin {
+            state: state.into(),
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            account: "12344".into(),
+            fw_state: "fs".into(),
+            fw_nonce: "fn".into(),
+            started: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn sealed_login_opens_with_the_same_key_and_name() {
+        let jar = CookieJar::new(&[7; 32], true);
+        let login = pending("AbCdEfGhIjKlMnOpQrStUv");
+        let sealed = jar.seal(&login);
+        assert_eq!(jar.open(&jar.name(&login.state), &sealed), Some(login));
+    }
+
+    #[test]
+    fn cookie_does_not_open_under_another_name_or_key_or_after_tampering() {
+        let jar = CookieJar::new(&[7; 32], true);
+        let login = pending("AbCdEfGhIjKlMnOpQrStUv");
+        let sealed = jar.seal(&login);
+        assert_eq!(jar.open(&jar.name("ZZZZZZZZZZZZZZZZZZZZ"), &sealed), None);
+        assert_eq!(CookieJar::new(&[8; 32], true).open(&jar.name(&login.state), &sealed), None);
+        let mut bytes = sealed.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(jar.open(&jar.name(&login.state), &String::from_utf8(bytes).unwrap()), None);
+    }
+
+    #[test]
+    fn secure_cookies_use_the_host_prefix_and_plain_http_ones_do_not() {
+        let login = pending("AbCdEfGhIjKlMnOpQrStUv");
+        let secure = CookieJar::new(&[1; 32], true).set_cookie(&login, 600);
+        assert!(secure.starts_with("__Host-freshgate-login-AbCdEfGhIjKlMnOp="));
+        assert!(secure.contains("; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure"));
+        let plain = CookieJar::new(&[1; 32], false).set_cookie(&login, 600);
+        assert!(plain.starts_with("freshgate-login-AbCdEfGhIjKlMnOp="));
+        assert!(!plain.contains("Secure"));
+    }
+
+    #[test]
+    fn find_cookie_picks_the_named_cookie_among_several_headers() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, "a=1; freshgate-login-x=abc".parse().unwrap());
+        headers.append(COOKIE, "b=2".parse().unwrap());
+        assert_eq!(find_cookie(&headers, "freshgate-login-x"), Some("abc"));
+        assert_eq!(find_cookie(&headers, "b"), Some("2"));
+        assert_eq!(find_cookie(&headers, "c"), None);
+    }
+}

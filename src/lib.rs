@@ -1,0 +1,21 @@
+//! freshgate: an authentication gateway that logs Freshworks agents in through an existing OpenID Connect
+//! provider. The modules follow a request's path: `server` accepts it, `route` picks the handler, `proxy`
+//! passes it through to the provider, `freshworks` answers the JWT SSO endpoints, `oidc` talks to the
+//! provider, `admin` serves health and metrics; `config` and `keys` are read once at start-up.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod freshworks;
+pub mod keys;
+pub mod logging;
+pub mod oidc;
+pub mod pages;
+pub mod proxy;
+pub mod request_id;
+pub mod route;
+pub mod serve;
+pub mod server;

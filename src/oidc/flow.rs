@@ -1,0 +1,267 @@
+//! The gateway as an OpenID Connect relying party: authorization request with PKCE, code exchange, ID token
+//! validation, userinfo. Strict by design (RFC 9700, RFC 8725, OIDC Core §3.1.3.7).
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request};
+use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
+use openidconnect::{
+    ClaimsVerificationError, ClientId, IdTokenVerifier, IssuerUrl, Nonce, SignatureVerificationError,
+};
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered, Provider};
+use crate::config::Upstream;
+
+/// Clock skew tolerated on `exp` and `iat` (RFC 8725 §3.10 asks for bounded lifetimes, not zero skew).
+pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
+
+/// A random URL-safe string of 32 bytes of entropy: states, nonces, PKCE verifiers (RFC 7636 §4.1).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random number generator works");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// RFC 7636 §4.2: `BASE64URL(SHA256(verifier))`.
+pub fn pkce_challenge(verifier: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// The provider's authorization URL for an authorization-code request with PKCE S256 (RFC 7636 §4.3).
+pub fn authorization_url(
+    discovered: &Discovered,
+    upstream: &Upstream,
+    redirect_uri: &str,
+    state: &str,
+    nonce: &str,
+    pkce_verifier: &str,
+) -> Url {
+    let mut url = discovered.metadata.authorization_endpoint().url().clone();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &upstream.client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", &upstream.scopes.join(" "))
+        .append_pair("state", state)
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", &pkce_challenge(pkce_verifier))
+        .append_pair("code_challenge_method", "S256");
+    url
+}
+
+/// Tokens from the token endpoint, as far as the gateway uses them.
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("token endpoint: {0}")]
+    Token(String),
+    #[error("ID token rejected: {0}")]
+    IdToken(String),
+    #[error("userinfo: {0}")]
+    Userinfo(String),
+}
+
+/// RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5), authenticating as discovery says:
+/// `client_secret_basic` when offered (the default of OIDC Discovery), else `client_secret_post`.
+pub async fn exchange_code(
+    provider: &Provider,
+    discovered: &Discovered,
+    code: &str,
+    redirect_uri: &str,
+    pkce_verifier: &str,
+) -> Result<Tokens, FlowError> {
+    let upstream = &provider.upstream;
+    let endpoint = discovered
+        .metadata
+        .token_endpoint()
+        .ok_or_else(|| FlowError::Token("the provider has no token_endpoint".into()))?;
+    let use_basic = match discovered.metadata.token_endpoint_auth_methods_supported() {
+        None => true,
+        Some(methods) => methods
+            .iter()
+            .any(|m| serde_json::to_value(m).ok() == Some(Value::from("client_secret_basic"))),
+    };
+    let request = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "authorization_code")
+            .append_pair("code", code)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("code_verifier", pkce_verifier);
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(endpoint.as_str())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json");
+        if use_basic {
+            // RFC 6749 §2.3.1: each part form-urlencoded before the Basic encoding.
+            let user: String = url::form_urlencoded::byte_serialize(upstream.client_id.as_bytes()).collect();
+            let pass: String = url::form_urlencoded::byte_serialize(upstream.client_secret.expose().as_bytes()).collect();
+            request = request.header(AUTHORIZATION, format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))));
+        } else {
+            form.append_pair("client_id", &upstream.client_id)
+                .append_pair("client_secret", upstream.client_secret.expose());
+        }
+        request
+            .body(form.finish().into_bytes())
+            .map_err(|e| FlowError::Token(e.to_string()))?
+    };
+    let response = provider
+        .backchannel
+        .send(request)
+        .await
+        .map_err(|e| FlowError::Token(e.to_string()))?;
+    let body: Value = serde_json::from_slice(response.body()).map_err(|_| {
+        FlowError::Token(format!("HTTP {} with a body that is not JSON", response.status()))
+    })?;
+    if !response.status().is_success() {
+        let error = body.get("error").and_then(Value::as_str).unwrap_or("unknown");
+        return Err(FlowError::Token(format!("HTTP {} error={error}", response.status())));
+    }
+    let id_token = body
+        .get("id_token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| FlowError::Token("the response has no id_token (is `openid` in upstream.scopes?)".into()))?;
+    Ok(Tokens {
+        id_token: id_token.to_owned(),
+        access_token: body.get("access_token").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// What a validated ID token says.
+pub struct IdClaims {
+    pub subject: String,
+    pub claims: Map<String, Value>,
+}
+
+/// Validates the ID token (OIDC Core §3.1.3.7): signature with a key from the provider's JWKS and an
+/// asymmetric algorithm the provider advertises (never `none`, never HMAC — RFC 8725 §2.1, §3.1), `iss`
+/// exactly ours, `aud` containing our client id and no untrusted other audience, `azp` when several
+/// audiences, `exp` and `iat` within `CLOCK_SKEW`, and our `nonce`. `max_age` bounds how old `iat` may be.
+pub fn validate_id_token(
+    discovered: &Discovered,
+    upstream: &Upstream,
+    id_token: &str,
+    nonce: &str,
+    max_age: Duration,
+) -> Result<IdClaims, IdTokenError> {
+    let token = CoreIdToken::from_str(id_token).map_err(|e| IdTokenError::Invalid(format!("malformed: {e}")))?;
+    let issuer = IssuerUrl::new(upstream.issuer.clone()).map_err(|e| IdTokenError::Invalid(e.to_string()))?;
+    let advertised: Vec<String> = discovered
+        .metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_owned))
+        .collect();
+    let algs: Vec<CoreJwsSigningAlgorithm> = ACCEPTED_ID_TOKEN_ALGS
+        .iter()
+        .filter(|alg| advertised.iter().any(|a| a == *alg))
+        .filter_map(|alg| serde_json::from_value(Value::from(*alg)).ok())
+        .collect();
+    let now = SystemTime::now();
+    let verifier = IdTokenVerifier::new_public_client(
+        ClientId::new(upstream.client_id.clone()),
+        issuer,
+        discovered.jwks.clone(),
+    )
+    .set_allowed_algs(algs)
+    .set_time_fn(move || DateTime::<Utc>::from(now - CLOCK_SKEW))
+    .set_issue_time_verifier_fn(move |iat| {
+        let iat = SystemTime::from(iat);
+        if iat > now + CLOCK_SKEW {
+            Err("iat is in the future".into())
+        } else if now.duration_since(iat).unwrap_or_default() > max_age + CLOCK_SKEW {
+            Err("iat is older than the login".into())
+        } else {
+            Ok(())
+        }
+    });
+    let expected = Nonce::new(nonce.to_owned());
+    match token.claims(&verifier, &expected) {
+        Ok(claims) => {
+            let subject = claims.subject().as_str().to_owned();
+            Ok(IdClaims {
+                subject,
+                claims: payload_claims(id_token)?,
+            })
+        }
+        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+            Err(IdTokenError::UnknownKey)
+        }
+        Err(e) => Err(IdTokenError::Invalid(e.to_string())),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdTokenError {
+    #[error("no key in the provider's JWKS matches the token's key id")]
+    UnknownKey,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The JSON claims of a compact JWS whose signature has already been verified.
+fn payload_claims(token: &str) -> Result<Map<String, Value>, IdTokenError> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| IdTokenError::Invalid("not a compact JWS".into()))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| IdTokenError::Invalid("payload is not base64url".into()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(IdTokenError::Invalid("payload is not a JSON object".into())),
+    }
+}
+
+/// OIDC Core §5.3: the userinfo claims; its `sub` must equal the ID token's (§5.3.4), or the answer is for
+/// someone else and must not be used.
+pub async fn userinfo(
+    provider: &Provider,
+    discovered: &Discovered,
+    access_token: &str,
+    subject: &str,
+) -> Result<Map<String, Value>, FlowError> {
+    let endpoint = discovered
+        .metadata
+        .userinfo_endpoint()
+        .ok_or_else(|| FlowError::Userinfo("the provider has no userinfo_endpoint".into()))?;
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(endpoint.as_str())
+        .header(AUTHORIZATION, format!("Bearer {access_token}"))
+        .header(ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|e| FlowError::Userinfo(e.to_string()))?;
+    let response = provider
+        .backchannel
+        .send(request)
+        .await
+        .map_err(|e| FlowError::Userinfo(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(FlowError::Userinfo(format!("HTTP {}", response.status())));
+    }
+    let claims: Map<String, Value> = serde_json::from_slice(response.body())
+        .map_err(|_| FlowError::Userinfo("the answer is not a JSON object (signed userinfo is not supported)".into()))?;
+    match claims.get("sub").and_then(Value::as_str) {
+        Some(sub) if sub == subject => Ok(claims),
+        _ => Err(FlowError::Userinfo("its sub differs from the ID token's".into())),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

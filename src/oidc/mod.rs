@@ -1,0 +1,8 @@
+//! The upstream OpenID provider: discovery, keys, and the back channel to it.
+
+pub mod backchannel;
+pub mod flow;
+pub mod provider;
+
+pub use backchannel::{Backchannel, BackchannelError};
+pub use provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered, Metadata, Provider, compatibility};
