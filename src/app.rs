@@ -62,7 +62,12 @@ impl Handler for App {
 }
 
 impl App {
-    async fn passthrough(&self, request: Request<Incoming>, conn: ConnInfo, id: RequestId) -> Response<Body> {
+    async fn passthrough(
+        &self,
+        request: Request<Incoming>,
+        conn: ConnInfo,
+        id: RequestId,
+    ) -> Response<Body> {
         let mut accept = HeaderMap::new();
         if let Some(value) = request.headers().get(http::header::ACCEPT) {
             accept.insert(http::header::ACCEPT, value.clone());

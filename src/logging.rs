@@ -16,10 +16,16 @@ pub fn init(log: &LogConfig, level_override: Option<String>) {
         eprintln!("freshgate: log level `{directive}` is not valid ({e}); using `info`");
         EnvFilter::new("info")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let result = match log.format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
     };
     if let Err(e) = result {
         eprintln!("freshgate: logging was already set up: {e}");

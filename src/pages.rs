@@ -24,7 +24,12 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Page {
             status,
             code,
@@ -57,11 +62,19 @@ impl Page {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            ),
         );
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-request-id", value);
@@ -82,7 +95,11 @@ impl Page {
 
     fn html(&self, id: RequestId) -> String {
         let link = match &self.link {
-            Some((label, href)) => format!(r#"<p><a class="button" href="{}">{}</a></p>"#, escape(href), escape(label)),
+            Some((label, href)) => format!(
+                r#"<p><a class="button" href="{}">{}</a></p>"#,
+                escape(href),
+                escape(label)
+            ),
             None => String::new(),
         };
         let advice = if self.advice.is_empty() {
@@ -145,7 +162,8 @@ mod tests {
     #[tokio::test]
     async fn html_page_escapes_text_and_shows_the_request_id() {
         let id = RequestIds::new().next();
-        let page = Page::new(StatusCode::BAD_REQUEST, "bad", "<script>", "a & b").link("again", "/x?a=1&b=\"2\"");
+        let page = Page::new(StatusCode::BAD_REQUEST, "bad", "<script>", "a & b")
+            .link("again", "/x?a=1&b=\"2\"");
         let response = page.render(&HeaderMap::new(), id);
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers()["cache-control"], "no-store");
@@ -162,7 +180,8 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         let id = RequestIds::new().next();
-        let response = Page::new(StatusCode::BAD_GATEWAY, "provider_unreachable", "t", "m").render(&headers, id);
+        let response = Page::new(StatusCode::BAD_GATEWAY, "provider_unreachable", "t", "m")
+            .render(&headers, id);
         assert_eq!(response.headers()["content-type"], "application/json");
         let value: serde_json::Value = serde_json::from_str(&text(response).await).unwrap();
         assert_eq!(value["error"], "provider_unreachable");

@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn paths_outside_sso_are_passed_through() {
         assert_eq!(Route::of("/"), Route::Passthrough);
-        assert_eq!(Route::of("/realms/acme/protocol/openid-connect/auth"), Route::Passthrough);
+        assert_eq!(
+            Route::of("/realms/acme/protocol/openid-connect/auth"),
+            Route::Passthrough
+        );
         assert_eq!(Route::of("/ssofoo"), Route::Passthrough);
     }
 

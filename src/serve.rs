@@ -52,12 +52,18 @@ pub fn main(path: &Path) -> ExitCode {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
-            eprintln!("freshgate did not start; `freshgate check -c {}` shows the same list.", path.display());
+            eprintln!(
+                "freshgate did not start; `freshgate check -c {}` shows the same list.",
+                path.display()
+            );
             return ExitCode::from(2);
         }
     };
     logging::init(&config.log, std::env::var(logging::LOG_LEVEL_ENV).ok());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("freshgate: cannot start the async runtime: {e}");
@@ -79,7 +85,10 @@ pub fn main(path: &Path) -> ExitCode {
             }
         };
         let signal = wait_for_signal().await;
-        info!(signal, "shutting down: no new connections, finishing in-flight requests");
+        info!(
+            signal,
+            "shutting down: no new connections, finishing in-flight requests"
+        );
         tokio::select! {
             _ = gateway.stop() => {
                 info!("stopped");
@@ -154,14 +163,24 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
 
     let metrics = Arc::new(Metrics::new());
     let backchannel = Backchannel::new(&config.upstream, client_tls.clone());
-    let provider = Arc::new(Provider::new(config.upstream.clone(), backchannel, metrics.clone()));
+    let provider = Arc::new(Provider::new(
+        config.upstream.clone(),
+        backchannel,
+        metrics.clone(),
+    ));
     tokio::spawn(provider.clone().keep_fresh());
 
     let forwarding = Forwarding::new(config.trusted_proxies.clone(), config.tls.is_some());
     let passthrough = Passthrough::new(&config.upstream, forwarding, client_tls, metrics.clone());
     let signing_key_loaded = config.freshworks.as_ref().map(|_| signing_key.is_some());
     let sso = match (&config.freshworks, signing_key) {
-        (Some(_), Some(key)) => Some(Sso::new(config.clone(), key, cookie_key, provider.clone(), metrics.clone())),
+        (Some(_), Some(key)) => Some(Sso::new(
+            config.clone(),
+            key,
+            cookie_key,
+            provider.clone(),
+            metrics.clone(),
+        )),
         _ => None,
     };
     let app = App {
@@ -174,7 +193,9 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let addr = listener.local_addr().map_err(|e| vec![format!("listen: {e}")])?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| vec![format!("listen: {e}")])?;
     info!(listener = "gateway", addr = %addr, tls = config.tls.is_some(), public_url = %config.public_url, "listening");
     tasks.spawn(
         Listener {
@@ -189,7 +210,9 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     );
     let mut admin_addr = None;
     if let Some(admin_listener) = admin_listener {
-        let addr = admin_listener.local_addr().map_err(|e| vec![format!("admin_listen: {e}")])?;
+        let addr = admin_listener
+            .local_addr()
+            .map_err(|e| vec![format!("admin_listen: {e}")])?;
         info!(listener = "admin", addr = %addr, "listening");
         admin_addr = Some(addr);
         let admin = Admin {

@@ -12,7 +12,9 @@ use std::time::Duration;
 use crate::route::Route;
 
 /// Upper bounds, in seconds, of the upstream latency histogram's buckets.
-const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 const STATUS_SLOTS: usize = 600;
 
 /// Why an upstream exchange failed; the `kind` label of `freshgate_upstream_errors_total`.
@@ -24,7 +26,11 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    const ALL: [UpstreamError; 3] = [UpstreamError::Unreachable, UpstreamError::Timeout, UpstreamError::Protocol];
+    const ALL: [UpstreamError; 3] = [
+        UpstreamError::Unreachable,
+        UpstreamError::Timeout,
+        UpstreamError::Protocol,
+    ];
     fn name(self) -> &'static str {
         match self {
             UpstreamError::Unreachable => "unreachable",
@@ -55,7 +61,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         Metrics {
-            requests: (0..Route::ALL.len() * STATUS_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            requests: (0..Route::ALL.len() * STATUS_SLOTS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             latency_buckets: Default::default(),
             latency_count: AtomicU64::new(0),
             latency_sum_micros: AtomicU64::new(0),
@@ -79,8 +87,10 @@ impl Metrics {
             self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros
-            .fetch_add(elapsed.as_micros().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.latency_sum_micros.fetch_add(
+            elapsed.as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     pub fn upstream_error(&self, kind: UpstreamError) {
@@ -97,7 +107,10 @@ impl Metrics {
 
     /// One finished login attempt: `outcome` is `success` or `failure`, `reason` a short fixed code.
     pub fn login(&self, outcome: &'static str, reason: &'static str) {
-        let mut logins = self.logins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut logins = self
+            .logins
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *logins.entry((outcome, reason)).or_insert(0) += 1;
     }
 
@@ -106,18 +119,24 @@ impl Metrics {
     }
 
     pub fn jwks_fetch(&self, result: &'static str) {
-        let mut fetches = self.jwks_fetches.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut fetches = self
+            .jwks_fetches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *fetches.entry(result).or_insert(0) += 1;
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str("# HELP freshgate_requests_total Requests answered, by route and status code.\n");
+        out.push_str(
+            "# HELP freshgate_requests_total Requests answered, by route and status code.\n",
+        );
         out.push_str("# TYPE freshgate_requests_total counter\n");
         for route in Route::ALL {
             for status in 0..STATUS_SLOTS {
-                let n = self.requests[route.index() * STATUS_SLOTS + status].load(Ordering::Relaxed);
+                let n =
+                    self.requests[route.index() * STATUS_SLOTS + status].load(Ordering::Relaxed);
                 if n > 0 {
                     let _ = writeln!(
                         out,
@@ -128,44 +147,81 @@ impl Metrics {
             }
         }
 
-        out.push_str("# HELP freshgate_upstream_duration_seconds Time to the upstream's response head.\n");
+        out.push_str(
+            "# HELP freshgate_upstream_duration_seconds Time to the upstream's response head.\n",
+        );
         out.push_str("# TYPE freshgate_upstream_duration_seconds histogram\n");
         let mut cumulative = 0;
         for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
             cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "freshgate_upstream_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "freshgate_upstream_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "freshgate_upstream_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "freshgate_upstream_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "freshgate_upstream_duration_seconds_sum {sum}");
         let _ = writeln!(out, "freshgate_upstream_duration_seconds_count {count}");
 
-        out.push_str("# HELP freshgate_upstream_errors_total Upstream exchanges that failed, by kind.\n");
+        out.push_str(
+            "# HELP freshgate_upstream_errors_total Upstream exchanges that failed, by kind.\n",
+        );
         out.push_str("# TYPE freshgate_upstream_errors_total counter\n");
         for kind in UpstreamError::ALL {
             let n = self.upstream_errors[kind as usize].load(Ordering::Relaxed);
-            let _ = writeln!(out, "freshgate_upstream_errors_total{{kind=\"{}\"}} {n}", kind.name());
+            let _ = writeln!(
+                out,
+                "freshgate_upstream_errors_total{{kind=\"{}\"}} {n}",
+                kind.name()
+            );
         }
 
-        out.push_str("# HELP freshgate_logins_total Finished login attempts, by outcome and reason.\n");
+        out.push_str(
+            "# HELP freshgate_logins_total Finished login attempts, by outcome and reason.\n",
+        );
         out.push_str("# TYPE freshgate_logins_total counter\n");
         for ((outcome, reason), n) in self.logins.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(out, "freshgate_logins_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "freshgate_logins_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {n}"
+            );
         }
 
-        out.push_str("# HELP freshgate_jwks_fetches_total Fetches of the provider's JWKS, by result.\n");
+        out.push_str(
+            "# HELP freshgate_jwks_fetches_total Fetches of the provider's JWKS, by result.\n",
+        );
         out.push_str("# TYPE freshgate_jwks_fetches_total counter\n");
-        for (result, n) in self.jwks_fetches.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(out, "freshgate_jwks_fetches_total{{result=\"{result}\"}} {n}");
+        for (result, n) in self
+            .jwks_fetches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "freshgate_jwks_fetches_total{{result=\"{result}\"}} {n}"
+            );
         }
 
         out.push_str("# HELP freshgate_connections_open Client connections currently open.\n");
         out.push_str("# TYPE freshgate_connections_open gauge\n");
-        let _ = writeln!(out, "freshgate_connections_open {}", self.connections.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "freshgate_connections_open {}",
+            self.connections.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP freshgate_provider_ready 1 when the provider's discovery document and JWKS are loaded.\n");
         out.push_str("# TYPE freshgate_provider_ready gauge\n");
-        let _ = writeln!(out, "freshgate_provider_ready {}", self.provider_ready.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "freshgate_provider_ready {}",
+            self.provider_ready.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -181,7 +237,9 @@ mod tests {
         metrics.request(Route::Passthrough, 200);
         metrics.request(Route::SsoLogin, 400);
         let text = metrics.render();
-        assert!(text.contains("freshgate_requests_total{route=\"passthrough\",status=\"200\"} 2\n"));
+        assert!(
+            text.contains("freshgate_requests_total{route=\"passthrough\",status=\"200\"} 2\n")
+        );
         assert!(text.contains("freshgate_requests_total{route=\"sso_login\",status=\"400\"} 1\n"));
         assert!(!text.contains("status=\"404\""));
     }
@@ -207,7 +265,9 @@ mod tests {
         metrics.login("failure", "unknown_account");
         metrics.login("success", "ok");
         let text = metrics.render();
-        assert!(text.contains("freshgate_logins_total{outcome=\"failure\",reason=\"unknown_account\"} 2\n"));
+        assert!(text.contains(
+            "freshgate_logins_total{outcome=\"failure\",reason=\"unknown_account\"} 2\n"
+        ));
         assert!(text.contains("freshgate_logins_total{outcome=\"success\",reason=\"ok\"} 1\n"));
     }
 }

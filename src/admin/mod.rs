@@ -53,13 +53,21 @@ impl Admin {
 impl Handler for Admin {
     async fn handle(&self, request: Request<Incoming>, _conn: ConnInfo) -> Response<Body> {
         if request.method() != Method::GET && request.method() != Method::HEAD {
-            return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n".to_owned());
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "only GET and HEAD\n".to_owned(),
+            );
         }
         match request.uri().path() {
             "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".to_owned()),
             "/readyz" => {
                 let (ready, body) = self.readiness();
-                let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                let status = if ready {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
                 text(status, "application/json", format!("{body}\n"))
             }
             "/metrics" => text(

@@ -26,7 +26,10 @@ pub struct Report {
 }
 
 pub fn main(path: &Path) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("freshgate check: cannot start the async runtime: {e}");
@@ -59,13 +62,21 @@ pub async fn check(path: &Path) -> Report {
 
 fn add_config_errors(errors: &ConfigErrors, report: &mut Report) {
     for error in &errors.errors {
-        let key = if error.key.is_empty() { errors.file.display().to_string() } else { error.key.clone() };
-        report.problems.push(format!("{key}: {}\n    fix: {}", error.problem, error.fix));
+        let key = if error.key.is_empty() {
+            errors.file.display().to_string()
+        } else {
+            error.key.clone()
+        };
+        report
+            .problems
+            .push(format!("{key}: {}\n    fix: {}", error.problem, error.fix));
     }
 }
 
 async fn check_config(config: &Config, report: &mut Report) {
-    report.ok.push(format!("configuration {}", config.source.display()));
+    report
+        .ok
+        .push(format!("configuration {}", config.source.display()));
     if let Some(files) = &config.tls {
         match tls::acceptor(files) {
             Ok(_) => report.ok.push(format!(
@@ -90,7 +101,9 @@ async fn check_config(config: &Config, report: &mut Report) {
                 ));
                 public_key = Some(key.public_key_body());
             }
-            Err(e) => report.problems.push(format!("freshworks.signing_key_file: {e}")),
+            Err(e) => report
+                .problems
+                .push(format!("freshworks.signing_key_file: {e}")),
         }
     }
     if config.session.cookie_key.is_none() {
@@ -103,20 +116,37 @@ async fn check_config(config: &Config, report: &mut Report) {
     check_provider(&config.upstream, report).await;
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();
-        let _ = writeln!(paste, "Paste into Freshworks (Organization dashboard > Security > Single sign-on > JWT SSO):");
+        let _ = writeln!(
+            paste,
+            "Paste into Freshworks (Organization dashboard > Security > Single sign-on > JWT SSO):"
+        );
         let _ = writeln!(paste, "  Login URL   {}", config.public("/sso/jwt/login"));
         let _ = writeln!(paste, "  Logout URL  {}", config.public("/sso/jwt/logout"));
         let _ = writeln!(
             paste,
             "  Public key  {}",
-            public_key.as_deref().unwrap_or("(unavailable until the signing key problem is fixed)")
+            public_key
+                .as_deref()
+                .unwrap_or("(unavailable until the signing key problem is fixed)")
         );
         let _ = writeln!(paste);
-        let _ = writeln!(paste, "Register at the provider, for client `{}`:", config.upstream.client_id);
-        let _ = writeln!(paste, "  Redirect URI  {}", config.public("/sso/jwt/callback"));
+        let _ = writeln!(
+            paste,
+            "Register at the provider, for client `{}`:",
+            config.upstream.client_id
+        );
+        let _ = writeln!(
+            paste,
+            "  Redirect URI  {}",
+            config.public("/sso/jwt/callback")
+        );
         for account in freshworks.accounts.values() {
             if let Some(url) = &account.logout_redirect_url {
-                let _ = writeln!(paste, "  Post-logout redirect URI  {url}   (account {})", account.id);
+                let _ = writeln!(
+                    paste,
+                    "  Post-logout redirect URI  {url}   (account {})",
+                    account.id
+                );
             }
         }
         report.paste = Some(paste);
@@ -178,11 +208,15 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
     let issuer_url = url::Url::parse(&issuer).ok()?;
     let backchannel_url = literal("backchannel_url").and_then(|s| url::Url::parse(&s).ok());
     let base = path.parent().unwrap_or(Path::new("."));
-    let ca_file = literal("ca_file").map(|s| base.join(s)).filter(|p| p.exists());
+    let ca_file = literal("ca_file")
+        .map(|s| base.join(s))
+        .filter(|p| p.exists());
     let defaults = Limits::default();
     Some(Upstream {
         issuer,
-        proxy_to: backchannel_url.clone().unwrap_or_else(|| issuer_url.clone()),
+        proxy_to: backchannel_url
+            .clone()
+            .unwrap_or_else(|| issuer_url.clone()),
         issuer_url,
         backchannel_url,
         client_id: String::new(),
@@ -222,7 +256,10 @@ pub fn render(path: &Path, report: &Report) -> String {
             let _ = writeln!(out, "1 problem; fix it before running `freshgate serve`.");
         }
         n => {
-            let _ = writeln!(out, "{n} problems; fix them before running `freshgate serve`.");
+            let _ = writeln!(
+                out,
+                "{n} problems; fix them before running `freshgate serve`."
+            );
         }
     }
     out

@@ -10,10 +10,15 @@ use crate::keys::{SigningKey, write_new_key};
 pub fn keygen(bits: usize, out: &Path) -> ExitCode {
     match write_new_key(out, bits) {
         Ok(key) => {
-            println!("Wrote a new {bits}-bit RSA signing key to {} (mode 0600).", out.display());
+            println!(
+                "Wrote a new {bits}-bit RSA signing key to {} (mode 0600).",
+                out.display()
+            );
             println!("Keep it secret: whoever holds it can log anyone in to Freshworks.");
             println!();
-            println!("Public key for Freshworks (Security > Single sign-on > JWT SSO > public key):");
+            println!(
+                "Public key for Freshworks (Security > Single sign-on > JWT SSO > public key):"
+            );
             println!("{}", key.public_key_body());
             println!();
             println!("Public key as PEM:");

@@ -49,7 +49,11 @@ impl ConfigArg {
     pub fn path(&self) -> PathBuf {
         self.config
             .clone()
-            .or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os(CONFIG_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
     }
 }
@@ -61,10 +65,14 @@ pub enum Command {
     Serve(ConfigArg),
     /// Validate the configuration, keys and certificates, contact the provider, and print the values to
     /// paste into Freshworks
-    #[command(after_help = "Example:\n  freshgate check -c gateway.yaml\n\nExit status 0 when everything is in order, 1 when anything is not.")]
+    #[command(
+        after_help = "Example:\n  freshgate check -c gateway.yaml\n\nExit status 0 when everything is in order, 1 when anything is not."
+    )]
     Check(ConfigArg),
     /// Write a new RSA signing key (PKCS#8 PEM, mode 0600) and print its public key
-    #[command(after_help = "Example:\n  freshgate keygen --bits 3072 --out /run/secrets/freshworks-signing.key")]
+    #[command(
+        after_help = "Example:\n  freshgate keygen --bits 3072 --out /run/secrets/freshworks-signing.key"
+    )]
     Keygen {
         /// Key size in bits
         #[arg(long, default_value = "2048", value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s: String| s.parse::<usize>().unwrap_or(2048)))]
@@ -74,7 +82,9 @@ pub enum Command {
         out: PathBuf,
     },
     /// Print the public key of an existing signing key (the body Freshworks' form wants, or PEM)
-    #[command(after_help = "Examples:\n  freshgate pubkey -c gateway.yaml\n  freshgate pubkey --key certs/freshworks-signing.key --pem")]
+    #[command(
+        after_help = "Examples:\n  freshgate pubkey -c gateway.yaml\n  freshgate pubkey --key certs/freshworks-signing.key --pem"
+    )]
     Pubkey {
         #[command(flatten)]
         config: ConfigArg,

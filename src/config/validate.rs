@@ -530,7 +530,7 @@ impl Validator {
                 }
             },
         };
-        if listen == Some(addr) {
+        if listen == Some(addr) && addr.port() != 0 {
             self.push(
                 key,
                 format!("`{addr}` is the same address as listen"),

@@ -19,28 +19,57 @@ use crate::oidc::{Discovered, Provider};
 use crate::request_id::RequestId;
 
 impl Sso {
-    pub(super) async fn callback(&self, request: &Request<Incoming>, id: RequestId) -> Result<Response<Body>, Failure> {
+    pub(super) async fn callback(
+        &self,
+        request: &Request<Incoming>,
+        id: RequestId,
+    ) -> Result<Response<Body>, Failure> {
         let freshworks = self.freshworks();
         let timeout = freshworks.login_timeout;
         let fallback_restart = self.only_account_restart();
         let params = parse_query(request.uri().query()).map_err(|_| {
-            (SsoError::NoPendingLogin { restart: fallback_restart.clone() }, None)
+            (
+                SsoError::NoPendingLogin {
+                    restart: fallback_restart.clone(),
+                },
+                None,
+            )
         })?;
-        let no_pending = || (SsoError::NoPendingLogin { restart: fallback_restart.clone() }, None);
-        let state = params.get("state").filter(|s| !s.is_empty()).ok_or_else(no_pending)?;
+        let no_pending = || {
+            (
+                SsoError::NoPendingLogin {
+                    restart: fallback_restart.clone(),
+                },
+                None,
+            )
+        };
+        let state = params
+            .get("state")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(no_pending)?;
         let name = self.cookies.name(state);
         let value = find_cookie(request.headers(), &name).ok_or_else(no_pending)?;
         let clear = Some(self.cookies.clear_cookie(&name));
         let pending = match self.cookies.open(&name, value) {
             Some(pending) if pending.state == *state => pending,
-            _ => return Err((SsoError::TamperedLogin { restart: fallback_restart.clone() }, clear)),
+            _ => {
+                return Err((
+                    SsoError::TamperedLogin {
+                        restart: fallback_restart.clone(),
+                    },
+                    clear,
+                ));
+            }
         };
         let restart = self.restart_url(&pending.account);
         if flow::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
             let minutes = timeout.as_secs().div_ceil(60);
             return Err((SsoError::ExpiredLogin { restart, minutes }, clear));
         }
-        if !self.replay.first_use(state, timeout + Duration::from_secs(60)) {
+        if !self
+            .replay
+            .first_use(state, timeout + Duration::from_secs(60))
+        {
             return Err((SsoError::ReplayedCallback { restart }, clear));
         }
         match self.finish(&params, &pending).await {
@@ -50,7 +79,9 @@ impl Sso {
             }
             Err(error) => {
                 let error = match error {
-                    SsoError::ProviderError { code, .. } => SsoError::ProviderError { code, restart },
+                    SsoError::ProviderError { code, .. } => {
+                        SsoError::ProviderError { code, restart }
+                    }
                     other => other,
                 };
                 Err((error, clear))
@@ -60,45 +91,98 @@ impl Sso {
     }
 
     /// Everything after the pending login checked out: returns the Freshworks redirect.
-    async fn finish(&self, params: &HashMap<String, String>, pending: &PendingLogin) -> Result<String, SsoError> {
+    async fn finish(
+        &self,
+        params: &HashMap<String, String>,
+        pending: &PendingLogin,
+    ) -> Result<String, SsoError> {
         let freshworks = self.freshworks();
         if let Some(code) = params.get("error") {
             // Only the code is kept (and shown); descriptions are free text from the request.
-            let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-            return Err(SsoError::ProviderError { code, restart: None });
+            let code: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(SsoError::ProviderError {
+                code,
+                restart: None,
+            });
         }
         let discovered = self
             .provider
             .current()
             .map_err(|detail| SsoError::ProviderNotReady { detail })?;
-        check_issuer(params.get("iss"), &discovered, &self.provider.upstream.issuer)?;
-        let code = params.get("code").filter(|c| !c.is_empty()).ok_or(SsoError::MissingCode)?;
+        check_issuer(
+            params.get("iss"),
+            &discovered,
+            &self.provider.upstream.issuer,
+        )?;
+        let code = params
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or(SsoError::MissingCode)?;
         let redirect_uri = self.callback_url();
-        let tokens = flow::exchange_code(&self.provider, &discovered, code, &redirect_uri, &pending.pkce_verifier)
-            .await
-            .map_err(|e| SsoError::TokenExchange { detail: e.to_string() })?;
-        let (discovered, id_claims) = validate(&self.provider, discovered, &tokens.id_token, pending, freshworks.login_timeout).await?;
+        let tokens = flow::exchange_code(
+            &self.provider,
+            &discovered,
+            code,
+            &redirect_uri,
+            &pending.pkce_verifier,
+        )
+        .await
+        .map_err(|e| SsoError::TokenExchange {
+            detail: e.to_string(),
+        })?;
+        let (discovered, id_claims) = validate(
+            &self.provider,
+            discovered,
+            &tokens.id_token,
+            pending,
+            freshworks.login_timeout,
+        )
+        .await?;
         let mut all = id_claims.claims;
         if claims::any_missing(&all, &freshworks.claims)
             && discovered.metadata.userinfo_endpoint().is_some()
             && let Some(access_token) = &tokens.access_token
         {
-            let extra = flow::userinfo(&self.provider, &discovered, access_token, &id_claims.subject)
-                .await
-                .map_err(|e| SsoError::UserinfoFailed { detail: e.to_string() })?;
+            let extra = flow::userinfo(
+                &self.provider,
+                &discovered,
+                access_token,
+                &id_claims.subject,
+            )
+            .await
+            .map_err(|e| SsoError::UserinfoFailed {
+                detail: e.to_string(),
+            })?;
             merge(&mut all, extra);
         }
-        let payload = claims::payload(&all, &freshworks.claims, &pending.fw_nonce, flow::unix_now())?;
+        let payload = claims::payload(
+            &all,
+            &freshworks.claims,
+            &pending.fw_nonce,
+            flow::unix_now(),
+        )?;
         let token = self
             .key
             .sign_rs256(&payload)
-            .map_err(|e| SsoError::Signing { detail: e.to_string() })?;
-        let account = freshworks
-            .accounts
-            .get(&pending.account)
-            .ok_or_else(|| SsoError::UnknownAccount { id: pending.account.clone() })?;
+            .map_err(|e| SsoError::Signing {
+                detail: e.to_string(),
+            })?;
+        let account =
+            freshworks
+                .accounts
+                .get(&pending.account)
+                .ok_or_else(|| SsoError::UnknownAccount {
+                    id: pending.account.clone(),
+                })?;
         tracing::info!(account = %account.id, sub = %id_claims.subject, "ID token validated; Freshworks token signed");
-        Ok(append_query(&account.redirect_url, &[("state", &pending.fw_state), ("id_token", &token)]))
+        Ok(append_query(
+            &account.redirect_url,
+            &[("state", &pending.fw_state), ("id_token", &token)],
+        ))
     }
 
     /// Where "start the login again" leads: the Freshworks portal of the account.
@@ -121,10 +205,19 @@ impl Sso {
 
 /// RFC 9207 §2.4: when the provider sends `iss` it must be exactly our issuer; when it says it always sends
 /// it, its absence is an error too (a mix-up attack would strip it).
-fn check_issuer(iss: Option<&String>, discovered: &Discovered, issuer: &str) -> Result<(), SsoError> {
+fn check_issuer(
+    iss: Option<&String>,
+    discovered: &Discovered,
+    issuer: &str,
+) -> Result<(), SsoError> {
     match iss {
         Some(iss) if iss != issuer => Err(SsoError::IssuerMismatch),
-        None if discovered.metadata.additional_metadata().authorization_response_iss_parameter_supported == Some(true) => {
+        None if discovered
+            .metadata
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported
+            == Some(true) =>
+        {
             Err(SsoError::IssuerMismatch)
         }
         _ => Ok(()),
@@ -150,9 +243,13 @@ async fn validate(
                 .map_err(|detail| SsoError::ProviderNotReady { detail })?;
             flow::validate_id_token(&fresh, upstream, id_token, &pending.nonce, max_age)
                 .map(|claims| (fresh, claims))
-                .map_err(|e| SsoError::InvalidIdToken { detail: e.to_string() })
+                .map_err(|e| SsoError::InvalidIdToken {
+                    detail: e.to_string(),
+                })
         }
-        Err(e) => Err(SsoError::InvalidIdToken { detail: e.to_string() }),
+        Err(e) => Err(SsoError::InvalidIdToken {
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -188,16 +285,23 @@ mod tests {
 
     #[test]
     fn appended_parameters_keep_an_existing_query_and_are_encoded() {
-        let url: Url = "https://acme.freshworks.com/auth/12344/jwt?portal=1".parse().unwrap();
+        let url: Url = "https://acme.freshworks.com/auth/12344/jwt?portal=1"
+            .parse()
+            .unwrap();
         let out = append_query(&url, &[("state", "a b&c"), ("id_token", "x.y.z")]);
-        assert_eq!(out, "https://acme.freshworks.com/auth/12344/jwt?portal=1&state=a+b%26c&id_token=x.y.z");
+        assert_eq!(
+            out,
+            "https://acme.freshworks.com/auth/12344/jwt?portal=1&state=a+b%26c&id_token=x.y.z"
+        );
     }
 
     #[test]
     fn userinfo_fills_gaps_but_never_overrides() {
-        let mut claims: Map<String, Value> = serde_json::from_str(r#"{"sub":"u","email":"a@x","name":""}"#).unwrap();
+        let mut claims: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"u","email":"a@x","name":""}"#).unwrap();
         let extra: Map<String, Value> =
-            serde_json::from_str(r#"{"sub":"u","email":"evil@x","name":"Ann","family_name":"B"}"#).unwrap();
+            serde_json::from_str(r#"{"sub":"u","email":"evil@x","name":"Ann","family_name":"B"}"#)
+                .unwrap();
         merge(&mut claims, extra);
         assert_eq!(claims["email"], "a@x");
         assert_eq!(claims["name"], "Ann");

@@ -39,7 +39,9 @@ fn as_text(value: &Value) -> Option<String> {
 
 /// True when some mapped claim has no value in `claims`: worth asking the userinfo endpoint.
 pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
-    map.entries.iter().any(|(_, mapping)| resolve(claims, mapping).is_none())
+    map.entries
+        .iter()
+        .any(|(_, mapping)| resolve(claims, mapping).is_none())
 }
 
 /// How a mapping reads, for the page that says what is missing.
@@ -57,7 +59,12 @@ pub fn describe(mapping: &ClaimMapping) -> String {
 
 /// The Freshworks payload: the mapped claims, `iat` in integer seconds, and Freshworks' nonce byte for byte.
 /// Optional claims are left out when absent (never null).
-pub fn payload(claims: &Map<String, Value>, map: &ClaimMap, fw_nonce: &str, iat: u64) -> Result<Value, SsoError> {
+pub fn payload(
+    claims: &Map<String, Value>,
+    map: &ClaimMap,
+    fw_nonce: &str,
+    iat: u64,
+) -> Result<Value, SsoError> {
     let mut out = Map::new();
     for (name, mapping) in &map.entries {
         match resolve(claims, mapping) {
@@ -91,17 +98,42 @@ mod tests {
     fn map() -> ClaimMap {
         ClaimMap {
             entries: vec![
-                ("sub".into(), ClaimMapping { sources: vec![path("sub")] }),
-                ("email".into(), ClaimMapping { sources: vec![path("email")] }),
-                ("given_name".into(), ClaimMapping { sources: vec![path("given_name"), path("name")] }),
+                (
+                    "sub".into(),
+                    ClaimMapping {
+                        sources: vec![path("sub")],
+                    },
+                ),
+                (
+                    "email".into(),
+                    ClaimMapping {
+                        sources: vec![path("email")],
+                    },
+                ),
+                (
+                    "given_name".into(),
+                    ClaimMapping {
+                        sources: vec![path("given_name"), path("name")],
+                    },
+                ),
                 (
                     "family_name".into(),
                     ClaimMapping {
                         sources: vec![path("family_name"), ClaimSource::Literal("-".into())],
                     },
                 ),
-                ("phone_number".into(), ClaimMapping { sources: vec![path("phone_number")] }),
-                ("picture".into(), ClaimMapping { sources: vec![path("address.locality")] }),
+                (
+                    "phone_number".into(),
+                    ClaimMapping {
+                        sources: vec![path("phone_number")],
+                    },
+                ),
+                (
+                    "picture".into(),
+                    ClaimMapping {
+                        sources: vec![path("address.locality")],
+                    },
+                ),
             ],
         }
     }
@@ -112,7 +144,9 @@ mod tests {
 
     #[test]
     fn fallbacks_take_the_first_present_non_empty_source() {
-        let c = claims(json!({"sub": "u1", "email": "a@x", "given_name": "", "name": "Ann", "family_name": "  "}));
+        let c = claims(
+            json!({"sub": "u1", "email": "a@x", "given_name": "", "name": "Ann", "family_name": "  "}),
+        );
         let p = payload(&c, &map(), "fw-nonce", 1_700_000_000).unwrap();
         assert_eq!(p["given_name"], "Ann");
         assert_eq!(p["family_name"], "-");
@@ -120,7 +154,9 @@ mod tests {
 
     #[test]
     fn optional_claims_are_omitted_not_null() {
-        let c = claims(json!({"sub": "u1", "email": "a@x", "given_name": "A", "family_name": "B", "phone_number": null}));
+        let c = claims(
+            json!({"sub": "u1", "email": "a@x", "given_name": "A", "family_name": "B", "phone_number": null}),
+        );
         let p = payload(&c, &map(), "n", 1).unwrap();
         let object = p.as_object().unwrap();
         assert!(!object.contains_key("phone_number"));
@@ -129,7 +165,9 @@ mod tests {
 
     #[test]
     fn dotted_paths_reach_into_nested_claims_and_numbers_become_strings() {
-        let c = claims(json!({"sub": 42, "email": "a@x", "given_name": "A", "family_name": "B", "address": {"locality": "Springfield"}}));
+        let c = claims(
+            json!({"sub": 42, "email": "a@x", "given_name": "A", "family_name": "B", "address": {"locality": "Springfield"}}),
+        );
         let p = payload(&c, &map(), "n", 1).unwrap();
         assert_eq!(p["sub"], "42");
         assert_eq!(p["picture"], "Springfield");

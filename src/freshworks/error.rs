@@ -8,24 +8,56 @@ use crate::pages::Page;
 #[derive(Debug)]
 pub enum SsoError {
     /// The Login URL was called with something Freshworks would never send.
-    BadLoginRequest { reason: &'static str, message: String },
-    UnknownAccount { id: String },
-    RedirectUriMismatch { account: String },
-    ProviderNotReady { detail: String },
+    BadLoginRequest {
+        reason: &'static str,
+        message: String,
+    },
+    UnknownAccount {
+        id: String,
+    },
+    RedirectUriMismatch {
+        account: String,
+    },
+    ProviderNotReady {
+        detail: String,
+    },
     /// The callback carries no state, or no pending-login cookie matches it.
-    NoPendingLogin { restart: Option<String> },
+    NoPendingLogin {
+        restart: Option<String>,
+    },
     /// The cookie exists but does not decrypt or does not match the state.
-    TamperedLogin { restart: Option<String> },
-    ExpiredLogin { restart: Option<String>, minutes: u64 },
-    ReplayedCallback { restart: Option<String> },
-    ProviderError { code: String, restart: Option<String> },
+    TamperedLogin {
+        restart: Option<String>,
+    },
+    ExpiredLogin {
+        restart: Option<String>,
+        minutes: u64,
+    },
+    ReplayedCallback {
+        restart: Option<String>,
+    },
+    ProviderError {
+        code: String,
+        restart: Option<String>,
+    },
     IssuerMismatch,
     MissingCode,
-    TokenExchange { detail: String },
-    InvalidIdToken { detail: String },
-    UserinfoFailed { detail: String },
-    MissingClaim { claim: &'static str, sources: String },
-    Signing { detail: String },
+    TokenExchange {
+        detail: String,
+    },
+    InvalidIdToken {
+        detail: String,
+    },
+    UserinfoFailed {
+        detail: String,
+    },
+    MissingClaim {
+        claim: &'static str,
+        sources: String,
+    },
+    Signing {
+        detail: String,
+    },
 }
 
 impl SsoError {
@@ -55,7 +87,9 @@ impl SsoError {
     pub fn detail(&self) -> String {
         match self {
             SsoError::BadLoginRequest { message, .. } => message.clone(),
-            SsoError::UnknownAccount { id } => format!("no account `{}` in freshworks.accounts", truncate(id)),
+            SsoError::UnknownAccount { id } => {
+                format!("no account `{}` in freshworks.accounts", truncate(id))
+            }
             SsoError::RedirectUriMismatch { account } => {
                 format!("redirect_uri differs from freshworks.accounts.{account}.redirect_url")
             }
@@ -65,7 +99,9 @@ impl SsoError {
             | SsoError::UserinfoFailed { detail }
             | SsoError::Signing { detail } => detail.clone(),
             SsoError::ProviderError { code, .. } => format!("provider answered error={code}"),
-            SsoError::MissingClaim { claim, sources } => format!("claim {claim} missing (looked at {sources})"),
+            SsoError::MissingClaim { claim, sources } => {
+                format!("claim {claim} missing (looked at {sources})")
+            }
             other => other.reason().replace('_', " "),
         }
     }
@@ -81,12 +117,14 @@ impl SsoError {
             | SsoError::ReplayedCallback { .. }
             | SsoError::IssuerMismatch
             | SsoError::MissingCode => StatusCode::BAD_REQUEST,
-            SsoError::ProviderError { code, .. } if code == "access_denied" => StatusCode::FORBIDDEN,
+            SsoError::ProviderError { code, .. } if code == "access_denied" => {
+                StatusCode::FORBIDDEN
+            }
             SsoError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
             SsoError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            SsoError::TokenExchange { .. } | SsoError::InvalidIdToken { .. } | SsoError::UserinfoFailed { .. } => {
-                StatusCode::BAD_GATEWAY
-            }
+            SsoError::TokenExchange { .. }
+            | SsoError::InvalidIdToken { .. }
+            | SsoError::UserinfoFailed { .. } => StatusCode::BAD_GATEWAY,
             SsoError::MissingClaim { .. } => StatusCode::FORBIDDEN,
             SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -237,5 +275,9 @@ fn human(claim: &str) -> &'static str {
 /// Ids and provider codes shown on a page are cut short: they come from the request.
 fn truncate(text: &str) -> String {
     let cut: String = text.chars().take(64).collect();
-    if cut.len() < text.len() { format!("{cut}…") } else { cut }
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }

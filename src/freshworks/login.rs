@@ -33,7 +33,10 @@ pub fn parse_query(query: Option<&str>) -> Result<HashMap<String, String>, SsoEr
     let mut params = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         if params.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(bad("duplicate_parameter", format!("The parameter `{name}` appears more than once.")));
+            return Err(bad(
+                "duplicate_parameter",
+                format!("The parameter `{name}` appears more than once."),
+            ));
         }
     }
     Ok(params)
@@ -45,12 +48,22 @@ pub fn check<'a>(
 ) -> Result<LoginRequest<'a>, SsoError> {
     let id = match (params.get("client_id"), params.get("module_id")) {
         (Some(a), Some(b)) if a != b => {
-            return Err(bad("conflicting_account", "The link names two different accounts (client_id and module_id)."));
+            return Err(bad(
+                "conflicting_account",
+                "The link names two different accounts (client_id and module_id).",
+            ));
         }
         (Some(id), _) | (None, Some(id)) => id,
-        (None, None) => return Err(bad("missing_account", "The link does not say which Freshworks account it is for (no client_id or module_id).")),
+        (None, None) => {
+            return Err(bad(
+                "missing_account",
+                "The link does not say which Freshworks account it is for (no client_id or module_id).",
+            ));
+        }
     };
-    let account = accounts.get(id).ok_or_else(|| SsoError::UnknownAccount { id: id.clone() })?;
+    let account = accounts
+        .get(id)
+        .ok_or_else(|| SsoError::UnknownAccount { id: id.clone() })?;
     if let Some(redirect_uri) = params.get("redirect_uri")
         && redirect_uri != account.redirect_url.as_str()
     {
@@ -61,22 +74,38 @@ pub fn check<'a>(
     if let Some(response_type) = params.get("response_type")
         && response_type != "id_token"
     {
-        return Err(bad("unsupported_response_type", "The link asks for a response type other than id_token."));
+        return Err(bad(
+            "unsupported_response_type",
+            "The link asks for a response type other than id_token.",
+        ));
     }
     if let Some(grant_type) = params.get("grant_type")
         && grant_type != "implicit"
     {
-        return Err(bad("unsupported_grant_type", "The link asks for a grant type other than implicit."));
+        return Err(bad(
+            "unsupported_grant_type",
+            "The link asks for a grant type other than implicit.",
+        ));
     }
     let state = required(params, "state")?;
     let nonce = required(params, "nonce")?;
-    Ok(LoginRequest { account, state, nonce })
+    Ok(LoginRequest {
+        account,
+        state,
+        nonce,
+    })
 }
 
 fn required(params: &HashMap<String, String>, name: &'static str) -> Result<String, SsoError> {
     match params.get(name) {
-        None => Err(bad("missing_parameter", format!("The link has no `{name}`."))),
-        Some(value) if value.is_empty() => Err(bad("missing_parameter", format!("The link's `{name}` is empty."))),
+        None => Err(bad(
+            "missing_parameter",
+            format!("The link has no `{name}`."),
+        )),
+        Some(value) if value.is_empty() => Err(bad(
+            "missing_parameter",
+            format!("The link's `{name}` is empty."),
+        )),
         Some(value) if value.len() > MAX_PARAM_BYTES => Err(bad(
             "oversized_parameter",
             format!("The link's `{name}` is longer than {MAX_PARAM_BYTES} bytes."),
@@ -96,7 +125,9 @@ mod tests {
             "12344".to_owned(),
             Account {
                 id: "12344".into(),
-                redirect_url: "https://acme.myfreshworks.com/sp/OIDC/12344/implicit".parse().unwrap(),
+                redirect_url: "https://acme.myfreshworks.com/sp/OIDC/12344/implicit"
+                    .parse()
+                    .unwrap(),
                 logout_redirect_url: None,
             },
         );
@@ -116,7 +147,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(request.account.id, "12344");
-        assert_eq!((request.state.as_str(), request.nonce.as_str()), ("s1", "n1"));
+        assert_eq!(
+            (request.state.as_str(), request.nonce.as_str()),
+            ("s1", "n1")
+        );
     }
 
     #[test]
@@ -139,9 +173,15 @@ mod tests {
             "https://acme.myfreshworks.com/sp/OIDC/12344/implicit?x=1",
             "http://acme.myfreshworks.com/sp/OIDC/12344/implicit",
         ] {
-            let query = format!("client_id=12344&state=s&nonce=n&redirect_uri={}", urlencode(uri));
+            let query = format!(
+                "client_id=12344&state=s&nonce=n&redirect_uri={}",
+                urlencode(uri)
+            );
             assert!(
-                matches!(check(&params(&query), &accounts), Err(SsoError::RedirectUriMismatch { .. })),
+                matches!(
+                    check(&params(&query), &accounts),
+                    Err(SsoError::RedirectUriMismatch { .. })
+                ),
                 "{uri} was not refused"
             );
         }
@@ -150,21 +190,48 @@ mod tests {
     #[test]
     fn unknown_accounts_and_missing_or_oversized_state_and_nonce_are_refused() {
         let accounts = accounts();
-        assert!(matches!(check(&params("client_id=1&state=s&nonce=n"), &accounts), Err(SsoError::UnknownAccount { .. })));
+        assert!(matches!(
+            check(&params("client_id=1&state=s&nonce=n"), &accounts),
+            Err(SsoError::UnknownAccount { .. })
+        ));
         assert!(check(&params("client_id=12344&nonce=n"), &accounts).is_err());
         assert!(check(&params("client_id=12344&state=&nonce=n"), &accounts).is_err());
         assert!(check(&params("client_id=12344&state=s"), &accounts).is_err());
         let long = "a".repeat(MAX_PARAM_BYTES + 1);
-        assert!(check(&params(&format!("client_id=12344&state={long}&nonce=n")), &accounts).is_err());
+        assert!(
+            check(
+                &params(&format!("client_id=12344&state={long}&nonce=n")),
+                &accounts
+            )
+            .is_err()
+        );
         let ok = "a".repeat(MAX_PARAM_BYTES);
-        assert!(check(&params(&format!("client_id=12344&state={ok}&nonce={ok}")), &accounts).is_ok());
+        assert!(
+            check(
+                &params(&format!("client_id=12344&state={ok}&nonce={ok}")),
+                &accounts
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn duplicated_parameters_and_conflicting_ids_are_refused() {
         assert!(parse_query(Some("state=a&state=b")).is_err());
-        assert!(check(&params("client_id=12344&module_id=5&state=s&nonce=n"), &accounts()).is_err());
-        assert!(check(&params("client_id=12344&response_type=code&state=s&nonce=n"), &accounts()).is_err());
+        assert!(
+            check(
+                &params("client_id=12344&module_id=5&state=s&nonce=n"),
+                &accounts()
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                &params("client_id=12344&response_type=code&state=s&nonce=n"),
+                &accounts()
+            )
+            .is_err()
+        );
     }
 
     fn urlencode(text: &str) -> String {
@@ -205,8 +272,14 @@ impl super::Sso {
             &pending.nonce,
             &pending.pkce_verifier,
         );
-        let cookie = self.cookies.set_cookie(&pending, freshworks.login_timeout.as_secs());
-        let shape = if params.contains_key("client_id") { "current" } else { "seed" };
+        let cookie = self
+            .cookies
+            .set_cookie(&pending, freshworks.login_timeout.as_secs());
+        let shape = if params.contains_key("client_id") {
+            "current"
+        } else {
+            "seed"
+        };
         self.metrics.login("started", shape);
         tracing::info!(request_id = %id, account = %pending.account, shape, "login started; browser sent to the provider");
         Ok(super::redirect(url.as_str(), &[cookie]))

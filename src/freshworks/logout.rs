@@ -15,16 +15,33 @@ use crate::pages::Page;
 use crate::request_id::RequestId;
 
 impl Sso {
-    pub(super) fn logout(&self, request: &Request<Incoming>, id: RequestId) -> Result<Response<Body>, Failure> {
+    pub(super) fn logout(
+        &self,
+        request: &Request<Incoming>,
+        id: RequestId,
+    ) -> Result<Response<Body>, Failure> {
         let params = parse_query(request.uri().query()).unwrap_or_default();
         let account = self.logout_account(params.get("client_id").or(params.get("module_id")));
         let end_session = self
             .provider
             .current()
             .ok()
-            .and_then(|discovered| discovered.metadata.additional_metadata().end_session_endpoint.clone())
+            .and_then(|discovered| {
+                discovered
+                    .metadata
+                    .additional_metadata()
+                    .end_session_endpoint
+                    .clone()
+            })
             .and_then(|endpoint| url::Url::parse(&endpoint).ok());
-        self.metrics.login("logout", if end_session.is_some() { "provider" } else { "local" });
+        self.metrics.login(
+            "logout",
+            if end_session.is_some() {
+                "provider"
+            } else {
+                "local"
+            },
+        );
         match end_session {
             Some(mut url) => {
                 {

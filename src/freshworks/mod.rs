@@ -71,7 +71,13 @@ impl Sso {
         self.config.public("/sso/jwt/callback")
     }
 
-    pub async fn handle(&self, route: Route, request: Request<Incoming>, conn: ConnInfo, id: RequestId) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        route: Route,
+        request: Request<Incoming>,
+        conn: ConnInfo,
+        id: RequestId,
+    ) -> Response<Body> {
         let headers = request.headers().clone();
         if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
             let page = crate::pages::Page::new(
@@ -91,7 +97,11 @@ impl Sso {
         match result {
             Ok(response) => response,
             Err((error, clear_cookie)) => {
-                let outcome = if route == Route::SsoLogout { "logout_failure" } else { "failure" };
+                let outcome = if route == Route::SsoLogout {
+                    "logout_failure"
+                } else {
+                    "failure"
+                };
                 self.metrics.login(outcome, error.reason());
                 warn!(
                     request_id = %id,
@@ -137,7 +147,10 @@ fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
 fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 /// The failure and, when a pending-login cookie should go, the `Set-Cookie` that deletes it.

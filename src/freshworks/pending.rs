@@ -52,7 +52,11 @@ impl CookieJar {
 
     /// The cookie name for a login with our `state`.
     pub fn name(&self, state: &str) -> String {
-        let short: String = state.chars().filter(char::is_ascii_alphanumeric).take(NAME_STATE_CHARS).collect();
+        let short: String = state
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(NAME_STATE_CHARS)
+            .collect();
         let prefix = if self.secure { "__Host-" } else { "" };
         format!("{prefix}{GATEWAY_COOKIE_PREFIX}-login-{short}")
     }
@@ -63,7 +67,11 @@ impl CookieJar {
         aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
         let mut data = serde_json::to_vec(pending).expect("a pending login serialises");
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(name.as_bytes()), &mut data)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(name.as_bytes()),
+                &mut data,
+            )
             .expect("sealing a small cookie cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
@@ -145,11 +153,17 @@ mod tests {
         let login = pending("AbCdEfGhIjKlMnOpQrStUv");
         let sealed = jar.seal(&login);
         assert_eq!(jar.open(&jar.name("ZZZZZZZZZZZZZZZZZZZZ"), &sealed), None);
-        assert_eq!(CookieJar::new(&[8; 32], true).open(&jar.name(&login.state), &sealed), None);
+        assert_eq!(
+            CookieJar::new(&[8; 32], true).open(&jar.name(&login.state), &sealed),
+            None
+        );
         let mut bytes = sealed.into_bytes();
         let last = bytes.len() - 3;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(jar.open(&jar.name(&login.state), &String::from_utf8(bytes).unwrap()), None);
+        assert_eq!(
+            jar.open(&jar.name(&login.state), &String::from_utf8(bytes).unwrap()),
+            None
+        );
     }
 
     #[test]

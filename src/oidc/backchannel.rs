@@ -59,7 +59,11 @@ impl Backchannel {
             public_scheme: upstream.issuer_url.scheme().to_owned(),
             public_authority: origin_authority(&upstream.issuer_url),
             public_port: upstream.issuer_url.port_or_known_default(),
-            to_scheme: if to.scheme() == "https" { Scheme::HTTPS } else { Scheme::HTTP },
+            to_scheme: if to.scheme() == "https" {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            },
             to_authority: origin_authority(to),
         });
         Backchannel {
@@ -70,7 +74,10 @@ impl Backchannel {
     }
 
     /// Sends one request and reads the whole (bounded) response.
-    pub async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, BackchannelError> {
+    pub async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, BackchannelError> {
         let url = request.uri().to_string();
         let (mut parts, body) = request.into_parts();
         if let Some(rewrite) = &self.rewrite
@@ -78,14 +85,17 @@ impl Backchannel {
         {
             parts.headers.insert(
                 header::HOST,
-                HeaderValue::from_str(rewrite.public_authority.as_str()).map_err(|e| BackchannelError::Request {
-                    url: url.clone(),
-                    detail: e.to_string(),
+                HeaderValue::from_str(rewrite.public_authority.as_str()).map_err(|e| {
+                    BackchannelError::Request {
+                        url: url.clone(),
+                        detail: e.to_string(),
+                    }
                 })?,
             );
             parts.headers.insert(
                 "x-forwarded-proto",
-                HeaderValue::from_str(&rewrite.public_scheme).unwrap_or(HeaderValue::from_static("https")),
+                HeaderValue::from_str(&rewrite.public_scheme)
+                    .unwrap_or(HeaderValue::from_static("https")),
             );
             if let Some(host) = parts.headers.get(header::HOST).cloned() {
                 parts.headers.insert("x-forwarded-host", host);
@@ -103,7 +113,8 @@ impl Backchannel {
             })?;
         }
         let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await {
+        let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await
+        {
             Err(_) => {
                 return Err(BackchannelError::Timeout {
                     url,
@@ -119,16 +130,19 @@ impl Backchannel {
             Ok(Ok(response)) => response,
         };
         let (parts, body) = response.into_parts();
-        let collected = tokio::time::timeout(self.timeout, Limited::new(body, MAX_RESPONSE_BYTES).collect())
-            .await
-            .map_err(|_| BackchannelError::Timeout {
-                url: url.clone(),
-                seconds: self.timeout.as_secs(),
-            })?
-            .map_err(|e| BackchannelError::Body {
-                url: url.clone(),
-                detail: format!("reading the response failed: {e}"),
-            })?;
+        let collected = tokio::time::timeout(
+            self.timeout,
+            Limited::new(body, MAX_RESPONSE_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| BackchannelError::Timeout {
+            url: url.clone(),
+            seconds: self.timeout.as_secs(),
+        })?
+        .map_err(|e| BackchannelError::Body {
+            url: url.clone(),
+            detail: format!("reading the response failed: {e}"),
+        })?;
         Ok(Response::from_parts(parts, collected.to_bytes().to_vec()))
     }
 }
@@ -147,7 +161,9 @@ impl Rewrite {
 
 impl<'c> openidconnect::AsyncHttpClient<'c> for Backchannel {
     type Error = BackchannelError;
-    type Future = Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, BackchannelError>> + Send + 'c>>;
+    type Future = Pin<
+        Box<dyn Future<Output = Result<openidconnect::HttpResponse, BackchannelError>> + Send + 'c>,
+    >;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
         Box::pin(self.send(request))

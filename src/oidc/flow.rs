@@ -11,7 +11,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request};
 use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
 use openidconnect::{
-    ClaimsVerificationError, ClientId, IdTokenVerifier, IssuerUrl, Nonce, SignatureVerificationError,
+    ClaimsVerificationError, ClientId, IdTokenVerifier, IssuerUrl, Nonce,
+    SignatureVerificationError,
 };
 use serde_json::{Map, Value};
 use url::Url;
@@ -106,9 +107,15 @@ pub async fn exchange_code(
             .header(ACCEPT, "application/json");
         if use_basic {
             // RFC 6749 §2.3.1: each part form-urlencoded before the Basic encoding.
-            let user: String = url::form_urlencoded::byte_serialize(upstream.client_id.as_bytes()).collect();
-            let pass: String = url::form_urlencoded::byte_serialize(upstream.client_secret.expose().as_bytes()).collect();
-            request = request.header(AUTHORIZATION, format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))));
+            let user: String =
+                url::form_urlencoded::byte_serialize(upstream.client_id.as_bytes()).collect();
+            let pass: String =
+                url::form_urlencoded::byte_serialize(upstream.client_secret.expose().as_bytes())
+                    .collect();
+            request = request.header(
+                AUTHORIZATION,
+                format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))),
+            );
         } else {
             form.append_pair("client_id", &upstream.client_id)
                 .append_pair("client_secret", upstream.client_secret.expose());
@@ -123,19 +130,35 @@ pub async fn exchange_code(
         .await
         .map_err(|e| FlowError::Token(e.to_string()))?;
     let body: Value = serde_json::from_slice(response.body()).map_err(|_| {
-        FlowError::Token(format!("HTTP {} with a body that is not JSON", response.status()))
+        FlowError::Token(format!(
+            "HTTP {} with a body that is not JSON",
+            response.status()
+        ))
     })?;
     if !response.status().is_success() {
-        let error = body.get("error").and_then(Value::as_str).unwrap_or("unknown");
-        return Err(FlowError::Token(format!("HTTP {} error={error}", response.status())));
+        let error = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        return Err(FlowError::Token(format!(
+            "HTTP {} error={error}",
+            response.status()
+        )));
     }
     let id_token = body
         .get("id_token")
         .and_then(Value::as_str)
-        .ok_or_else(|| FlowError::Token("the response has no id_token (is `openid` in upstream.scopes?)".into()))?;
+        .ok_or_else(|| {
+            FlowError::Token(
+                "the response has no id_token (is `openid` in upstream.scopes?)".into(),
+            )
+        })?;
     Ok(Tokens {
         id_token: id_token.to_owned(),
-        access_token: body.get("access_token").and_then(Value::as_str).map(str::to_owned),
+        access_token: body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -156,8 +179,10 @@ pub fn validate_id_token(
     nonce: &str,
     max_age: Duration,
 ) -> Result<IdClaims, IdTokenError> {
-    let token = CoreIdToken::from_str(id_token).map_err(|e| IdTokenError::Invalid(format!("malformed: {e}")))?;
-    let issuer = IssuerUrl::new(upstream.issuer.clone()).map_err(|e| IdTokenError::Invalid(e.to_string()))?;
+    let token = CoreIdToken::from_str(id_token)
+        .map_err(|e| IdTokenError::Invalid(format!("malformed: {e}")))?;
+    let issuer = IssuerUrl::new(upstream.issuer.clone())
+        .map_err(|e| IdTokenError::Invalid(e.to_string()))?;
     let advertised: Vec<String> = discovered
         .metadata
         .id_token_signing_alg_values_supported()
@@ -196,9 +221,9 @@ pub fn validate_id_token(
                 claims: payload_claims(id_token)?,
             })
         }
-        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
-            Err(IdTokenError::UnknownKey)
-        }
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => Err(IdTokenError::UnknownKey),
         Err(e) => Err(IdTokenError::Invalid(e.to_string())),
     }
 }
@@ -253,15 +278,23 @@ pub async fn userinfo(
     if !response.status().is_success() {
         return Err(FlowError::Userinfo(format!("HTTP {}", response.status())));
     }
-    let claims: Map<String, Value> = serde_json::from_slice(response.body())
-        .map_err(|_| FlowError::Userinfo("the answer is not a JSON object (signed userinfo is not supported)".into()))?;
+    let claims: Map<String, Value> = serde_json::from_slice(response.body()).map_err(|_| {
+        FlowError::Userinfo(
+            "the answer is not a JSON object (signed userinfo is not supported)".into(),
+        )
+    })?;
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if sub == subject => Ok(claims),
-        _ => Err(FlowError::Userinfo("its sub differs from the ID token's".into())),
+        _ => Err(FlowError::Userinfo(
+            "its sub differs from the ID token's".into(),
+        )),
     }
 }
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
-    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
-use openidconnect::{AdditionalProviderMetadata, DiscoveryError, IssuerUrl, JsonWebKeySet, ProviderMetadata};
+use openidconnect::{
+    AdditionalProviderMetadata, DiscoveryError, IssuerUrl, JsonWebKeySet, ProviderMetadata,
+};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -104,17 +106,23 @@ impl Provider {
 
     /// The discovery URL (OIDC Discovery §4): issuer + `/.well-known/openid-configuration`.
     pub fn discovery_url(&self) -> String {
-        format!("{}/.well-known/openid-configuration", self.upstream.issuer.trim_end_matches('/'))
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.upstream.issuer.trim_end_matches('/')
+        )
     }
 
     /// Fetches the discovery document (its `issuer` must equal ours exactly, OIDC Discovery §4.3) and the
     /// JWKS it names.
     pub async fn discover(&self) -> Result<Discovered, String> {
-        let issuer = IssuerUrl::new(self.upstream.issuer.clone()).map_err(|e| format!("upstream.issuer: {e}"))?;
-        let metadata = Metadata::discover_async(issuer, &self.backchannel).await.map_err(|e| {
-            self.metrics.jwks_fetch("error");
-            describe_discovery_error(&self.discovery_url(), &e)
-        })?;
+        let issuer = IssuerUrl::new(self.upstream.issuer.clone())
+            .map_err(|e| format!("upstream.issuer: {e}"))?;
+        let metadata = Metadata::discover_async(issuer, &self.backchannel)
+            .await
+            .map_err(|e| {
+                self.metrics.jwks_fetch("error");
+                describe_discovery_error(&self.discovery_url(), &e)
+            })?;
         self.metrics.jwks_fetch("ok");
         let jwks = metadata.jwks().clone();
         Ok(Discovered {
@@ -154,7 +162,9 @@ impl Provider {
                 }
                 Err(reason) => {
                     warn!(attempt, retry_in = ?delay, reason = %reason, "provider not available yet");
-                    self.set_pending(format!("{reason} (attempt {attempt}; retrying in {delay:?})"));
+                    self.set_pending(format!(
+                        "{reason} (attempt {attempt}; retrying in {delay:?})"
+                    ));
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY);
                     attempt += 1;
@@ -165,7 +175,9 @@ impl Provider {
             tokio::time::sleep(self.upstream.jwks_refresh).await;
             match self.discover().await {
                 Ok(discovered) => self.set_ready(discovered),
-                Err(reason) => warn!(reason = %reason, "periodic refresh of the provider's keys failed; keeping the old ones"),
+                Err(reason) => {
+                    warn!(reason = %reason, "periodic refresh of the provider's keys failed; keeping the old ones")
+                }
             }
         }
     }
@@ -174,7 +186,10 @@ impl Provider {
     /// keys). Returns true when a fetch happened and the key set changed.
     pub async fn refresh_for_unknown_kid(&self) -> bool {
         {
-            let mut last = self.last_unknown_kid_fetch.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = self
+                .last_unknown_kid_fetch
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if let Some(at) = *last
                 && at.elapsed() < UNKNOWN_KID_REFETCH_INTERVAL
             {
@@ -182,16 +197,16 @@ impl Provider {
             }
             *last = Some(Instant::now());
         }
-        let Ok(current) = self.current() else { return false };
+        let Ok(current) = self.current() else {
+            return false;
+        };
         match JsonWebKeySet::fetch_async(current.metadata.jwks_uri(), &self.backchannel).await {
             Ok(jwks) => {
                 self.metrics.jwks_fetch("ok");
                 let changed = jwks.keys().len() != current.jwks.keys().len()
-                    || jwks
-                        .keys()
-                        .iter()
-                        .zip(current.jwks.keys())
-                        .any(|(a, b)| serde_json::to_string(a).ok() != serde_json::to_string(b).ok());
+                    || jwks.keys().iter().zip(current.jwks.keys()).any(|(a, b)| {
+                        serde_json::to_string(a).ok() != serde_json::to_string(b).ok()
+                    });
                 let mut metadata = current.metadata.clone();
                 metadata = metadata.set_jwks(jwks.clone());
                 self.set_ready(Discovered {
@@ -213,44 +228,54 @@ impl Provider {
 
 fn describe_discovery_error(url: &str, error: &DiscoveryError<BackchannelError>) -> String {
     match error {
-        DiscoveryError::Request(e) => format!("cannot fetch {url}: {e}"),
+        DiscoveryError::Request(e) => format!("cannot fetch {e}"),
         DiscoveryError::Response(status, _, message) => {
             format!("{url} answered {status}: {message}")
         }
         DiscoveryError::Parse(e) => format!("{url} is not a valid discovery document: {e}"),
-        DiscoveryError::Validation(message) => format!("{url}: {message}; set upstream.issuer to exactly the provider's issuer"),
+        DiscoveryError::Validation(message) => {
+            format!("{url}: {message}; set upstream.issuer to exactly the provider's issuer")
+        }
         other => format!("{url}: {}", error_chain(other)),
     }
 }
 
 /// Signature algorithms the gateway accepts on ID tokens: asymmetric only. `none` and the HMAC family are
 /// never accepted, whatever the provider advertises (RFC 8725 §3.1, §3.2).
-pub const ACCEPTED_ID_TOKEN_ALGS: [&str; 9] =
-    ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+pub const ACCEPTED_ID_TOKEN_ALGS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
 
 /// What the gateway needs from the provider's discovery document, as a list of problems (empty: all good).
 pub fn compatibility(metadata: &Metadata) -> Vec<String> {
     let mut problems = Vec::new();
-    let supports_code = metadata
-        .response_types_supported()
-        .iter()
-        .any(|types| types.len() == 1 && serde_json::to_value(&types[0]).ok() == Some(serde_json::json!("code")));
+    let supports_code = metadata.response_types_supported().iter().any(|types| {
+        types.len() == 1 && serde_json::to_value(&types[0]).ok() == Some(serde_json::json!("code"))
+    });
     if !supports_code {
         problems.push("the provider does not offer the authorization-code flow (response_types_supported lacks `code`); enable the standard flow for the client".to_owned());
     }
     if metadata.token_endpoint().is_none() {
         problems.push("the provider's discovery document has no token_endpoint".to_owned());
     }
-    if let Some(methods) = &metadata.additional_metadata().code_challenge_methods_supported
+    if let Some(methods) = &metadata
+        .additional_metadata()
+        .code_challenge_methods_supported
         && !methods.iter().any(|m| m == "S256")
     {
         problems.push("the provider does not support PKCE with S256 (code_challenge_methods_supported); enable PKCE S256 for the client".to_owned());
     }
     let auth_methods: Vec<String> = match metadata.token_endpoint_auth_methods_supported() {
-        Some(methods) => methods.iter().filter_map(|m| serde_json::to_value(m).ok()?.as_str().map(str::to_owned)).collect(),
+        Some(methods) => methods
+            .iter()
+            .filter_map(|m| serde_json::to_value(m).ok()?.as_str().map(str::to_owned))
+            .collect(),
         None => vec!["client_secret_basic".to_owned()],
     };
-    if !auth_methods.iter().any(|m| m == "client_secret_basic" || m == "client_secret_post") {
+    if !auth_methods
+        .iter()
+        .any(|m| m == "client_secret_basic" || m == "client_secret_post")
+    {
         problems.push(format!(
             "the provider's token endpoint accepts none of client_secret_basic / client_secret_post (it offers {}); configure the client with a client secret",
             auth_methods.join(", ")
@@ -261,7 +286,10 @@ pub fn compatibility(metadata: &Metadata) -> Vec<String> {
         .iter()
         .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_owned))
         .collect();
-    if !algs.iter().any(|a| ACCEPTED_ID_TOKEN_ALGS.contains(&a.as_str())) {
+    if !algs
+        .iter()
+        .any(|a| ACCEPTED_ID_TOKEN_ALGS.contains(&a.as_str()))
+    {
         problems.push(format!(
             "the provider signs ID tokens only with {} ; freshgate accepts asymmetric algorithms only (RS256 and friends); switch the client's ID token signature algorithm to RS256",
             algs.join(", ")

@@ -17,10 +17,12 @@ pub fn client_tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig,
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let pem =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let mut count = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+            let cert =
+                cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
             roots
                 .add(cert)
                 .map_err(|e| format!("{}: certificate rejected: {e}", path.display()))?;

@@ -173,7 +173,9 @@ pub fn is_gateway_cookie(name: &str) -> bool {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -183,7 +185,10 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
-            headers.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         headers
     }
@@ -211,7 +216,11 @@ mod tests {
 
     #[test]
     fn upgrade_requests_keep_upgrade_and_connection_upgrade() {
-        let mut headers = map(&[("connection", "Upgrade, X-Hop"), ("upgrade", "websocket"), ("x-hop", "1")]);
+        let mut headers = map(&[
+            ("connection", "Upgrade, X-Hop"),
+            ("upgrade", "websocket"),
+            ("x-hop", "1"),
+        ]);
         assert!(is_upgrade_request(&headers));
         remove_hop_by_hop(&mut headers, true);
         assert_eq!(headers["upgrade"], "websocket");
@@ -229,7 +238,11 @@ mod tests {
             ("forwarded", "for=6.6.6.6"),
             ("x-real-ip", "6.6.6.6"),
         ]);
-        forwarding.apply(&mut headers, "10.0.0.7".parse().unwrap(), Some(HeaderValue::from_static("sso.example.com")));
+        forwarding.apply(
+            &mut headers,
+            "10.0.0.7".parse().unwrap(),
+            Some(HeaderValue::from_static("sso.example.com")),
+        );
         assert_eq!(headers["x-forwarded-for"], "10.0.0.7");
         assert_eq!(headers["x-forwarded-proto"], "https");
         assert_eq!(headers["x-forwarded-host"], "sso.example.com");
@@ -245,7 +258,11 @@ mod tests {
             ("x-forwarded-proto", "https"),
             ("x-forwarded-host", "sso.example.com"),
         ]);
-        forwarding.apply(&mut headers, "10.1.2.3".parse().unwrap(), Some(HeaderValue::from_static("internal")));
+        forwarding.apply(
+            &mut headers,
+            "10.1.2.3".parse().unwrap(),
+            Some(HeaderValue::from_static("internal")),
+        );
         assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 10.1.2.3");
         assert_eq!(headers["x-forwarded-proto"], "https");
         assert_eq!(headers["x-forwarded-host"], "sso.example.com");

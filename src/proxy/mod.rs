@@ -38,7 +38,12 @@ pub struct Passthrough {
 }
 
 impl Passthrough {
-    pub fn new(upstream: &Upstream, forwarding: Forwarding, tls: rustls::ClientConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        upstream: &Upstream,
+        forwarding: Forwarding,
+        tls: rustls::ClientConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(client::pool_idle_timeout())
@@ -68,7 +73,8 @@ impl Passthrough {
         peer: SocketAddr,
         id: RequestId,
     ) -> Result<Response<Body>, ProxyError> {
-        let upgrade = request.version() == Version::HTTP_11 && headers::is_upgrade_request(request.headers());
+        let upgrade =
+            request.version() == Version::HTTP_11 && headers::is_upgrade_request(request.headers());
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
 
         let (mut parts, body) = request.into_parts();
@@ -80,14 +86,17 @@ impl Passthrough {
         });
         headers::remove_hop_by_hop(&mut parts.headers, upgrade);
         headers::strip_gateway_cookies(&mut parts.headers);
-        self.forwarding.apply(&mut parts.headers, peer.ip(), host.clone());
+        self.forwarding
+            .apply(&mut parts.headers, peer.ip(), host.clone());
         match (self.preserve_host, host) {
             (true, Some(host)) => {
                 parts.headers.insert(header::HOST, host);
             }
             _ => {
-                let value = HeaderValue::from_str(self.authority.as_str()).map_err(|e| ProxyError::BadRequest {
-                    detail: e.to_string(),
+                let value = HeaderValue::from_str(self.authority.as_str()).map_err(|e| {
+                    ProxyError::BadRequest {
+                        detail: e.to_string(),
+                    }
                 })?;
                 parts.headers.insert(header::HOST, value);
             }
@@ -102,11 +111,17 @@ impl Passthrough {
             .authority(self.authority.clone())
             .path_and_query(path)
             .build()
-            .map_err(|e| ProxyError::BadRequest { detail: e.to_string() })?;
+            .map_err(|e| ProxyError::BadRequest {
+                detail: e.to_string(),
+            })?;
         parts.version = Version::HTTP_11;
 
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.response_timeout, self.client.request(Request::from_parts(parts, body))).await;
+        let outcome = tokio::time::timeout(
+            self.response_timeout,
+            self.client.request(Request::from_parts(parts, body)),
+        )
+        .await;
         let mut response = match outcome {
             Err(_) => {
                 return Err(ProxyError::Timeout {
@@ -120,7 +135,11 @@ impl Passthrough {
                     detail: error_chain(&e),
                 });
             }
-            Ok(Err(e)) => return Err(ProxyError::Protocol { detail: error_chain(&e) }),
+            Ok(Err(e)) => {
+                return Err(ProxyError::Protocol {
+                    detail: error_chain(&e),
+                });
+            }
             Ok(Ok(response)) => response,
         };
         self.metrics.upstream_latency(started.elapsed());
@@ -140,7 +159,11 @@ impl Passthrough {
 }
 
 /// Copies bytes both ways between the client's and the provider's upgraded connections until either closes.
-async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade, id: RequestId) {
+async fn tunnel(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    id: RequestId,
+) {
     let (client, upstream) = match tokio::join!(client, upstream) {
         (Ok(client), Ok(upstream)) => (client, upstream),
         (Err(e), _) | (_, Err(e)) => {
@@ -151,7 +174,9 @@ async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnU
     let mut client = TokioIo::new(client);
     let mut upstream = TokioIo::new(upstream);
     match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        Ok((sent, received)) => debug!(request_id = %id, sent, received, "upgraded connection closed"),
+        Ok((sent, received)) => {
+            debug!(request_id = %id, sent, received, "upgraded connection closed")
+        }
         Err(e) => debug!(request_id = %id, error = %e, "upgraded connection ended with an error"),
     }
 }
@@ -164,7 +189,8 @@ pub fn origin_authority(url: &url::Url) -> Authority {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     };
-    text.parse().unwrap_or_else(|_| Authority::from_static("localhost"))
+    text.parse()
+        .unwrap_or_else(|_| Authority::from_static("localhost"))
 }
 
 /// The error and its sources on one line, for the log (never for a page).

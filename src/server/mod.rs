@@ -39,7 +39,11 @@ pub struct ConnInfo {
 
 /// Answers requests. Errors are the handler's business: it always returns a response.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, request: Request<Incoming>, conn: ConnInfo) -> impl Future<Output = Response<Body>> + Send;
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        conn: ConnInfo,
+    ) -> impl Future<Output = Response<Body>> + Send;
 }
 
 /// Shutdown is a watch channel that flips to `true` once.
@@ -110,7 +114,10 @@ impl<H: Handler> Listener<H> {
             info!(listener = name, open, grace = ?limits.shutdown_grace, "draining connections");
         }
         let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-        if tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all)).await.is_err() {
+        if tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all))
+            .await
+            .is_err()
+        {
             warn!(
                 listener = name,
                 open = limits.max_connections - permits.available_permits(),
@@ -154,14 +161,29 @@ impl<H: Handler> Connection<H> {
         let activity = Activity::new();
         match self.tls.clone() {
             None => {
-                self.serve(IdleIo::new(stream, activity.clone()), activity, false, shutdown)
-                    .await
+                self.serve(
+                    IdleIo::new(stream, activity.clone()),
+                    activity,
+                    false,
+                    shutdown,
+                )
+                .await
             }
             Some(acceptor) => {
-                match tokio::time::timeout(self.limits.tls_handshake_timeout, acceptor.accept(stream)).await {
+                match tokio::time::timeout(
+                    self.limits.tls_handshake_timeout,
+                    acceptor.accept(stream),
+                )
+                .await
+                {
                     Ok(Ok(stream)) => {
-                        self.serve(IdleIo::new(stream, activity.clone()), activity, true, shutdown)
-                            .await
+                        self.serve(
+                            IdleIo::new(stream, activity.clone()),
+                            activity,
+                            true,
+                            shutdown,
+                        )
+                        .await
                     }
                     Ok(Err(e)) => debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
                     Err(_) => debug!(peer = %self.peer, "TLS handshake timed out"),
@@ -175,13 +197,18 @@ impl<H: Handler> Connection<H> {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let info = ConnInfo { peer: self.peer, tls };
+        let info = ConnInfo {
+            peer: self.peer,
+            tls,
+        };
         let handler = self.handler.clone();
         let service = service_fn(move |request| {
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler.handle(request, info).await) }
         });
-        let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service);
         tokio::pin!(conn);
         let idle_timeout = self.limits.idle_timeout;
         let mut closing = false;

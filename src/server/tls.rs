@@ -30,10 +30,16 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("tls.cert_file {}: cannot read: {e}", path.display()))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("tls.cert_file {}: cannot read: {e}", path.display()))?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("tls.cert_file {}: not a PEM certificate chain: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "tls.cert_file {}: not a PEM certificate chain: {e}",
+                path.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "tls.cert_file {}: holds no certificate (expected -----BEGIN CERTIFICATE-----); point it at the PEM certificate chain, leaf first",
@@ -44,7 +50,8 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("tls.key_file {}: cannot read: {e}", path.display()))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("tls.key_file {}: cannot read: {e}", path.display()))?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|e| format!("tls.key_file {}: not a PEM private key: {e}", path.display()))?
         .ok_or_else(|| {

@@ -1,0 +1,209 @@
+//! The command line: `check`, `keygen`, `pubkey`, `--help`, `--version`, and `serve` refusing bad input.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use support::{Idp, Setup};
+
+fn freshgate(args: &[&str]) -> std::process::Output {
+    Command::new(support::binary())
+        .args(args)
+        .env_remove("FRESHGATE_CONFIG")
+        .output()
+        .expect("freshgate runs")
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn check_names_every_problem_of_a_broken_config_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    let yaml = Setup::new(support::free_port())
+        .yaml()
+        .replace(
+            "client_id: freshgate",
+            "client_id: freshgate\n  client_secrt: typo",
+        )
+        .replace(
+            &support::repo()
+                .join("certs/freshworks-signing.key")
+                .display()
+                .to_string(),
+            "missing/signing.key",
+        );
+    std::fs::write(&config, yaml).unwrap();
+    let output = freshgate(&["check", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("upstream.client_secrt: unknown key"), "{out}");
+    assert!(
+        out.contains("client_secret"),
+        "the fix suggests the right key: {out}"
+    );
+    assert!(out.contains("freshworks.signing_key_file"), "{out}");
+    assert!(out.contains("missing/signing.key"), "{out}");
+    assert!(
+        out.contains("upstream.issuer") && out.contains("Connection refused"),
+        "{out}"
+    );
+    assert!(out.contains("3 problems"), "{out}");
+}
+
+#[test]
+fn check_of_a_good_config_prints_what_to_paste_into_freshworks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(&config, Setup::new(Idp::shared().port).yaml()).unwrap();
+    let output = freshgate(&["check", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("Login URL   http://sso.freshgate.test/sso/jwt/login"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Logout URL  http://sso.freshgate.test/sso/jwt/logout"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Redirect URI  http://sso.freshgate.test/sso/jwt/callback"),
+        "{out}"
+    );
+    let pem =
+        std::fs::read_to_string(support::repo().join("certs/freshworks-signing.pub.pem")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(out.contains(&format!("Public key  {body}\n")), "{out}");
+    assert!(!out.contains("BEGIN PUBLIC KEY"));
+    assert!(
+        !out.contains(support::CLIENT_SECRET),
+        "the client secret was printed"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_with_a_broken_config_and_lists_the_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &config,
+        "listen: nowhere\npublic_url: ftp://x\nupstream: {}\n",
+    )
+    .unwrap();
+    let output = freshgate(&["serve", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    for key in [
+        "listen",
+        "public_url",
+        "upstream.issuer",
+        "upstream.client_id",
+    ] {
+        assert!(out.contains(&format!("{key}:")), "{key} not named: {out}");
+    }
+}
+
+#[test]
+fn keygen_writes_a_private_key_readable_only_by_its_owner_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.key");
+    let output = freshgate(&["keygen", "--bits", "2048", "--out", key.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(out.contains("-----BEGIN PUBLIC KEY-----"));
+
+    let pubkey = freshgate(&["pubkey", "--key", key.to_str().unwrap()]);
+    let body = String::from_utf8(pubkey.stdout).unwrap();
+    assert!(pubkey.status.success());
+    assert!(out.contains(body.trim()), "keygen and pubkey disagree");
+    // Independent check: openssl derives the same public key.
+    let openssl = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    let openssl_body: String = String::from_utf8(openssl.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert_eq!(body.trim(), openssl_body);
+
+    let again = freshgate(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("exists"), "{}", text(&again));
+    assert_eq!(
+        std::fs::read_to_string(&key).unwrap(),
+        pem,
+        "the existing key was changed"
+    );
+}
+
+#[test]
+fn keygen_refuses_sizes_other_than_2048_3072_and_4096() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = freshgate(&[
+        "keygen",
+        "--bits",
+        "1024",
+        "--out",
+        dir.path().join("k").to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(text(&output).contains("2048"));
+}
+
+#[test]
+fn pubkey_prints_pem_on_request_and_reads_the_config_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(&config, Setup::new(1).yaml()).unwrap();
+    let output = freshgate(&["pubkey", "-c", config.to_str().unwrap(), "--pem"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let expected =
+        std::fs::read_to_string(support::repo().join("certs/freshworks-signing.pub.pem")).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+}
+
+#[test]
+fn a_1024_bit_key_from_the_freshworks_article_is_refused_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("jwtRS256.key");
+    let status = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("1024")
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let output = freshgate(&["pubkey", "--key", key.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        out.contains("1024 bits") && out.contains("freshgate keygen"),
+        "{out}"
+    );
+}
+
+#[test]
+fn help_shows_examples_and_version_prints_the_version() {
+    let help = text(&freshgate(&["--help"]));
+    assert!(
+        help.contains("Examples:") && help.contains("freshgate check -c gateway.yaml"),
+        "{help}"
+    );
+    let version = text(&freshgate(&["--version"]));
+    assert!(version.contains(env!("CARGO_PKG_VERSION")));
+}

@@ -1,0 +1,534 @@
+//! Shared test harness: real peers for the built gateway.
+//!
+//! - `Idp`: the project's OpenID provider test server (npm `oidc-provider`, tests/idp/server.mjs).
+//! - `Gateway`: the built `freshgate` binary, started on 127.0.0.1 port 0 with a generated configuration,
+//!   its JSON log captured (and checked for leaked secrets by the tests that care).
+//! - `Browser`: an HTTP client with a cookie jar that resolves the public host to the gateway.
+//! - `origin`: a plain HTTP origin server (hyper) for passthrough tests.
+#![allow(dead_code)]
+
+pub mod origin;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The public origin of gateway and provider in tests; clients resolve it to the gateway's port.
+pub const PUBLIC_HOST: &str = "sso.freshgate.test";
+pub const PUBLIC_ORIGIN: &str = "http://sso.freshgate.test";
+pub const CLIENT_SECRET: &str = "freshgate-secret";
+pub const FRESHWORKS_REDIRECT: &str = "http://acme.freshworks.test/sp/OIDC/12344/implicit";
+pub const POST_LOGOUT: &str = "http://acme.freshworks.test/logged-out";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_freshgate")
+}
+
+/// A running OpenID provider test server.
+pub struct Idp {
+    child: Child,
+    /// Kept open: the server exits when it closes (the test process ended).
+    _stdin: ChildStdin,
+    pub port: u16,
+}
+
+impl Idp {
+    /// Starts a provider on `port` (0: any free port).
+    pub fn start(port: u16) -> Idp {
+        let mut child = Command::new("node")
+            .arg(repo().join("tests/idp/server.mjs"))
+            .args(["--port", &port.to_string(), "--origin", PUBLIC_ORIGIN])
+            .args([
+                "--post-logout-redirect-uri",
+                POST_LOGOUT,
+                "--exit-on-stdin-close",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs tests/idp/server.mjs (run `npm ci` first)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the provider prints its ready line");
+        let ready: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("provider ready line: {line:?}"));
+        let port = ready["port"].as_u64().expect("port in the ready line") as u16;
+        let stdin = child.stdin.take().expect("piped stdin");
+        Idp {
+            child,
+            _stdin: stdin,
+            port,
+        }
+    }
+
+    /// One provider shared by the tests of this binary that do not change its modes.
+    pub fn shared() -> &'static Idp {
+        static SHARED: OnceLock<Idp> = OnceLock::new();
+        SHARED.get_or_init(|| Idp::start(0))
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Calls a test control (`/__admin/...`).
+    pub async fn admin(&self, path: &str, body: Value) -> Value {
+        let response = client()
+            .post(format!("http://{}{path}", self.addr()))
+            .json(&body)
+            .send()
+            .await
+            .expect("provider admin endpoint answers");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain client (no cookies) trusting the development CA.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(rustls_client_config(Some(&repo().join("certs/dev-ca.pem"))))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+pub async fn get(url: String) -> reqwest::Response {
+    client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// A port that was free a moment ago (for a provider that starts after the gateway).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What a test gateway's configuration says; `yaml()` renders it.
+#[derive(Clone)]
+pub struct Setup {
+    pub issuer_path: &'static str,
+    pub idp_port: u16,
+    pub proxy_to: Option<String>,
+    pub tls: bool,
+    pub extra_top: String,
+    pub upstream_extra: String,
+    pub freshworks: bool,
+    pub claims: String,
+    pub login_timeout: &'static str,
+}
+
+impl Setup {
+    pub fn new(idp_port: u16) -> Setup {
+        Setup {
+            issuer_path: "/realms/acme",
+            idp_port,
+            proxy_to: None,
+            tls: false,
+            extra_top: String::new(),
+            upstream_extra: String::new(),
+            freshworks: true,
+            claims: "    family_name: [family_name, { value: \"-\" }]\n".into(),
+            login_timeout: "10m",
+        }
+    }
+
+    pub fn yaml(&self) -> String {
+        let repo = repo();
+        let scheme = if self.tls { "https" } else { "http" };
+        let mut yaml = format!(
+            "listen: 127.0.0.1:0\npublic_url: {scheme}://{PUBLIC_HOST}\nadmin_listen: 127.0.0.1:0\n\
+             log: {{ format: json, level: \"info\" }}\n\
+             limits: {{ shutdown_grace: 5s, idle_timeout: 5s }}\n{}",
+            self.extra_top
+        );
+        if self.tls {
+            yaml += &format!(
+                "tls:\n  cert_file: {}\n  key_file: {}\n",
+                repo.join("certs/gateway.crt").display(),
+                repo.join("certs/gateway.key").display()
+            );
+        }
+        yaml += &format!(
+            "upstream:\n  issuer: {PUBLIC_ORIGIN}{}\n  backchannel_url: http://127.0.0.1:{}\n  client_id: freshgate\n  \
+             client_secret: {CLIENT_SECRET}\n  scopes: [openid, email, profile, phone, address]\n  \
+             connect_timeout: 2s\n  response_timeout: 2s\n{}",
+            self.issuer_path, self.idp_port, self.upstream_extra
+        );
+        if let Some(proxy_to) = &self.proxy_to {
+            yaml += &format!("  proxy_to: {proxy_to}\n");
+        }
+        if self.freshworks {
+            yaml += &format!(
+                "freshworks:\n  signing_key_file: {}\n  login_timeout: {}\n  accounts:\n    \"12344\":\n      \
+                 redirect_url: {FRESHWORKS_REDIRECT}\n      logout_redirect_url: {POST_LOGOUT}\n  claims:\n{}",
+                repo.join("certs/freshworks-signing.key").display(),
+                self.login_timeout,
+                self.claims
+            );
+        }
+        yaml
+    }
+}
+
+/// A running gateway process.
+pub struct Gateway {
+    child: Child,
+    pub addr: SocketAddr,
+    pub admin: Option<SocketAddr>,
+    logs: Arc<Mutex<Vec<String>>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    pub fn start(setup: &Setup) -> Gateway {
+        Gateway::start_yaml(&setup.yaml())
+    }
+
+    pub fn start_yaml(yaml: &str) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gateway.yaml");
+        std::fs::File::create(&config)
+            .unwrap()
+            .write_all(yaml.as_bytes())
+            .unwrap();
+        let mut child = Command::new(binary())
+            .args(["serve", "-c"])
+            .arg(&config)
+            .env_remove("FRESHGATE_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the freshgate binary starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let logs = logs.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Ok(value) = serde_json::from_str::<Value>(&line)
+                        && value["message"] == "listening"
+                    {
+                        let _ = tx.send((
+                            value["listener"].as_str().unwrap_or("").to_owned(),
+                            value["addr"].clone(),
+                        ));
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut addr = None;
+        let mut admin = None;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while addr.is_none() || (admin.is_none() && yaml.contains("admin_listen: 127")) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((listener, value)) => {
+                    let parsed: SocketAddr = value.as_str().unwrap().parse().unwrap();
+                    if listener == "gateway" {
+                        addr = Some(parsed);
+                    } else {
+                        admin = Some(parsed);
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "gateway did not start:\n{}",
+                        logs.lock().unwrap().join("\n")
+                    );
+                }
+            }
+        }
+        Gateway {
+            child,
+            addr: addr.unwrap(),
+            admin,
+            logs,
+            dir,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// A browser: cookie jar, no automatic redirects, the public host resolved to this gateway.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.addr, false)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin.expect("admin listener"))
+    }
+
+    /// Waits until `/readyz` answers 200 (the provider was discovered).
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = client().get(self.admin_url("/readyz")).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gateway never became ready:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The browser's part, played by an HTTP client with a cookie jar.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub tls: bool,
+}
+
+pub fn rustls_client_config(extra_root: Option<&Path>) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = extra_root {
+        let pem = std::fs::read(path).unwrap();
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
+}
+
+impl Browser {
+    pub fn new(gateway: SocketAddr, tls: bool) -> Browser {
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(rustls_client_config(Some(&repo().join("certs/dev-ca.pem"))))
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(PUBLIC_HOST, gateway)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Browser { client, tls }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{PUBLIC_HOST}{path}")
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    /// Follows redirects while they stay on the public host; returns the last response and its URL.
+    pub async fn follow(&self, start: &str) -> (String, reqwest::Response) {
+        let mut url = start.to_owned();
+        for _ in 0..20 {
+            let response = self.get(&url).await;
+            let Some(location) = redirect_target(&url, &response) else {
+                return (url, response);
+            };
+            if !location.contains(PUBLIC_HOST) {
+                return (location, response);
+            }
+            url = location;
+        }
+        panic!("too many redirects from {start}");
+    }
+
+    /// From Freshworks' Login URL to the provider's login form: returns the form's action URL.
+    pub async fn open_login_form(&self, login_query: &str) -> String {
+        let (url, response) = self
+            .follow(&self.url(&format!("/sso/jwt/login?{login_query}")))
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "expected the provider's login page at {url}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Sign in to Acme"),
+            "not the login page: {html}"
+        );
+        let action = html
+            .split("action=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the login form has an action")
+            .replace("&amp;", "&");
+        absolute(&url, &action)
+    }
+
+    /// Submits the provider's login form; follows until the browser leaves the public host, returning the
+    /// URL it is sent to (Freshworks' redirect) or the page it ends on.
+    pub async fn submit_credentials(
+        &self,
+        action: &str,
+        username: &str,
+        password: &str,
+    ) -> (String, reqwest::Response) {
+        let response = self
+            .client
+            .post(action)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        match redirect_target(action, &response) {
+            Some(location) if location.contains(PUBLIC_HOST) => self.follow(&location).await,
+            Some(location) => (location, response),
+            None => (action.to_owned(), response),
+        }
+    }
+
+    pub async fn cancel(&self, action: &str) -> (String, reqwest::Response) {
+        let response = self
+            .client
+            .post(action)
+            .form(&[("cancel", "1")])
+            .send()
+            .await
+            .unwrap();
+        let location = redirect_target(action, &response).expect("cancel redirects");
+        self.follow(&location).await
+    }
+
+    /// The whole login: returns the Freshworks redirect URL.
+    pub async fn login(&self, login_query: &str, username: &str, password: &str) -> String {
+        let action = self.open_login_form(login_query).await;
+        let (url, response) = self.submit_credentials(&action, username, password).await;
+        assert!(
+            url.starts_with(FRESHWORKS_REDIRECT),
+            "login did not end at Freshworks but at {url} ({})",
+            response.status()
+        );
+        url
+    }
+}
+
+fn redirect_target(from: &str, response: &reqwest::Response) -> Option<String> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get("location")?.to_str().ok()?;
+    Some(absolute(from, location))
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(location)
+        .unwrap()
+        .to_string()
+}
+
+/// Query parameters of a URL.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Verifies a JWT with the independent implementation (npm `jose`), returning header and payload.
+pub fn verify_jwt_independently(
+    token: &str,
+    public_key_pem: &Path,
+) -> Result<(Value, Value), String> {
+    let output = Command::new("node")
+        .arg(repo().join("tests/idp/verify-jwt.mjs"))
+        .args(["--alg", "RS256", "--public-key-file"])
+        .arg(public_key_pem)
+        .args(["--token", token])
+        .output()
+        .expect("node runs verify-jwt.mjs");
+    let value: Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("{e}: {output:?}"))?;
+    if output.status.success() {
+        Ok((value["header"].clone(), value["payload"].clone()))
+    } else {
+        Err(value["error"].as_str().unwrap_or("?").to_owned())
+    }
+}
+
+/// A fresh random-looking value for Freshworks' state and nonce.
+pub fn random(label: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{label}{t:x}{n}")
+}
