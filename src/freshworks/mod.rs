@@ -10,7 +10,7 @@ mod claims;
 mod error;
 mod login;
 mod logout;
-mod pending;
+pub mod pending;
 mod replay;
 
 use std::sync::Arc;

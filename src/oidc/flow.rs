@@ -215,6 +215,20 @@ pub fn validate_id_token(
     let expected = Nonce::new(nonce.to_owned());
     match token.claims(&verifier, &expected) {
         Ok(claims) => {
+            // OIDC Core §3.1.3.7 steps 4-5, which the library leaves to the client: with several audiences
+            // `azp` must be present, and when present it must be our client id.
+            match claims.authorized_party() {
+                Some(azp) if azp.as_str() != upstream.client_id => {
+                    return Err(IdTokenError::Invalid(format!(
+                        "azp `{}` is not our client id",
+                        azp.as_str()
+                    )));
+                }
+                None if claims.audiences().len() > 1 => {
+                    return Err(IdTokenError::Invalid("several audiences but no azp".into()));
+                }
+                _ => {}
+            }
             let subject = claims.subject().as_str().to_owned();
             Ok(IdClaims {
                 subject,

@@ -44,9 +44,14 @@ pub struct Idp {
 impl Idp {
     /// Starts a provider on `port` (0: any free port).
     pub fn start(port: u16) -> Idp {
+        Idp::start_at(port, PUBLIC_ORIGIN)
+    }
+
+    /// Starts a provider whose public origin is `origin` (e.g. `https://sso.freshgate.test`).
+    pub fn start_at(port: u16, origin: &str) -> Idp {
         let mut child = Command::new("node")
             .arg(repo().join("tests/idp/server.mjs"))
-            .args(["--port", &port.to_string(), "--origin", PUBLIC_ORIGIN])
+            .args(["--port", &port.to_string(), "--origin", origin])
             .args([
                 "--post-logout-redirect-uri",
                 POST_LOGOUT,
@@ -179,7 +184,7 @@ impl Setup {
             );
         }
         yaml += &format!(
-            "upstream:\n  issuer: {PUBLIC_ORIGIN}{}\n  backchannel_url: http://127.0.0.1:{}\n  client_id: freshgate\n  \
+            "upstream:\n  issuer: {scheme}://{PUBLIC_HOST}{}\n  backchannel_url: http://127.0.0.1:{}\n  client_id: freshgate\n  \
              client_secret: {CLIENT_SECRET}\n  scopes: [openid, email, profile, phone, address]\n  \
              connect_timeout: 2s\n  response_timeout: 2s\n{}",
             self.issuer_path, self.idp_port, self.upstream_extra
@@ -341,6 +346,7 @@ impl Drop for Gateway {
 /// The browser's part, played by an HTTP client with a cookie jar.
 pub struct Browser {
     pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
     pub tls: bool,
 }
 
@@ -365,15 +371,25 @@ pub fn rustls_client_config(extra_root: Option<&Path>) -> rustls::ClientConfig {
 
 impl Browser {
     pub fn new(gateway: SocketAddr, tls: bool) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(rustls_client_config(Some(&repo().join("certs/dev-ca.pem"))))
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .resolve(PUBLIC_HOST, gateway)
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap();
-        Browser { client, tls }
+        Browser { client, jar, tls }
+    }
+
+    /// The `Cookie` header this browser would send to `url`.
+    pub fn cookies_for(&self, url: &str) -> String {
+        use reqwest::cookie::CookieStore;
+        self.jar
+            .cookies(&url::Url::parse(url).unwrap())
+            .map(|value| value.to_str().unwrap().to_owned())
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -461,6 +477,34 @@ impl Browser {
             .unwrap();
         let location = redirect_target(action, &response).expect("cancel redirects");
         self.follow(&location).await
+    }
+
+    /// Logs in at the provider but stops before the gateway's callback: returns the callback URL (with the
+    /// provider's code and our state) that the browser would open next.
+    pub async fn login_until_callback(
+        &self,
+        login_query: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let action = self.open_login_form(login_query).await;
+        let response = self
+            .client
+            .post(&action)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        let mut url = redirect_target(&action, &response).expect("the login form redirects");
+        for _ in 0..10 {
+            if url.contains("/sso/jwt/callback") {
+                return url;
+            }
+            let response = self.get(&url).await;
+            url = redirect_target(&url, &response)
+                .unwrap_or_else(|| panic!("no redirect from {url}"));
+        }
+        panic!("never reached the callback");
     }
 
     /// The whole login: returns the Freshworks redirect URL.

@@ -1,0 +1,627 @@
+//! Freshworks JWT SSO end to end: the browser's part played by an HTTP client with a cookie jar, the
+//! provider by the project's OpenID provider test server, the minted token checked by an independent JWT
+//! implementation (npm `jose`).
+
+mod support;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use support::{Browser, FRESHWORKS_REDIRECT, Gateway, Idp, Setup, query, random};
+
+const REDIRECT_ENCODED: &str = "http%3A%2F%2Facme.freshworks.test%2Fsp%2FOIDC%2F12344%2Fimplicit";
+
+fn current_shape(state: &str, nonce: &str) -> String {
+    format!(
+        "client_id=12344&state={}&nonce={}&response_type=id_token&scope=openid%20email%20profile&redirect_uri={REDIRECT_ENCODED}",
+        enc(state),
+        enc(nonce)
+    )
+}
+
+fn seed_shape(state: &str, nonce: &str) -> String {
+    format!(
+        "module_id=12344&state={}&nonce={}&grant_type=implicit&scope=profile%20openid%20email",
+        enc(state),
+        enc(nonce)
+    )
+}
+
+fn enc(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Checks the Freshworks redirect as Freshworks would, with `jose`, and returns the payload.
+fn verified_payload(redirect: &str, state: &str, nonce: &str) -> Value {
+    assert!(
+        redirect.starts_with(&format!("{FRESHWORKS_REDIRECT}?")),
+        "{redirect}"
+    );
+    let params = query(redirect);
+    assert_eq!(
+        params["state"], state,
+        "Freshworks' state comes back byte for byte"
+    );
+    assert!(
+        !params.contains_key("token"),
+        "the parameter is id_token, not token"
+    );
+    let token = &params["id_token"];
+    let (header, payload) = support::verify_jwt_independently(
+        token,
+        &support::repo().join("certs/freshworks-signing.pub.pem"),
+    )
+    .expect("the token verifies with the public key Freshworks holds");
+    assert_eq!(header, json!({"alg": "RS256", "typ": "JWT"}));
+    assert_eq!(
+        payload["nonce"], nonce,
+        "Freshworks' nonce goes into the token byte for byte"
+    );
+    let iat = payload["iat"].as_i64().expect("iat is an integer");
+    assert!(
+        (iat - now()).abs() <= 5,
+        "iat is seconds since the epoch, now"
+    );
+    assert!(payload["sub"].is_string() && payload["email"].is_string());
+    payload
+}
+
+async fn ready_gateway(setup: &Setup) -> Gateway {
+    let gateway = Gateway::start(setup);
+    gateway.wait_ready().await;
+    gateway
+}
+
+#[tokio::test]
+async fn the_current_request_shape_logs_alice_in_through_a_keycloak_style_provider() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let (state, nonce) = (random("state-"), random("nonce-"));
+    let redirect = browser
+        .login(&current_shape(&state, &nonce), "alice", "alice-password")
+        .await;
+    let payload = verified_payload(&redirect, &state, &nonce);
+    assert_eq!(payload["sub"], "alice-0001");
+    assert_eq!(payload["email"], "alice@example.com");
+    assert_eq!(payload["given_name"], "Alice");
+    assert_eq!(payload["family_name"], "Anderson");
+    assert_eq!(payload["phone_number"], "+1 555 0100");
+    assert_eq!(payload["picture"], "https://example.com/alice.png");
+    let keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 8, "only the Freshworks claims: {keys:?}");
+
+    let metrics = support::get(gateway.admin_url("/metrics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("freshgate_logins_total{outcome=\"success\",reason=\"ok\"} 1"),
+        "{metrics}"
+    );
+    let logs = gateway.logs();
+    let token = &query(&redirect)["id_token"];
+    for secret in [
+        token.as_str(),
+        support::CLIENT_SECRET,
+        &state,
+        &nonce,
+        "alice-password",
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the log:\n{logs}");
+    }
+}
+
+#[tokio::test]
+async fn the_seed_request_shape_logs_bob_in_through_an_okta_style_provider_without_a_family_name() {
+    let mut setup = Setup::new(Idp::shared().port);
+    setup.issuer_path = "/oauth2/default";
+    let gateway = ready_gateway(&setup).await;
+    let browser = gateway.browser();
+    let (state, nonce) = (random("s"), random("n"));
+    let redirect = browser
+        .login(&seed_shape(&state, &nonce), "bob", "bob-password")
+        .await;
+    let payload = verified_payload(&redirect, &state, &nonce);
+    assert_eq!(payload["sub"], "bob-0002");
+    assert_eq!(payload["given_name"], "Bob");
+    assert_eq!(
+        payload["family_name"], "-",
+        "the shipped fallback for a missing family name"
+    );
+    let object = payload.as_object().unwrap();
+    assert!(
+        !object.contains_key("phone_number") && !object.contains_key("picture"),
+        "absent, never null"
+    );
+}
+
+#[tokio::test]
+async fn non_ascii_names_passwords_and_nonces_survive_the_round_trip() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let (state, nonce) = ("st ä+/=&?#".to_owned(), "nønce +/=&%".to_owned());
+    let redirect = browser
+        .login(&current_shape(&state, &nonce), "zoë", "pässwörd-ß-日本")
+        .await;
+    let payload = verified_payload(&redirect, &state, &nonce);
+    assert_eq!(payload["given_name"], "Zoë");
+    assert_eq!(payload["family_name"], "Ødegård-Łukasiewicz");
+}
+
+#[tokio::test]
+async fn the_shipped_gateway_yaml_claims_log_in_a_user_without_a_family_name() {
+    let shipped = std::fs::read_to_string(support::repo().join("gateway.yaml")).unwrap();
+    let claims: String = shipped
+        .split("  claims:\n")
+        .nth(1)
+        .expect("gateway.yaml has freshworks.claims")
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut setup = Setup::new(Idp::shared().port);
+    setup.claims = claims;
+    let gateway = ready_gateway(&setup).await;
+    let browser = gateway.browser();
+    let redirect = browser
+        .login(&current_shape("s1", "n1"), "bob", "bob-password")
+        .await;
+    let payload = verified_payload(&redirect, "s1", "n1");
+    assert!(!payload["family_name"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let action = browser.open_login_form(&current_shape("s", "n")).await;
+    let (url, response) = browser
+        .submit_credentials(&action, "carol", "carol-password")
+        .await;
+    assert!(url.contains("/sso/jwt/callback"), "{url}");
+    assert_eq!(response.status(), 403);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("email address") && html.contains("`email`"),
+        "{html}"
+    );
+    let metrics = support::get(gateway.admin_url("/metrics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("reason=\"missing_claim\"} 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn bad_login_requests_get_a_400_page_and_never_a_redirect() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let long = "x".repeat(1025);
+    let mut cases: Vec<String> = vec![
+        "client_id=99999&state=s&nonce=n".into(),
+        "state=s&nonce=n".into(),
+        "client_id=12344&nonce=n".into(),
+        "client_id=12344&state=s".into(),
+        "client_id=12344&state=&nonce=n".into(),
+        format!("client_id=12344&state={long}&nonce=n"),
+        format!("client_id=12344&state=s&nonce={long}"),
+        "client_id=12344&state=s&state=t&nonce=n".into(),
+        "client_id=12344&module_id=1&state=s&nonce=n".into(),
+    ];
+    for evil in [
+        "//evil.example",
+        "https://acme.freshworks.test.evil.example/sp/OIDC/12344/implicit",
+        "http://acme.freshworks.test@evil.example/sp/OIDC/12344/implicit",
+        "http://acme.freshworks.test/sp/OIDC/12344/implicit\r\nLocation: http://evil.example",
+        "http://acme.freshworks.test:8080/sp/OIDC/12344/implicit",
+        "http://acme.freshworks.test/sp/OIDC/12345/implicit",
+    ] {
+        cases.push(format!(
+            "client_id=12344&state=s&nonce=n&redirect_uri={}",
+            enc(evil)
+        ));
+    }
+    for case in cases {
+        let response = browser
+            .get(&browser.url(&format!("/sso/jwt/login?{case}")))
+            .await;
+        assert_eq!(response.status(), 400, "{case}");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{case} redirected"
+        );
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{case} started a login"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<h1>") && !html.contains("evil.example"),
+            "{case}: {html}"
+        );
+    }
+    let ok = browser
+        .get(&browser.url(&format!(
+            "/sso/jwt/login?client_id=12344&state=s&nonce={}",
+            "y".repeat(1024)
+        )))
+        .await;
+    assert_eq!(ok.status(), 302, "1 KiB is still accepted");
+}
+
+#[tokio::test]
+async fn a_callback_without_a_matching_cookie_gets_a_page_with_a_way_back() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let response = browser
+        .get(&browser.url("/sso/jwt/callback?state=abc&code=xyz"))
+        .await;
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("no record of this sign-in"), "{html}");
+    assert!(
+        html.contains("href=\"http://acme.freshworks.test/\""),
+        "restart link to the portal: {html}"
+    );
+
+    // A forged cookie under the right name.
+    let callback = browser
+        .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    let state = &query(&callback)["state"];
+    let name = format!("freshgate-login-{}", &state[..16]);
+    let other = Browser::new(gateway.addr, false);
+    let forged = other
+        .client
+        .get(&callback)
+        .header(
+            "cookie",
+            format!("{name}=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(forged.text().await.unwrap().contains("not valid"));
+}
+
+#[tokio::test]
+async fn an_expired_pending_login_is_refused_with_a_restart_link() {
+    let key = [9u8; 32];
+    let mut setup = Setup::new(Idp::shared().port);
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    use base64::Engine;
+    std::fs::write(
+        key_file.path(),
+        base64::engine::general_purpose::STANDARD.encode(key),
+    )
+    .unwrap();
+    setup.extra_top = format!(
+        "session: {{ cookie_key_file: {} }}\n",
+        key_file.path().display()
+    );
+    let gateway = ready_gateway(&setup).await;
+    let jar = freshgate::freshworks::pending::CookieJar::new(&key, false);
+    let pending = freshgate::freshworks::pending::PendingLogin {
+        state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        account: "12344".into(),
+        fw_state: "fs".into(),
+        fw_nonce: "fn".into(),
+        started: now() as u64 - 11 * 60,
+    };
+    let browser = gateway.browser();
+    let response = browser
+        .client
+        .get(browser.url(&format!("/sso/jwt/callback?state={}&code=c", pending.state)))
+        .header(
+            "cookie",
+            format!("{}={}", jar.name(&pending.state), jar.seal(&pending)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("took too long") && html.contains("10 minutes"),
+        "{html}"
+    );
+    assert!(html.contains("Start the login again"));
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let callback = browser
+        .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    // An attacker who saw the callback URL and a copy of the pending-login cookie.
+    let stolen_cookie = browser.cookies_for(&callback);
+    assert!(
+        stolen_cookie.contains("freshgate-login-"),
+        "{stolen_cookie}"
+    );
+    let first = browser.get(&callback).await;
+    assert_eq!(first.status(), 302);
+    assert!(
+        first.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(FRESHWORKS_REDIRECT)
+    );
+
+    let again = browser.get(&callback).await;
+    assert_eq!(
+        again.status(),
+        400,
+        "the cookie is gone after a successful login"
+    );
+    let attacker = Browser::new(gateway.addr, false);
+    let replay = attacker
+        .client
+        .get(&callback)
+        .header("cookie", stolen_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    assert!(replay.headers().get("location").is_none());
+    assert!(replay.text().await.unwrap().contains("already used"));
+}
+
+#[tokio::test]
+async fn a_cancelled_login_at_the_provider_gets_a_clear_page() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let action = browser.open_login_form(&current_shape("s", "n")).await;
+    let (url, response) = browser.cancel(&action).await;
+    assert!(url.contains("/sso/jwt/callback"), "{url}");
+    assert_eq!(response.status(), 403);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Sign-in cancelled"), "{html}");
+    assert!(html.contains("href=\"http://acme.freshworks.test/\""));
+}
+
+#[tokio::test]
+async fn an_iss_parameter_from_another_issuer_is_refused() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let callback = browser
+        .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    let mut url = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "iss" {
+                (k, "http://sso.freshgate.test/realms/evil".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let response = browser.get(url.as_str()).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn forged_and_foreign_id_tokens_are_rejected() {
+    let idp = Idp::start(0);
+    let gateway = ready_gateway(&Setup::new(idp.port)).await;
+    for mode in [
+        "wrong_nonce",
+        "wrong_iss",
+        "wrong_aud",
+        "alg_none",
+        "hs256_with_public_key",
+        "expired",
+        "bad_signature",
+        "extra_aud_no_azp",
+        "wrong_azp",
+    ] {
+        idp.admin("/__admin/tamper", json!({"mode": mode})).await;
+        let browser = gateway.browser();
+        let action = browser.open_login_form(&current_shape("s", "n")).await;
+        let (url, response) = browser
+            .submit_credentials(&action, "alice", "alice-password")
+            .await;
+        assert!(
+            !url.starts_with(FRESHWORKS_REDIRECT),
+            "{mode}: a token was minted"
+        );
+        assert_eq!(response.status(), 502, "{mode}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("could not verify your identity"),
+            "{mode}"
+        );
+    }
+    let metrics = support::get(gateway.admin_url("/metrics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("reason=\"invalid_id_token\"} 9"),
+        "{metrics}"
+    );
+    idp.admin("/__admin/tamper", json!({"mode": "none"})).await;
+    let redirect = gateway
+        .browser()
+        .login(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    verified_payload(&redirect, "s", "n");
+}
+
+#[tokio::test]
+async fn a_provider_key_rotation_between_two_logins_does_not_break_logins() {
+    let idp = Idp::start(0);
+    let gateway = ready_gateway(&Setup::new(idp.port)).await;
+    let redirect = gateway
+        .browser()
+        .login(&current_shape("a", "1"), "alice", "alice-password")
+        .await;
+    verified_payload(&redirect, "a", "1");
+    idp.admin("/__admin/rotate-keys", json!({})).await;
+    let redirect = gateway
+        .browser()
+        .login(&current_shape("b", "2"), "alice", "alice-password")
+        .await;
+    verified_payload(&redirect, "b", "2");
+    assert!(
+        gateway
+            .logs()
+            .contains("JWKS re-fetched for an unknown key id")
+    );
+}
+
+#[tokio::test]
+async fn claims_only_available_at_userinfo_are_fetched_from_there() {
+    let idp = Idp::start(0);
+    idp.admin("/__admin/claims-mode", json!({"mode": "userinfo"}))
+        .await;
+    let gateway = ready_gateway(&Setup::new(idp.port)).await;
+    let redirect = gateway
+        .browser()
+        .login(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    let payload = verified_payload(&redirect, "s", "n");
+    assert_eq!(payload["email"], "alice@example.com");
+    assert_eq!(payload["family_name"], "Anderson");
+    assert_eq!(payload["phone_number"], "+1 555 0100");
+}
+
+#[tokio::test]
+async fn a_provider_that_goes_down_before_the_callback_gets_a_clear_page() {
+    let idp = Idp::start(0);
+    let gateway = ready_gateway(&Setup::new(idp.port)).await;
+    let browser = gateway.browser();
+    let callback = browser
+        .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    drop(idp);
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), 502);
+    assert!(response.headers().get("location").is_none());
+    assert!(response.text().await.unwrap().contains("could not verify"));
+    assert!(gateway.logs().contains("token_exchange_failed"));
+}
+
+#[tokio::test]
+async fn logins_in_parallel_tabs_of_one_browser_all_finish() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let tabs: Vec<(String, String)> = (0..3)
+        .map(|i| (random(&format!("tab{i}-s")), random(&format!("tab{i}-n"))))
+        .collect();
+    let mut forms = Vec::new();
+    for (state, nonce) in &tabs {
+        forms.push(browser.open_login_form(&current_shape(state, nonce)).await);
+    }
+    // Finish them in reverse order, concurrently.
+    let finished = futures_util::future::join_all(
+        forms
+            .iter()
+            .rev()
+            .map(|action| browser.submit_credentials(action, "alice", "alice-password")),
+    )
+    .await;
+    for ((url, _), (state, nonce)) in finished.into_iter().zip(tabs.iter().rev()) {
+        verified_payload(&url, state, nonce);
+    }
+}
+
+#[tokio::test]
+async fn logout_sends_the_browser_to_the_providers_end_session_endpoint() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location
+            .starts_with("http://sso.freshgate.test/realms/acme/protocol/openid-connect/logout?"),
+        "{location}"
+    );
+    let params = query(&location);
+    assert_eq!(params["client_id"], "freshgate");
+    assert_eq!(params["post_logout_redirect_uri"], support::POST_LOGOUT);
+    // The provider accepts it (the post-logout URI is registered there).
+    let (_, page) = browser.follow(&location).await;
+    assert!(
+        page.status().is_success() || page.status().is_redirection(),
+        "{}",
+        page.status()
+    );
+}
+
+#[tokio::test]
+async fn a_login_over_tls_uses_host_prefixed_secure_cookies() {
+    let idp = Idp::start_at(0, "https://sso.freshgate.test");
+    let mut setup = Setup::new(idp.port);
+    setup.tls = true;
+    let gateway = ready_gateway(&setup).await;
+    let browser = Browser::new(gateway.addr, true);
+    let start = browser
+        .get(&browser.url(&format!("/sso/jwt/login?{}", current_shape("s", "n"))))
+        .await;
+    let cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-freshgate-login-"), "{cookie}");
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+    );
+    let redirect = browser
+        .login(&current_shape("s2", "n2"), "alice", "alice-password")
+        .await;
+    verified_payload(&redirect, "s2", "n2");
+    let html = browser
+        .get(&browser.url("/sso/jwt/callback?state=x"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("no record"), "{html}");
+}
+
+#[tokio::test]
+async fn the_final_redirect_is_not_cached_and_clears_the_pending_cookie() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let callback = browser
+        .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("freshgate-login-") && cookie.contains("Max-Age=0"),
+        "{cookie}"
+    );
+}
