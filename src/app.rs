@@ -53,7 +53,7 @@ impl Handler for App {
                 route = route.name(),
                 path = %path,
                 status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                elapsed_ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
                 "request"
             );
         }

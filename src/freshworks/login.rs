@@ -114,6 +114,53 @@ fn required(params: &HashMap<String, String>, name: &'static str) -> Result<Stri
     }
 }
 
+impl super::Sso {
+    /// Starts the provider login for a checked Freshworks request.
+    pub(super) async fn login(
+        &self,
+        request: &http::Request<hyper::body::Incoming>,
+        id: crate::request_id::RequestId,
+    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
+        use crate::oidc::flow::{authorization_url, random_token, unix_now};
+
+        let freshworks = self.freshworks();
+        let params = parse_query(request.uri().query()).map_err(|e| (e, None))?;
+        let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;
+        let discovered = self
+            .provider
+            .current()
+            .map_err(|detail| (SsoError::ProviderNotReady { detail }, None))?;
+        let pending = super::pending::PendingLogin {
+            state: random_token(),
+            nonce: random_token(),
+            pkce_verifier: random_token(),
+            account: checked.account.id.clone(),
+            fw_state: checked.state,
+            fw_nonce: checked.nonce,
+            started: unix_now(),
+        };
+        let url = authorization_url(
+            &discovered,
+            &self.provider.upstream,
+            &self.callback_url(),
+            &pending.state,
+            &pending.nonce,
+            &pending.pkce_verifier,
+        );
+        let cookie = self
+            .cookies
+            .set_cookie(&pending, freshworks.login_timeout.as_secs());
+        let shape = if params.contains_key("client_id") {
+            "current"
+        } else {
+            "seed"
+        };
+        self.metrics.login("started", shape);
+        tracing::info!(request_id = %id, account = %pending.account, shape, "login started; browser sent to the provider");
+        Ok(super::redirect(url.as_str(), &[cookie]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,52 +283,5 @@ mod tests {
 
     fn urlencode(text: &str) -> String {
         url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-    }
-}
-
-impl super::Sso {
-    /// Starts the provider login for a checked Freshworks request.
-    pub(super) async fn login(
-        &self,
-        request: &http::Request<hyper::body::Incoming>,
-        id: crate::request_id::RequestId,
-    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        use crate::oidc::flow::{authorization_url, random_token, unix_now};
-
-        let freshworks = self.freshworks();
-        let params = parse_query(request.uri().query()).map_err(|e| (e, None))?;
-        let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;
-        let discovered = self
-            .provider
-            .current()
-            .map_err(|detail| (SsoError::ProviderNotReady { detail }, None))?;
-        let pending = super::pending::PendingLogin {
-            state: random_token(),
-            nonce: random_token(),
-            pkce_verifier: random_token(),
-            account: checked.account.id.clone(),
-            fw_state: checked.state,
-            fw_nonce: checked.nonce,
-            started: unix_now(),
-        };
-        let url = authorization_url(
-            &discovered,
-            &self.provider.upstream,
-            &self.callback_url(),
-            &pending.state,
-            &pending.nonce,
-            &pending.pkce_verifier,
-        );
-        let cookie = self
-            .cookies
-            .set_cookie(&pending, freshworks.login_timeout.as_secs());
-        let shape = if params.contains_key("client_id") {
-            "current"
-        } else {
-            "seed"
-        };
-        self.metrics.login("started", shape);
-        tracing::info!(request_id = %id, account = %pending.account, shape, "login started; browser sent to the provider");
-        Ok(super::redirect(url.as_str(), &[cookie]))
     }
 }
