@@ -19,3 +19,4 @@ pub mod request_id;
 pub mod route;
 pub mod serve;
 pub mod server;
+pub mod simulate;

@@ -59,7 +59,12 @@ pub fn main(path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init(&config.log, std::env::var(logging::LOG_LEVEL_ENV).ok());
+    logging::init(
+        &config.log,
+        std::env::var(logging::LOG_LEVEL_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,6 +20,7 @@ Examples:
   freshgate keygen --out certs/freshworks-signing.key   # make the key Freshworks verifies tokens with
   freshgate check -c gateway.yaml                       # validate everything, print what to paste into Freshworks
   freshgate serve -c gateway.yaml                       # run the gateway
+  freshgate simulate -c gateway.yaml --account demo     # try the login without touching Freshworks
   FRESHGATE_CONFIG=/etc/freshgate/gateway.yaml freshgate serve
   freshgate pubkey --key certs/freshworks-signing.key --pem
 
@@ -81,6 +82,24 @@ pub enum Command {
         #[arg(long, value_name = "PATH", default_value = "freshworks-signing.key")]
         out: PathBuf,
     },
+    /// Play Freshworks' part against a running gateway: a portal page whose "Log in" starts a JWT SSO login,
+    /// and a check of the token that comes back
+    #[command(
+        after_help = "Example:\n  freshgate simulate -c examples/demo.yaml --account demo\n\nThe account's redirect_url must point at the simulator, e.g. http://127.0.0.1:9911/sso/callback (docs/simulate.md)."
+    )]
+    Simulate {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The account (as in freshworks.accounts) to log in to [default: the one whose redirect_url is on this machine]
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Address to serve the portal on [default: host and port of the account's redirect_url]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Which request shape the "Log in" button sends
+        #[arg(long, value_enum, default_value = "current")]
+        shape: crate::simulate::Shape,
+    },
     /// Print the public key of an existing signing key (the body Freshworks' form wants, or PEM)
     #[command(
         after_help = "Examples:\n  freshgate pubkey -c gateway.yaml\n  freshgate pubkey --key certs/freshworks-signing.key --pem"
@@ -103,5 +122,16 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(config) => check::main(&config.path()),
         Command::Keygen { bits, out } => keys::keygen(bits, &out),
         Command::Pubkey { config, key, pem } => keys::pubkey(&config, key.as_deref(), pem),
+        Command::Simulate {
+            config,
+            account,
+            listen,
+            shape,
+        } => crate::simulate::main(crate::simulate::Options {
+            config: &config.path(),
+            account,
+            listen,
+            shape,
+        }),
     }
 }

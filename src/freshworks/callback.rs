@@ -73,7 +73,8 @@ impl Sso {
             return Err((SsoError::ReplayedCallback { restart }, clear));
         }
         match self.finish(&params, &pending).await {
-            Ok(location) => {
+            Ok((location, subject)) => {
+                self.log_success(id, &pending.account, &subject);
                 let cookie = self.cookies.clear_cookie(&name);
                 Ok(redirect(&location, &[cookie]))
             }
@@ -87,15 +88,14 @@ impl Sso {
                 Err((error, clear))
             }
         }
-        .inspect(|_| self.log_success(id, &pending.account, "(see the provider)"))
     }
 
-    /// Everything after the pending login checked out: returns the Freshworks redirect.
+    /// Everything after the pending login checked out: returns the Freshworks redirect and the subject.
     async fn finish(
         &self,
         params: &HashMap<String, String>,
         pending: &PendingLogin,
-    ) -> Result<String, SsoError> {
+    ) -> Result<(String, String), SsoError> {
         let freshworks = self.freshworks();
         if let Some(code) = params.get("error") {
             // Only the code is kept (and shown); descriptions are free text from the request.
@@ -147,17 +147,26 @@ impl Sso {
             && discovered.metadata.userinfo_endpoint().is_some()
             && let Some(access_token) = &tokens.access_token
         {
-            let extra = flow::userinfo(
+            match flow::userinfo(
                 &self.provider,
                 &discovered,
                 access_token,
                 &id_claims.subject,
             )
             .await
-            .map_err(|e| SsoError::UserinfoFailed {
-                detail: e.to_string(),
-            })?;
-            merge(&mut all, extra);
+            {
+                Ok(extra) => merge(&mut all, extra),
+                // Only fatal when a claim Freshworks requires is still missing; optional ones just stay out.
+                Err(e) if claims::any_required_missing(&all, &freshworks.claims) => {
+                    return Err(SsoError::UserinfoFailed {
+                        detail: e.to_string(),
+                    });
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "userinfo failed; the token goes without the optional claims it might have added"
+                ),
+            }
         }
         let payload = claims::payload(
             &all,
@@ -178,11 +187,11 @@ impl Sso {
                 .ok_or_else(|| SsoError::UnknownAccount {
                     id: pending.account.clone(),
                 })?;
-        tracing::info!(account = %account.id, sub = %id_claims.subject, "ID token validated; Freshworks token signed");
-        Ok(append_query(
+        let location = append_query(
             &account.redirect_url,
             &[("state", &pending.fw_state), ("id_token", &token)],
-        ))
+        );
+        Ok((location, id_claims.subject))
     }
 
     /// Where "start the login again" leads: the Freshworks portal of the account.

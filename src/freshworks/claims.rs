@@ -44,6 +44,13 @@ pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
         .any(|(_, mapping)| resolve(claims, mapping).is_none())
 }
 
+/// True when a claim Freshworks requires has no value in `claims`.
+pub fn any_required_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
+    map.entries.iter().any(|(name, mapping)| {
+        REQUIRED.contains(&name.as_str()) && resolve(claims, mapping).is_none()
+    })
+}
+
 /// How a mapping reads, for the page that says what is missing.
 pub fn describe(mapping: &ClaimMapping) -> String {
     mapping

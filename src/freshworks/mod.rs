@@ -123,7 +123,7 @@ impl Sso {
 
     fn log_success(&self, id: RequestId, account: &str, subject: &str) {
         self.metrics.login("success", "ok");
-        info!(request_id = %id, account, sub = subject, "login succeeded; token sent to Freshworks");
+        info!(request_id = %id, account, sub = subject, "login succeeded; signed token sent to Freshworks");
     }
 }
 

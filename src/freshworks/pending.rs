@@ -54,7 +54,7 @@ impl CookieJar {
     pub fn name(&self, state: &str) -> String {
         let short: String = state
             .chars()
-            .filter(char::is_ascii_alphanumeric)
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .take(NAME_STATE_CHARS)
             .collect();
         let prefix = if self.secure { "__Host-" } else { "" };

@@ -26,10 +26,13 @@ function passwordMatches(given, expected) {
 const asList = (value) => (value === undefined ? [] : [].concat(value));
 
 /** Grants everything the client asked for (or what the consent prompt lists as missing). */
-async function autoGrant(provider, details, accountId) {
+async function autoGrant(provider, details, accountId, sessionGrantId) {
   const { params, prompt } = details;
   let grant;
-  if (details.grantId) grant = await provider.Grant.find(details.grantId);
+  // Reuse the grant this browser's session already holds for the client (a login finished in another tab),
+  // so codes issued for the other tabs stay valid, as with Keycloak and Okta.
+  const grantId = details.grantId ?? sessionGrantId;
+  if (grantId) grant = await provider.Grant.find(grantId);
   if (!grant || grant.accountId !== accountId) {
     grant = new provider.Grant({ accountId, clientId: params.client_id });
   }
@@ -94,7 +97,9 @@ export async function handleInteraction(ctx, provider, flavour) {
       return render(401, { username, error: 'Invalid username or password' });
     }
     const accountId = user.claims.sub;
-    const grantId = await autoGrant(provider, details, accountId);
+    const session = await provider.Session.get(ctx).catch(() => undefined);
+    const sessionGrantId = session?.accountId === accountId ? session.grantIdFor(params.client_id) : undefined;
+    const grantId = await autoGrant(provider, details, accountId, sessionGrantId);
     console.error(`[${flavour.name}] login ${accountId}`);
     return finish(ctx, provider, { login: { accountId }, consent: { grantId } });
   } catch (err) {

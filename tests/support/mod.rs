@@ -292,6 +292,19 @@ impl Gateway {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Waits (up to 5 s) for a log line containing `text`: log lines arrive through a pipe, after the
+    /// response that caused them.
+    pub fn has_logged(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.logs().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// A browser: cookie jar, no automatic redirects, the public host resolved to this gateway.
     pub fn browser(&self) -> Browser {
         Browser::new(self.addr, false)
@@ -488,14 +501,25 @@ impl Browser {
         password: &str,
     ) -> String {
         let action = self.open_login_form(login_query).await;
+        self.submit_until_callback(&action, username, password)
+            .await
+    }
+
+    /// Submits an open login form and follows the provider's redirects up to (not into) the callback.
+    pub async fn submit_until_callback(
+        &self,
+        action: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
         let response = self
             .client
-            .post(&action)
+            .post(action)
             .form(&[("username", username), ("password", password)])
             .send()
             .await
             .unwrap();
-        let mut url = redirect_target(&action, &response).expect("the login form redirects");
+        let mut url = redirect_target(action, &response).expect("the login form redirects");
         for _ in 0..10 {
             if url.contains("/sso/jwt/callback") {
                 return url;

@@ -1,0 +1,302 @@
+//! `freshgate simulate`: Freshworks' side of the JWT SSO handshake, to prove a setup before switching the
+//! real Freshworks account over.
+//!
+//! It serves a small portal whose "Log in" button sends the browser to the gateway's Login URL with a fresh
+//! random `state` and `nonce` (in either request shape), receives the redirect back on the account's
+//! `redirect_url`, checks the token as Freshworks documents (`verdict.rs`), and shows the verdict as a page
+//! and on stdout.
+
+mod pages;
+pub mod verdict;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin::metrics::Metrics;
+use crate::body::Body;
+use crate::config::{Config, Limits, ProcessEnv, validate};
+use crate::keys::SigningKey;
+use crate::oidc::flow::unix_now;
+use crate::server::{ConnInfo, Handler, Listener};
+
+/// Where the simulator listens when neither `--listen` nor the account's redirect URL says.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9911";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// `module_id`, `state`, `nonce`, `grant_type=implicit`, `scope` (Freshworks' JWT SSO article)
+    Seed,
+    /// `client_id`, `state`, `nonce`, `response_type=id_token`, `scope`, `redirect_uri` (current accounts)
+    Current,
+}
+
+pub struct Options<'a> {
+    pub config: &'a Path,
+    pub account: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub shape: Shape,
+}
+
+struct SentLogin {
+    nonce: String,
+    sent_at: i64,
+}
+
+pub struct Simulator {
+    login_url: String,
+    account: String,
+    redirect_url: url::Url,
+    public_key_pem: String,
+    shape: Shape,
+    sent: Mutex<HashMap<String, SentLogin>>,
+}
+
+pub fn main(options: Options<'_>) -> ExitCode {
+    let config = match validate::load(options.config, &ProcessEnv) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    let (simulator, listen) = match Simulator::from_config(&config, &options) {
+        Ok(built) => built,
+        Err(problem) => {
+            eprintln!("freshgate simulate: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("the async runtime starts");
+    runtime.block_on(async move {
+        let listener = match TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("freshgate simulate: cannot listen on {listen}: {e}; use --listen");
+                return ExitCode::from(2);
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        println!(
+            "Freshworks simulator for account {} on http://{addr}/",
+            simulator.account
+        );
+        println!("  Login URL (gateway):   {}", simulator.login_url);
+        println!("  Redirect URL (here):   {}", simulator.redirect_url);
+        println!("Open http://{addr}/ and press \"Log in\". Ctrl-C stops.");
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(
+            Listener {
+                name: "simulator",
+                listener,
+                tls: None,
+                limits: Limits::default(),
+                handler: Arc::new(simulator),
+                metrics: Arc::new(Metrics::new()),
+            }
+            .run(stopped),
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+        let _ = server.await;
+        ExitCode::SUCCESS
+    })
+}
+
+impl Simulator {
+    fn from_config(
+        config: &Config,
+        options: &Options<'_>,
+    ) -> Result<(Simulator, SocketAddr), String> {
+        let freshworks = config.freshworks.as_ref().ok_or_else(|| {
+            format!(
+                "{} has no `freshworks` section: there is nothing to simulate",
+                config.source.display()
+            )
+        })?;
+        let listen_hint = options.listen;
+        let account = match &options.account {
+            Some(id) => freshworks
+                .accounts
+                .get(id)
+                .ok_or_else(|| format!("no account `{id}` in freshworks.accounts"))?,
+            None => {
+                let local: Vec<_> = freshworks
+                    .accounts
+                    .values()
+                    .filter(|a| listen_of(&a.redirect_url).is_some())
+                    .collect();
+                match (local.as_slice(), freshworks.accounts.len()) {
+                    ([only], _) => *only,
+                    (_, 1) => freshworks.accounts.values().next().expect("one account"),
+                    _ => return Err("several accounts are configured; choose one with --account ID (add one whose redirect_url points at the simulator, e.g. http://127.0.0.1:9911/sso/callback)".into()),
+                }
+            }
+        };
+        let listen = match listen_hint.or_else(|| listen_of(&account.redirect_url)) {
+            Some(listen) => listen,
+            None => {
+                return Err(format!(
+                    "account {} redirects to {}, which is not this machine; add an account whose redirect_url is http://{DEFAULT_LISTEN}/sso/callback (docs/simulate.md) and pass --account",
+                    account.id, account.redirect_url
+                ));
+            }
+        };
+        let key = SigningKey::load(&freshworks.signing_key_file).map_err(|e| e.to_string())?;
+        let simulator = Simulator {
+            login_url: config.public("/sso/jwt/login"),
+            account: account.id.clone(),
+            redirect_url: account.redirect_url.clone(),
+            public_key_pem: key.public_key_pem(),
+            shape: options.shape,
+            sent: Mutex::new(HashMap::new()),
+        };
+        Ok((simulator, listen))
+    }
+
+    /// The gateway's Login URL with a fresh state and nonce, as Freshworks builds it.
+    fn login_request(&self, shape: Shape) -> String {
+        let state = random_alphanumeric(24);
+        let nonce = random_alphanumeric(24);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            state.clone(),
+            SentLogin {
+                nonce: nonce.clone(),
+                sent_at: unix_now() as i64,
+            },
+        );
+        let mut url = url::Url::parse(&self.login_url).expect("public_url makes a valid URL");
+        {
+            let mut query = url.query_pairs_mut();
+            match shape {
+                Shape::Seed => {
+                    query
+                        .append_pair("module_id", &self.account)
+                        .append_pair("state", &state)
+                        .append_pair("nonce", &nonce)
+                        .append_pair("grant_type", "implicit")
+                        .append_pair("scope", "profile openid email");
+                }
+                Shape::Current => {
+                    query
+                        .append_pair("client_id", &self.account)
+                        .append_pair("state", &state)
+                        .append_pair("nonce", &nonce)
+                        .append_pair("response_type", "id_token")
+                        .append_pair("scope", "openid email profile")
+                        .append_pair("redirect_uri", self.redirect_url.as_str());
+                }
+            }
+        }
+        url.to_string()
+    }
+
+    fn receive(&self, query: Option<&str>) -> verdict::Verdict {
+        let params: HashMap<String, String> =
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        // Each state is used once, as Freshworks would.
+        let sent = params.get("state").and_then(|state| {
+            self.sent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(state)
+        });
+        let sent = sent.as_ref().map(|s| verdict::Sent {
+            nonce: &s.nonce,
+            sent_at: s.sent_at,
+        });
+        verdict::check(&params, sent, &self.public_key_pem, unix_now() as i64)
+    }
+}
+
+impl Handler for Simulator {
+    async fn handle(&self, request: Request<Incoming>, _conn: ConnInfo) -> Response<Body> {
+        let path = request.uri().path();
+        if path == self.redirect_url.path() {
+            let verdict = self.receive(request.uri().query());
+            print!("{}", pages::verdict_text(&verdict));
+            let status = if verdict.passed() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            return html(status, pages::verdict_page(&verdict));
+        }
+        match path {
+            "/" => html(
+                StatusCode::OK,
+                pages::portal(&self.account, &self.login_url, self.shape),
+            ),
+            "/login" => {
+                let shape = match request.uri().query() {
+                    Some(q) if q.contains("shape=seed") => Shape::Seed,
+                    Some(q) if q.contains("shape=current") => Shape::Current,
+                    _ => self.shape,
+                };
+                let location = self.login_request(shape);
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = StatusCode::FOUND;
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, value);
+                }
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+            _ => html(StatusCode::NOT_FOUND, pages::not_found()),
+        }
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The simulator can serve a redirect URL on this machine: an IP literal or `localhost` host.
+fn listen_of(url: &url::Url) -> Option<SocketAddr> {
+    let port = url.port_or_known_default()?;
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(SocketAddr::from((ip, port))),
+        url::Host::Ipv6(ip) => Some(SocketAddr::from((ip, port))),
+        url::Host::Domain("localhost") => Some(SocketAddr::from(([127, 0, 0, 1], port))),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Freshworks' nonce is "a random alpha-numeric string".
+fn random_alphanumeric(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random number generator works");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
+}

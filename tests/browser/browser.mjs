@@ -1,0 +1,47 @@
+// Debian's chromium driven by playwright-core: never a downloaded browser, a fresh profile every time.
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { REPO } from './stack.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const ARTIFACTS = path.join(REPO, 'target/browser-artifacts');
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launch() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'freshgate-chromium-'));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    timeout: 60000,
+  });
+}
+
+/** Saves a screenshot of every open page, named after the test. */
+export async function screenshots(context, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const safe = name.replace(/[^a-z0-9]+/gi, '-');
+  let i = 0;
+  for (const page of context.pages()) {
+    i += 1;
+    const file = path.join(ARTIFACTS, `${safe}-${i}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    console.error(`screenshot: ${file}`);
+  }
+}
+
+/** From the simulator's portal through the provider's login form; returns the page where it ends. */
+export async function logIn(page, portal, { username, password }) {
+  await page.goto(portal);
+  await page.click('#login');
+  await page.waitForSelector('#username');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForLoadState('load'), page.click('#sign-in')]);
+  return page;
+}

@@ -1,0 +1,55 @@
+// scripts/demo: start the demo stack and wait for Ctrl-C; `--check` runs one login headless in Chromium and
+// exits 0 when every check passed.
+import { launch, logIn, screenshots } from './browser.mjs';
+import { DEMO_PORTS, USERS, startStack } from './stack.mjs';
+
+const check = process.argv.includes('--check');
+let stack;
+try {
+  stack = await startStack({ ports: DEMO_PORTS, quiet: check });
+} catch (err) {
+  console.error(`demo: could not start: ${err.message}`);
+  console.error('demo: are ports 8080, 8081, 9901 and 9911 free?');
+  process.exit(1);
+}
+
+const shutdown = async (code) => {
+  await stack.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+if (check) {
+  const context = await launch();
+  let code = 0;
+  try {
+    const page = await context.newPage();
+    await logIn(page, stack.portal, USERS[0]);
+    await page.waitForSelector('#verdict', { timeout: 30000 });
+    const verdict = await page.textContent('#verdict');
+    const who = await page.textContent('#who').catch(() => '');
+    console.log(`demo --check: ${verdict}${who ? ` — ${who}` : ''}`);
+    if (verdict !== 'All checks passed') code = 1;
+  } catch (err) {
+    console.error(`demo --check failed: ${err.message}`);
+    await screenshots(context, 'demo-check');
+    code = 1;
+  }
+  await context.close();
+  await shutdown(code);
+} else {
+  console.log(`
+  freshgate demo is running.
+
+    Open ${stack.portal} and press "Log in".
+
+    Users (at the provider's login page):
+${USERS.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
+
+    Gateway   ${stack.gateway}   (Login URL ${stack.gateway}/sso/jwt/login)
+    Admin     ${stack.admin}/readyz  ${stack.admin}/metrics
+
+  Ctrl-C stops everything.
+`);
+}

@@ -1,0 +1,126 @@
+// End to end in a real browser: the simulator's portal, the gateway, the provider's login page, and back.
+// Run with `node --test tests/browser/` (scripts/test does, when /usr/bin/chromium exists).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, logIn, screenshots } from './browser.mjs';
+import { freePorts, startStack } from './stack.mjs';
+
+let stack;
+let context;
+
+before(async () => {
+  stack = await startStack({ ports: await freePorts(), quiet: true });
+  context = await launch();
+});
+
+after(async () => {
+  await context?.close();
+  await stack?.stop();
+});
+
+/** Runs a scenario in a fresh page; on failure, screenshots of every open page. */
+async function scenario(t, body) {
+  // Each scenario is a new visitor: no provider session, no pending logins.
+  await context.clearCookies();
+  const page = await context.newPage();
+  try {
+    await body(page);
+  } catch (err) {
+    await screenshots(context, t.name);
+    throw err;
+  } finally {
+    await page.close();
+    for (const other of context.pages()) await other.close();
+  }
+}
+
+async function expectVerdictPassed(page) {
+  await page.waitForSelector('#verdict', { timeout: 30000 });
+  const verdict = await page.textContent('#verdict');
+  const checks = await page.$$eval('tr.check', (rows) => rows.map((r) => r.textContent));
+  assert.equal(verdict, 'All checks passed', checks.join('\n'));
+  assert.ok(checks.length >= 12, `only ${checks.length} checks shown`);
+  return page.textContent('#who');
+}
+
+test('alice logs in from the portal through the provider and every check passes', async (t) => {
+  await scenario(t, async (page) => {
+    await page.goto(stack.portal);
+    await page.click('#login');
+    await page.waitForSelector('#username');
+    assert.ok(page.url().startsWith(`${stack.gateway}/realms/acme/`), `login page served through the gateway: ${page.url()}`);
+    assert.equal(await page.title(), 'Sign in to Acme');
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'alice-password');
+    await page.click('#sign-in');
+    const who = await expectVerdictPassed(page);
+    assert.match(who, /Alice Anderson <alice@example\.com>/);
+  });
+});
+
+test('a user with a non-ASCII name and password logs in', async (t) => {
+  await scenario(t, async (page) => {
+    await logIn(page, stack.portal, { username: 'zoë', password: 'pässwörd-ß-日本' });
+    const who = await expectVerdictPassed(page);
+    assert.match(who, /Zoë Ødegård-Łukasiewicz/);
+  });
+});
+
+test('the seed request shape logs in too', async (t) => {
+  await scenario(t, async (page) => {
+    await page.goto(stack.portal);
+    await page.click('#login-other');
+    await page.fill('#username', 'bob');
+    await page.fill('#password', 'bob-password');
+    await page.click('#sign-in');
+    const who = await expectVerdictPassed(page);
+    assert.match(who, /Bob - <bob@example\.com>/);
+  });
+});
+
+test('cancelling at the provider shows the gateway page that says so', async (t) => {
+  await scenario(t, async (page) => {
+    await page.goto(stack.portal);
+    await page.click('#login');
+    await page.waitForSelector('#cancel');
+    await page.click('#cancel');
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Sign-in cancelled');
+    const link = await page.getAttribute('a.button', 'href');
+    assert.equal(link, `${new URL(stack.portal).origin}/`, 'the restart link leads back to the portal');
+  });
+});
+
+test('a wrong password then the right one logs in', async (t) => {
+  await scenario(t, async (page) => {
+    await page.goto(stack.portal);
+    await page.click('#login');
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'wrong-password');
+    await page.click('#sign-in');
+    await page.waitForSelector('text=Invalid username or password');
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'alice-password');
+    await page.click('#sign-in');
+    await expectVerdictPassed(page);
+  });
+});
+
+test('two tabs logging in at once both finish', async (t) => {
+  await scenario(t, async (first) => {
+    const second = await context.newPage();
+    for (const page of [first, second]) {
+      await page.goto(stack.portal);
+      await page.click('#login');
+      await page.waitForSelector('#username');
+    }
+    // Finish the second tab first.
+    for (const [page, user] of [[second, 'bob'], [first, 'alice']]) {
+      await page.fill('#username', user);
+      await page.fill('#password', `${user}-password`);
+    }
+    await Promise.all([second.click('#sign-in'), first.click('#sign-in')]);
+    assert.match(await expectVerdictPassed(second), /bob@example\.com/);
+    assert.match(await expectVerdictPassed(first), /alice@example\.com/);
+  });
+});

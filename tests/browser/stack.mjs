@@ -1,0 +1,157 @@
+// The demo stack: the OpenID provider test server, freshgate in front of it, and `freshgate simulate`
+// playing Freshworks. Used by scripts/demo (fixed ports, examples/demo.yaml as written) and by the browser
+// tests (free ports, the same file with its ports replaced).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEMO_CONFIG = path.join(REPO, 'examples/demo.yaml');
+export const DEMO_PORTS = { gateway: 8080, idp: 8081, admin: 9901, simulator: 9911 };
+export const USERS = [
+  { username: 'alice', password: 'alice-password', note: 'every claim' },
+  { username: 'bob', password: 'bob-password', note: 'no family name' },
+  { username: 'zoë', password: 'pässwörd-ß-日本', note: 'non-ASCII name and password' },
+  { username: 'carol', password: 'carol-password', note: 'no email: Freshworks needs one, so the gateway refuses' },
+];
+
+export function binary() {
+  return process.env.FRESHGATE_BIN || path.join(REPO, 'target/debug/freshgate');
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** examples/demo.yaml with its ports replaced, written next to a copy-free relative path fix. */
+function configFor(ports) {
+  if (ports === DEMO_PORTS) return DEMO_CONFIG;
+  let text = readFileSync(DEMO_CONFIG, 'utf8');
+  for (const [name, port] of Object.entries(DEMO_PORTS)) {
+    text = text.replaceAll(`:${port}`, `:${ports[name]}`);
+  }
+  text = text.replace('../certs/', `${REPO}/certs/`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'freshgate-browser-'));
+  const file = path.join(dir, 'demo.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function start(name, command, args, { onLine, quiet } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO });
+  const lines = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream.on('data', (chunk) => {
+      buffer += chunk;
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        lines.push(line);
+        if (!quiet) process.stdout.write(`[${name}] ${line}\n`);
+        onLine?.(line);
+      }
+    });
+  }
+  child.lines = lines;
+  child.label = name;
+  return child;
+}
+
+function waitFor(child, predicate, what, ms = 60000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${child.label}: ${what} did not happen within ${ms} ms:\n${child.lines.join('\n')}`)), ms);
+    const check = (line) => {
+      if (predicate(line)) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    };
+    child.lines.forEach(check);
+    child.stdout.on('data', () => child.lines.forEach(check));
+    child.stderr.on('data', () => child.lines.forEach(check));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${child.label} exited (${code}) before ${what}:\n${child.lines.join('\n')}`));
+    });
+  });
+}
+
+async function waitReady(url, ms = 30000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+/**
+ * Starts the stack. `ports`: DEMO_PORTS (the demo) or free ones (tests). `quiet`: keep the children's
+ * output off the console (it is still kept for error messages).
+ */
+export async function startStack({ ports = DEMO_PORTS, quiet = false } = {}) {
+  const config = configFor(ports);
+  const origin = `http://localhost:${ports.gateway}`;
+  const children = [];
+  const stop = async () => {
+    for (const child of children.reverse()) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => {
+          const timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000);
+          child.once('exit', () => { clearTimeout(timer); r(); });
+        });
+      }
+    }
+  };
+  try {
+    const idp = start('provider', process.execPath, [
+      path.join(REPO, 'tests/idp/server.mjs'), '--port', String(ports.idp), '--origin', origin,
+      '--exit-on-stdin-close',
+    ], { quiet: true });
+    children.push(idp);
+    await waitFor(idp, (l) => l.includes('"ready":true'), 'the provider ready line');
+    const gateway = start('freshgate', binary(), ['serve', '-c', config], { quiet });
+    children.push(gateway);
+    await waitFor(gateway, (l) => l.includes('listening') && l.includes('gateway'), 'the gateway listening');
+    await waitReady(`http://127.0.0.1:${ports.admin}/readyz`);
+    const simulator = start('simulate', binary(), ['simulate', '-c', config, '--account', 'demo'], { quiet });
+    children.push(simulator);
+    await waitFor(simulator, (l) => l.startsWith('Freshworks simulator'), 'the simulator listening');
+    return {
+      portal: `http://127.0.0.1:${ports.simulator}/`,
+      gateway: origin,
+      admin: `http://127.0.0.1:${ports.admin}`,
+      children: { idp, gateway, simulator },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Free ports for a test stack. */
+export async function freePorts() {
+  return {
+    gateway: await freePort(), idp: await freePort(), admin: await freePort(), simulator: await freePort(),
+  };
+}
