@@ -13,7 +13,9 @@
 # example under /etc/freshgate/secrets/, from a Kubernetes Secret volume, Docker secrets or a bind mount.
 # freshgate runs as uid/gid 10001, so key files must be readable by that user (e.g. `chown 10001` and
 # `chmod 600`, or a Kubernetes `fsGroup: 10001`). Make the signing key with `freshgate keygen --out FILE`;
-# never bake keys into an image. Port 8443 serves the gateway, 9901 the admin endpoints (health, metrics).
+# never bake keys into an image. Port 8443 serves the gateway, 9901 the admin endpoints (health, metrics):
+# inside a container set `admin_listen: 0.0.0.0:9901` so probes from outside the container reach it (the
+# default, 127.0.0.1:9901, is only reachable from inside).
 
 # ---- build -------------------------------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder

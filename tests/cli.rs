@@ -207,3 +207,21 @@ fn help_shows_examples_and_version_prints_the_version() {
     let version = text(&freshgate(&["--version"]));
     assert!(version.contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn simulate_refuses_an_account_that_does_not_redirect_to_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    let yaml = Setup::new(1).yaml().replace(
+        support::FRESHWORKS_REDIRECT,
+        "https://acme.myfreshworks.com/sp/OIDC/12344/implicit",
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let output = freshgate(&["simulate", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("127.0.0.1:9911/sso/callback") && out.contains("--account"),
+        "{out}"
+    );
+}

@@ -99,6 +99,10 @@ pub enum Command {
         /// Which request shape the "Log in" button sends
         #[arg(long, value_enum, default_value = "current")]
         shape: crate::simulate::Shape,
+        /// Verify tokens with this public key (PEM, or the base64 body pasted into Freshworks) instead of the
+        /// public half of freshworks.signing_key_file
+        #[arg(long, value_name = "PATH")]
+        public_key: Option<PathBuf>,
     },
     /// Print the public key of an existing signing key (the body Freshworks' form wants, or PEM)
     #[command(
@@ -127,11 +131,13 @@ pub fn run(cli: Cli) -> ExitCode {
             account,
             listen,
             shape,
+            public_key,
         } => crate::simulate::main(crate::simulate::Options {
             config: &config.path(),
             account,
             listen,
             shape,
+            public_key,
         }),
     }
 }

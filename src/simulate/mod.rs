@@ -44,6 +44,9 @@ pub struct Options<'a> {
     pub account: Option<String>,
     pub listen: Option<SocketAddr>,
     pub shape: Shape,
+    /// Verify with this public key (PEM, or the bare base64 body pasted into Freshworks) instead of the one
+    /// derived from `freshworks.signing_key_file`.
+    pub public_key: Option<std::path::PathBuf>,
 }
 
 struct SentLogin {
@@ -157,12 +160,17 @@ impl Simulator {
                 ));
             }
         };
-        let key = SigningKey::load(&freshworks.signing_key_file).map_err(|e| e.to_string())?;
+        let public_key_pem = match &options.public_key {
+            Some(path) => read_public_key(path)?,
+            None => SigningKey::load(&freshworks.signing_key_file)
+                .map_err(|e| e.to_string())?
+                .public_key_pem(),
+        };
         let simulator = Simulator {
             login_url: config.public("/sso/jwt/login"),
             account: account.id.clone(),
             redirect_url: account.redirect_url.clone(),
-            public_key_pem: key.public_key_pem(),
+            public_key_pem,
             shape: options.shape,
             sent: Mutex::new(HashMap::new()),
         };
@@ -288,6 +296,30 @@ fn listen_of(url: &url::Url) -> Option<SocketAddr> {
         url::Host::Domain("localhost") => Some(SocketAddr::from(([127, 0, 0, 1], port))),
         url::Host::Domain(_) => None,
     }
+}
+
+/// A public key as PEM, or as the bare base64 body that Freshworks' form holds.
+fn read_public_key(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--public-key {}: {e}", path.display()))?;
+    let pem = if text.contains("-----BEGIN PUBLIC KEY-----") {
+        text
+    } else {
+        let body: String = text.split_whitespace().collect();
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|chunk| std::str::from_utf8(chunk).unwrap_or(""))
+            .collect();
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        )
+    };
+    jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+        format!("--public-key {}: not an RSA public key ({e}); give the PEM or the base64 body pasted into Freshworks", path.display())
+    })?;
+    Ok(pem)
 }
 
 /// Freshworks' nonce is "a random alpha-numeric string".
