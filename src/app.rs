@@ -100,8 +100,8 @@ fn sso_not_configured(headers: &HeaderMap, id: RequestId) -> Response<Body> {
     Page::new(
         StatusCode::NOT_FOUND,
         "sso_not_configured",
-        "Freshworks sign-in is not set up here",
-        "This gateway has no `freshworks` section in its configuration, so it cannot log you in to Freshworks.",
+        "Sign-in is not set up here",
+        "This gateway's configuration has neither a `freshworks` nor a `webchat` section, so it serves no sign-in.",
     )
     .advice("Ask your IT team to configure Freshworks JWT SSO on the gateway.")
     .render(headers, id)

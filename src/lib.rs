@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app;
 pub mod body;
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod freshworks;
@@ -20,3 +21,4 @@ pub mod route;
 pub mod serve;
 pub mod server;
 pub mod simulate;
+pub mod webchat;

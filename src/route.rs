@@ -7,17 +7,23 @@ pub enum Route {
     SsoLogin,
     SsoCallback,
     SsoLogout,
+    WebchatToken,
+    WebchatLogin,
+    WebchatWidget,
     /// A path under `/sso/` the gateway does not serve: answered with a 404 page, never passed through, so
     /// the provider can never be made to answer on the gateway's own paths.
     SsoUnknown,
 }
 
 impl Route {
-    pub const ALL: [Route; 5] = [
+    pub const ALL: [Route; 8] = [
         Route::Passthrough,
         Route::SsoLogin,
         Route::SsoCallback,
         Route::SsoLogout,
+        Route::WebchatToken,
+        Route::WebchatLogin,
+        Route::WebchatWidget,
         Route::SsoUnknown,
     ];
 
@@ -29,6 +35,9 @@ impl Route {
             "/jwt/login" => Route::SsoLogin,
             "/jwt/callback" => Route::SsoCallback,
             "/jwt/logout" => Route::SsoLogout,
+            "/webchat/token" => Route::WebchatToken,
+            "/webchat/login" => Route::WebchatLogin,
+            "/webchat/widget.js" => Route::WebchatWidget,
             "" => Route::SsoUnknown,
             rest if rest.starts_with('/') => Route::SsoUnknown,
             // `/ssofoo` is not ours.
@@ -42,6 +51,9 @@ impl Route {
             Route::SsoLogin => "sso_login",
             Route::SsoCallback => "sso_callback",
             Route::SsoLogout => "sso_logout",
+            Route::WebchatToken => "webchat_token",
+            Route::WebchatLogin => "webchat_login",
+            Route::WebchatWidget => "webchat_widget",
             Route::SsoUnknown => "sso_unknown",
         }
     }
@@ -75,6 +87,9 @@ mod tests {
         assert_eq!(Route::of("/sso/jwt/login"), Route::SsoLogin);
         assert_eq!(Route::of("/sso/jwt/callback"), Route::SsoCallback);
         assert_eq!(Route::of("/sso/jwt/logout"), Route::SsoLogout);
+        assert_eq!(Route::of("/sso/webchat/token"), Route::WebchatToken);
+        assert_eq!(Route::of("/sso/webchat/login"), Route::WebchatLogin);
+        assert_eq!(Route::of("/sso/webchat/widget.js"), Route::WebchatWidget);
         assert_eq!(Route::of("/sso"), Route::SsoUnknown);
         assert_eq!(Route::of("/sso/"), Route::SsoUnknown);
         assert_eq!(Route::of("/sso/jwt/login/extra"), Route::SsoUnknown);

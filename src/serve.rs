@@ -178,16 +178,15 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     let forwarding = Forwarding::new(config.trusted_proxies.clone(), config.tls.is_some());
     let passthrough = Passthrough::new(&config.upstream, forwarding, client_tls, metrics.clone());
     let signing_key_loaded = config.freshworks.as_ref().map(|_| signing_key.is_some());
-    let sso = match (&config.freshworks, signing_key) {
-        (Some(_), Some(key)) => Some(Sso::new(
+    let sso = (config.freshworks.is_some() || config.webchat.is_some()).then(|| {
+        Sso::new(
             config.clone(),
-            key,
+            signing_key,
             cookie_key,
             provider.clone(),
             metrics.clone(),
-        )),
-        _ => None,
-    };
+        )
+    });
     let app = App {
         ids: RequestIds::new(),
         metrics: metrics.clone(),

@@ -27,6 +27,7 @@ pub const TOP_KEYS: &[&str] = &[
     "upstream",
     "session",
     "freshworks",
+    "webchat",
 ];
 pub const TLS_KEYS: &[&str] = &["cert_file", "key_file"];
 pub const LOG_KEYS: &[&str] = &["format", "level", "access_log"];
@@ -55,6 +56,21 @@ pub const UPSTREAM_KEYS: &[&str] = &[
 pub const SESSION_KEYS: &[&str] = &["cookie_key_file", "cookie_key"];
 pub const FRESHWORKS_KEYS: &[&str] = &["signing_key_file", "login_timeout", "accounts", "claims"];
 pub const ACCOUNT_KEYS: &[&str] = &["redirect_url", "logout_redirect_url"];
+pub const WEBCHAT_KEYS: &[&str] = &[
+    "secret",
+    "secret_file",
+    "identify_by",
+    "unique_external_id",
+    "email",
+    "ttl",
+    "audience",
+    "allowed_origins",
+    "contact_properties",
+    "ticket_properties",
+    "widget",
+    "session_ttl",
+];
+pub const WIDGET_KEYS: &[&str] = &["host", "token", "widget_id"];
 pub const LITERAL_KEYS: &[&str] = &["value"];
 
 /// Sections of the top level and the keys they hold, to point a misplaced key to its section.
@@ -65,6 +81,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("upstream", UPSTREAM_KEYS),
     ("session", SESSION_KEYS),
     ("freshworks", FRESHWORKS_KEYS),
+    ("webchat", WEBCHAT_KEYS),
 ];
 
 /// One value of the file.
@@ -104,6 +121,7 @@ pub struct RawConfig {
     pub upstream: Field<RawUpstream>,
     pub session: Field<RawSession>,
     pub freshworks: Field<RawFreshworks>,
+    pub webchat: Field<RawWebchat>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,6 +180,31 @@ pub struct RawFreshworks {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawWebchat {
+    pub secret: Field<Secret>,
+    pub secret_file: Field<String>,
+    pub identify_by: Field<String>,
+    /// Claim sources, as for one entry of `freshworks.claims`.
+    pub unique_external_id: Field<Vec<RawClaimSource>>,
+    pub email: Field<Vec<RawClaimSource>>,
+    pub ttl: Field<String>,
+    pub audience: Field<Vec<String>>,
+    pub allowed_origins: Field<Vec<String>>,
+    /// Property name -> claim sources, in file order (`RawClaim.name` is the property name).
+    pub contact_properties: Field<Vec<RawClaim>>,
+    pub ticket_properties: Field<Vec<RawClaim>>,
+    pub widget: Field<RawWidget>,
+    pub session_ttl: Field<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawWidget {
+    pub host: Field<String>,
+    pub token: Field<String>,
+    pub widget_id: Field<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawAccount {
     /// The mapping key, as text (`12344:` and `"12344":` are both "12344").
     pub id: String,
@@ -171,7 +214,8 @@ pub struct RawAccount {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawClaim {
-    /// The Freshworks claim name (the key under `claims`).
+    /// The key: a Freshworks claim name under `freshworks.claims`, a property name under
+    /// `webchat.contact_properties` and `webchat.ticket_properties`.
     pub name: String,
     /// The sources in order; a single source was written without a list. Empty: an empty list was written.
     pub sources: Field<Vec<RawClaimSource>>,
@@ -262,7 +306,48 @@ impl RawConfig {
                         .scalar(&s.path("signing_key_file"), s.get("signing_key_file")),
                     login_timeout: w.scalar(&s.path("login_timeout"), s.get("login_timeout")),
                     accounts: w.accounts(&s.path("accounts"), s.get("accounts")),
-                    claims: w.claims(&s.path("claims"), s.get("claims")),
+                    claims: w.claim_map(
+                        &s.path("claims"),
+                        s.get("claims"),
+                        "Freshworks claim",
+                        "write one Freshworks claim per line, e.g. `claims: { email: email, given_name: [given_name, name] }`",
+                    ),
+                }
+            }),
+            webchat: w.section("webchat", get("webchat"), WEBCHAT_KEYS, |w, s| {
+                const PROPERTY_FIX: &str = "write one Freshdesk property per line, e.g. `contact_properties: { name: name, phone: phone_number }`, or `{}` for none";
+                RawWebchat {
+                    secret: w.secret(&s.path("secret"), s.get("secret")),
+                    secret_file: w.scalar(&s.path("secret_file"), s.get("secret_file")),
+                    identify_by: w.scalar(&s.path("identify_by"), s.get("identify_by")),
+                    unique_external_id: w.optional_claim_sources(
+                        &s.path("unique_external_id"),
+                        s.get("unique_external_id"),
+                    ),
+                    email: w.optional_claim_sources(&s.path("email"), s.get("email")),
+                    ttl: w.scalar(&s.path("ttl"), s.get("ttl")),
+                    audience: w.list(&s.path("audience"), s.get("audience")),
+                    allowed_origins: w.list(&s.path("allowed_origins"), s.get("allowed_origins")),
+                    contact_properties: w.claim_map(
+                        &s.path("contact_properties"),
+                        s.get("contact_properties"),
+                        "Freshdesk contact property",
+                        PROPERTY_FIX,
+                    ),
+                    ticket_properties: w.claim_map(
+                        &s.path("ticket_properties"),
+                        s.get("ticket_properties"),
+                        "Freshdesk ticket property",
+                        "write one Freshdesk ticket property per line, e.g. `ticket_properties: { cf_plan: plan }`, or `{}` for none",
+                    ),
+                    widget: w.section(&s.path("widget"), s.get("widget"), WIDGET_KEYS, |w, s| {
+                        RawWidget {
+                            host: w.scalar(&s.path("host"), s.get("host")),
+                            token: w.scalar(&s.path("token"), s.get("token")),
+                            widget_id: w.scalar(&s.path("widget_id"), s.get("widget_id")),
+                        }
+                    }),
+                    session_ttl: w.scalar(&s.path("session_ttl"), s.get("session_ttl")),
                 }
             }),
         })
@@ -421,6 +506,9 @@ impl Walk<'_> {
                     "session.cookie_key" => format!(
                         "export {name}, or set session.cookie_key_file to a file holding the key"
                     ),
+                    "webchat.secret" => format!(
+                        "export {name}, or set webchat.secret_file to a file holding the secret"
+                    ),
                     _ => format!(
                         "export {name} before starting freshgate, or write the value in the file"
                     ),
@@ -543,15 +631,25 @@ impl Walk<'_> {
         Field::Set(out)
     }
 
-    fn claims(&mut self, path: &str, value: Option<&Value>) -> Field<Vec<RawClaim>> {
+    /// A mapping from a name (`what`, e.g. "Freshworks claim") to claim sources, in file order.
+    fn claim_map(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+        what: &str,
+        fix: &str,
+    ) -> Field<Vec<RawClaim>> {
         let map = match value {
             None | Some(Value::Null) => return Field::Absent,
             Some(Value::Mapping(map)) => map,
             Some(other) => {
                 self.push(
                     path,
-                    format!("expected a mapping from Freshworks claim to source, found {}", describe(other)),
-                    "write one Freshworks claim per line, e.g. `claims: { email: email, given_name: [given_name, name] }`",
+                    format!(
+                        "expected a mapping from {what} to source, found {}",
+                        describe(other)
+                    ),
+                    fix,
                 );
                 return Field::Invalid;
             }
@@ -559,31 +657,47 @@ impl Walk<'_> {
         let mut out = Vec::with_capacity(map.len());
         for (key, value) in map {
             let name = key_text(key);
-            let claim_path = join(path, &name);
-            let sources = match value {
-                Value::Sequence(items) => {
-                    let mut sources = Vec::with_capacity(items.len());
-                    let mut ok = true;
-                    for (i, item) in items.iter().enumerate() {
-                        match self.claim_source(&format!("{claim_path}[{i}]"), item) {
-                            Some(source) => sources.push(source),
-                            None => ok = false,
-                        }
-                    }
-                    if ok {
-                        Field::Set(sources)
-                    } else {
-                        Field::Invalid
-                    }
-                }
-                single => match self.claim_source(&claim_path, single) {
-                    Some(source) => Field::Set(vec![source]),
-                    None => Field::Invalid,
-                },
-            };
+            let sources = self.claim_sources(&join(path, &name), value);
             out.push(RawClaim { name, sources });
         }
         Field::Set(out)
+    }
+
+    /// The claim sources of one key that may be left out (absent or empty: `Absent`).
+    fn optional_claim_sources(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+    ) -> Field<Vec<RawClaimSource>> {
+        match value {
+            None | Some(Value::Null) => Field::Absent,
+            Some(value) => self.claim_sources(path, value),
+        }
+    }
+
+    /// One source, or a list of sources tried in order. An empty value is reported.
+    fn claim_sources(&mut self, path: &str, value: &Value) -> Field<Vec<RawClaimSource>> {
+        match value {
+            Value::Sequence(items) => {
+                let mut sources = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.claim_source(&format!("{path}[{i}]"), item) {
+                        Some(source) => sources.push(source),
+                        None => ok = false,
+                    }
+                }
+                if ok {
+                    Field::Set(sources)
+                } else {
+                    Field::Invalid
+                }
+            }
+            single => match self.claim_source(path, single) {
+                Some(source) => Field::Set(vec![source]),
+                None => Field::Invalid,
+            },
+        }
     }
 
     /// One claim source: a claim name or dotted path, or `{ value: ... }`. `None` when reported.
@@ -948,6 +1062,67 @@ freshworks:
             ]
         );
         assert!(errors.iter().all(|e| e.fix.contains("{ value: \"-\" }")));
+    }
+
+    #[test]
+    fn webchat_mappings_take_the_claim_source_forms_and_keep_file_order() {
+        let yaml = "
+webchat:
+  secret: ${WC_SECRET}
+  email: [mail, { value: x }]
+  unique_external_id:
+  contact_properties: { phone: phone_number, name: [name, nickname] }
+  ticket_properties: {}
+  widget: { widget_id: 42 }
+";
+        let env = MapEnv::new().with("WC_SECRET", "from-env");
+        let (raw, errors) = walk(yaml, &env);
+        assert!(errors.is_empty(), "{errors:?}");
+        let raw = raw.unwrap();
+        let w = raw.webchat.set().unwrap();
+        use RawClaimSource::*;
+        assert_eq!(w.secret, Field::Set(Secret::new("from-env")));
+        assert_eq!(
+            w.email,
+            Field::Set(vec![Name("mail".into()), Literal("x".into())])
+        );
+        assert_eq!(w.unique_external_id, Field::Absent);
+        let props: Vec<(String, Field<Vec<RawClaimSource>>)> = w
+            .contact_properties
+            .set()
+            .unwrap()
+            .iter()
+            .map(|c| (c.name.clone(), c.sources.clone()))
+            .collect();
+        assert_eq!(
+            props,
+            vec![
+                (
+                    "phone".into(),
+                    Field::Set(vec![Name("phone_number".into())])
+                ),
+                (
+                    "name".into(),
+                    Field::Set(vec![Name("name".into()), Name("nickname".into())])
+                ),
+            ]
+        );
+        assert_eq!(w.ticket_properties, Field::Set(vec![]));
+        assert_eq!(w.widget.set().unwrap().widget_id, Field::Set("42".into()));
+    }
+
+    #[test]
+    fn an_unset_webchat_secret_variable_points_to_secret_file() {
+        let (_, errors) = walk(
+            "webchat:\n  secret: ${WC}\n  secrt_file: x\n",
+            &MapEnv::new(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.secrt_file", "webchat.secret"]);
+        assert_eq!(errors[0].fix, "remove it, or did you mean `secret_file`?");
+        assert_eq!(
+            errors[1].fix,
+            "export WC, or set webchat.secret_file to a file holding the secret"
+        );
     }
 
     #[test]

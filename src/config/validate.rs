@@ -21,11 +21,11 @@ use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
 use super::raw::{
     Field, RawAccount, RawClaim, RawClaimSource, RawConfig, RawFreshworks, RawLimits, RawLog,
-    RawSession, RawTls, RawUpstream, TOP_KEYS, closest,
+    RawSession, RawTls, RawUpstream, RawWebchat, RawWidget, TOP_KEYS, closest,
 };
 use super::types::{
-    Account, ClaimMap, ClaimMapping, ClaimSource, Config, Freshworks, Limits, LogConfig, LogFormat,
-    Secret, Session, TlsFiles, Upstream,
+    Account, ClaimMap, ClaimMapping, ClaimSource, Config, Freshworks, IdentifyBy, Limits,
+    LogConfig, LogFormat, Secret, Session, TlsFiles, Upstream, Webchat, Widget,
 };
 
 /// The configuration file is refused past this size (a file that large is not a gateway configuration).
@@ -44,6 +44,16 @@ pub const FRESHWORKS_CLAIMS: [&str; 6] = [
 ];
 
 const MAKE_COOKIE_KEY: &str = "head -c 32 /dev/urandom | base64";
+
+/// `webchat.contact_properties` when the key is absent: Freshdesk contact property -> provider claim.
+pub const DEFAULT_CONTACT_PROPERTIES: [(&str, &str); 3] = [
+    ("name", "name"),
+    ("phone", "phone_number"),
+    ("language", "locale"),
+];
+
+/// Fix for a claim mapping that can be left out to get its default.
+const REMOVE_FOR_DEFAULT: &str = "remove the key to keep the default";
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
@@ -220,6 +230,11 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        let webchat = match &raw.webchat {
+            Field::Set(w) => self.webchat(w).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
         Some(Config {
             source: source.to_path_buf(),
             listen: listen?,
@@ -232,6 +247,7 @@ impl Validator {
             upstream: upstream?,
             session: session?,
             freshworks: freshworks?,
+            webchat: webchat?,
         })
     }
 
@@ -474,9 +490,19 @@ impl Validator {
             );
             return None;
         }
+        self.https_unless_local(key, s, url)
+    }
+
+    /// `url` (written `s`) when it is https or its host is a local one; reported otherwise.
+    fn https_unless_local(&mut self, key: &str, s: &str, url: Url) -> Option<Url> {
         if url.scheme() != "https" && !is_local_host(&url) {
             let mut https = url.clone();
             let _ = https.set_scheme("https");
+            let https = if s.ends_with('/') {
+                https.as_str().to_owned()
+            } else {
+                https.as_str().trim_end_matches('/').to_owned()
+            };
             self.push(
                 key,
                 format!("`{s}` uses http on a public host"),
@@ -792,42 +818,54 @@ impl Validator {
     }
 
     fn client_secret(&mut self, raw: &RawUpstream) -> Option<Secret> {
-        const KEY: &str = "upstream.client_secret";
-        const FILE_KEY: &str = "upstream.client_secret_file";
-        match (&raw.client_secret, &raw.client_secret_file) {
+        self.required_secret(
+            &SecretKey {
+                section: "upstream",
+                name: "client_secret",
+                missing_fix: "set `client_secret: ${FRESHGATE_CLIENT_SECRET}` and export that variable, or set `client_secret_file` to a file holding the secret",
+                empty_fix: "set it to the client secret registered at the provider (if it comes from `${VAR}`, that variable is empty)",
+                file_fix: "point upstream.client_secret_file at a file holding the client secret, or set upstream.client_secret instead",
+            },
+            &raw.client_secret,
+            &raw.client_secret_file,
+        )
+    }
+
+    /// A secret that must be given exactly once: inline (`<name>`) or as a file (`<name>_file`).
+    fn required_secret(
+        &mut self,
+        spec: &SecretKey<'_>,
+        secret: &Field<Secret>,
+        file: &Field<String>,
+    ) -> Option<Secret> {
+        let SecretKey { section, name, .. } = *spec;
+        let key = format!("{section}.{name}");
+        match (secret, file) {
             (Field::Absent, Field::Absent) => {
                 self.push(
-                    KEY,
-                    "is required but not set (neither client_secret nor client_secret_file is set)",
-                    "set `client_secret: ${FRESHGATE_CLIENT_SECRET}` and export that variable, or set `client_secret_file` to a file holding the secret",
+                    &key,
+                    format!("is required but not set (neither {name} nor {name}_file is set)"),
+                    spec.missing_fix,
                 );
                 None
             }
             (secret, file) if secret.is_present() && file.is_present() => {
                 self.push(
-                    KEY,
-                    "both client_secret and client_secret_file are set",
-                    "keep only one of upstream.client_secret and upstream.client_secret_file",
+                    &key,
+                    format!("both {name} and {name}_file are set"),
+                    format!("keep only one of {key} and {key}_file"),
                 );
                 None
             }
             (Field::Set(secret), _) => {
                 if secret.expose().trim().is_empty() {
-                    self.push(
-                        KEY,
-                        "is empty",
-                        "set it to the client secret registered at the provider (if it comes from `${VAR}`, that variable is empty)",
-                    );
+                    self.push(&key, "is empty", spec.empty_fix);
                     return None;
                 }
                 Some(secret.clone())
             }
             (_, Field::Set(file)) => self
-                .secret_file(
-                    FILE_KEY,
-                    file,
-                    "point upstream.client_secret_file at a file holding the client secret, or set upstream.client_secret instead",
-                )
+                .secret_file(&format!("{key}_file"), file, spec.file_fix)
                 .map(Secret::new),
             _ => None,
         }
@@ -1030,7 +1068,7 @@ impl Validator {
                     continue;
                 }
             };
-            match self.claim_mapping(&path, sources) {
+            match self.claim_mapping(&path, sources, REMOVE_FOR_DEFAULT) {
                 Some(mapping) => slot.1 = mapping,
                 None => ok = false,
             }
@@ -1038,11 +1076,289 @@ impl Validator {
         ok.then_some(ClaimMap { entries })
     }
 
-    fn claim_mapping(&mut self, path: &str, raw: &[RawClaimSource]) -> Option<ClaimMapping> {
-        const FIX: &str = "write a claim name (`email`), a dotted path (`address.locality`), a fixed value \
-                           (`{ value: \"-\" }`), or a list of those to try in order; remove the key to keep the default";
+    fn webchat(&mut self, raw: &RawWebchat) -> Option<Webchat> {
+        let secret = self.required_secret(
+            &SecretKey {
+                section: "webchat",
+                name: "secret",
+                missing_fix: "set `secret: ${FRESHDESK_WEBCHAT_SECRET}` and export that variable, or set `secret_file` to a file holding the widget's JWT secret from Freshdesk",
+                empty_fix: "set it to the widget's JWT secret from Freshdesk (if it comes from `${VAR}`, that variable is empty)",
+                file_fix: "point webchat.secret_file at a file holding the widget's JWT secret from Freshdesk, or set webchat.secret instead",
+            },
+            &raw.secret,
+            &raw.secret_file,
+        );
+        let identify_by = match &raw.identify_by {
+            Field::Absent => Some(IdentifyBy::Email),
+            Field::Invalid => None,
+            Field::Set(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "email" => Some(IdentifyBy::Email),
+                "unique_external_id" => Some(IdentifyBy::UniqueExternalId),
+                _ => {
+                    self.push(
+                        "webchat.identify_by",
+                        format!("`{s}` is not a way to identify the user"),
+                        "use `email` or `unique_external_id` (the Freshdesk contact field the token carries)",
+                    );
+                    None
+                }
+            },
+        };
+        // Both mappings are checked, whichever one is used.
+        let email = self.optional_claim_mapping("webchat.email", &raw.email, "email");
+        let unique_external_id = self.optional_claim_mapping(
+            "webchat.unique_external_id",
+            &raw.unique_external_id,
+            "sub",
+        );
+        let ttl = self.duration(
+            "webchat.ttl",
+            &raw.ttl,
+            Duration::from_secs(600),
+            Duration::from_secs(10),
+            Some(Duration::from_secs(24 * 3600)),
+            "",
+        );
+        let audience = self.audience(&raw.audience);
+        let allowed_origins = self.allowed_origins(&raw.allowed_origins);
+        let contact_properties = match &raw.contact_properties {
+            Field::Absent => Some(
+                DEFAULT_CONTACT_PROPERTIES
+                    .iter()
+                    .map(|(property, claim)| {
+                        (
+                            property.to_string(),
+                            ClaimMapping {
+                                sources: vec![ClaimSource::Path(vec![claim.to_string()])],
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            field => self.properties("webchat.contact_properties", field),
+        };
+        let ticket_properties = match &raw.ticket_properties {
+            Field::Absent => Some(Vec::new()),
+            field => self.properties("webchat.ticket_properties", field),
+        };
+        let widget = match &raw.widget {
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+            Field::Set(w) => self.widget(w).map(Some),
+        };
+        let session_ttl = self.duration(
+            "webchat.session_ttl",
+            &raw.session_ttl,
+            Duration::from_secs(8 * 3600),
+            Duration::from_secs(60),
+            Some(Duration::from_secs(7 * 24 * 3600)),
+            " (at most 7 days)",
+        );
+
+        let identify_by = identify_by?;
+        let identity = match identify_by {
+            IdentifyBy::Email => email?,
+            IdentifyBy::UniqueExternalId => unique_external_id?,
+        };
+        Some(Webchat {
+            secret: secret?,
+            identify_by,
+            identity,
+            ttl: ttl?,
+            audience: audience?,
+            allowed_origins: allowed_origins?,
+            contact_properties: contact_properties?,
+            ticket_properties: ticket_properties?,
+            widget: widget?,
+            session_ttl: session_ttl?,
+        })
+    }
+
+    /// A claim mapping that is the single claim `default` when absent.
+    fn optional_claim_mapping(
+        &mut self,
+        key: &str,
+        field: &Field<Vec<RawClaimSource>>,
+        default: &str,
+    ) -> Option<ClaimMapping> {
+        match field {
+            Field::Absent => Some(ClaimMapping {
+                sources: vec![ClaimSource::Path(vec![default.to_owned()])],
+            }),
+            Field::Invalid => None,
+            Field::Set(sources) => self.claim_mapping(key, sources, REMOVE_FOR_DEFAULT),
+        }
+    }
+
+    fn audience(&mut self, field: &Field<Vec<String>>) -> Option<Vec<String>> {
+        const KEY: &str = "webchat.audience";
+        let items = match field {
+            Field::Absent => return Some(Vec::new()),
+            Field::Invalid => return None,
+            Field::Set(items) => items,
+        };
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("{KEY}[{i}]");
+            if item.trim().is_empty() {
+                self.push(
+                    &key,
+                    "is empty",
+                    "write an `aud` value the provider puts in its access tokens, or remove the item (an empty list does not check `aud`)",
+                );
+                ok = false;
+            } else if item.trim() != item {
+                self.push(
+                    &key,
+                    format!("`{item}` has leading or trailing spaces"),
+                    "remove them; `aud` values are compared character for character",
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| items.clone())
+    }
+
+    fn allowed_origins(&mut self, field: &Field<Vec<String>>) -> Option<Vec<String>> {
+        const KEY: &str = "webchat.allowed_origins";
+        const FIX: &str = "list the origins of the pages that embed the chat widget, e.g. `allowed_origins: [https://app.example.com]`";
+        const EXAMPLE: &str = "https://app.example.com";
+        let items = self.required(KEY, field, FIX)?;
+        if items.is_empty() {
+            self.push(KEY, "lists no origin", FIX);
+            return None;
+        }
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("{KEY}[{i}]");
+            let s = item.trim();
+            if s.contains('*') {
+                self.push(
+                    &key,
+                    format!("`{s}` is a wildcard; origins must be listed one by one"),
+                    "list each origin; a wildcard would let any site mint tokens for your users",
+                );
+                ok = false;
+                continue;
+            }
+            let Some(url) = self
+                .origin_url(&key, s, EXAMPLE)
+                .and_then(|url| self.https_unless_local(&key, s, url))
+            else {
+                ok = false;
+                continue;
+            };
+            let origin = url.origin().ascii_serialization();
+            if out.contains(&origin) {
+                self.push(
+                    &key,
+                    format!("`{s}` is the origin `{origin}`, which is already listed"),
+                    "list each origin once (case, a trailing `/` and a default port do not make a different origin)",
+                );
+                ok = false;
+                continue;
+            }
+            out.push(origin);
+        }
+        ok.then_some(out)
+    }
+
+    /// `webchat.contact_properties` or `webchat.ticket_properties` when written.
+    fn properties(
+        &mut self,
+        key: &str,
+        field: &Field<Vec<RawClaim>>,
+    ) -> Option<Vec<(String, ClaimMapping)>> {
+        let raw = match field {
+            Field::Set(raw) => raw,
+            _ => return None,
+        };
+        let mut out: Vec<(String, ClaimMapping)> = Vec::with_capacity(raw.len());
+        let mut ok = true;
+        for property in raw {
+            let path = format!("{key}.{}", property.name);
+            let name = &property.name;
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                let problem = if name.is_empty() {
+                    "the property name is empty".to_owned()
+                } else {
+                    format!("`{name}` is not a Freshdesk property name")
+                };
+                self.push(
+                    &path,
+                    problem,
+                    "use the field name Freshdesk shows for the property: letters, digits and `_` only (custom fields look like `cf_plan`)",
+                );
+                ok = false;
+                continue;
+            }
+            if out.iter().any(|(n, _)| n == name) {
+                self.push(
+                    &path,
+                    format!("property `{name}` is listed twice"),
+                    "keep one entry per property (`1:` and `\"1\":` are the same name)",
+                );
+                ok = false;
+                continue;
+            }
+            let Field::Set(sources) = &property.sources else {
+                ok = false;
+                continue;
+            };
+            match self.claim_mapping(&path, sources, "remove the property to leave it out") {
+                Some(mapping) => out.push((name.clone(), mapping)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn widget(&mut self, raw: &RawWidget) -> Option<Widget> {
+        const HOST_KEY: &str = "webchat.widget.host";
+        const HOST_FIX: &str = "add the widget host from the Freshdesk widget code, e.g. `host: https://widget.freshworks.com`";
+        let host = self.required(HOST_KEY, &raw.host, HOST_FIX).and_then(|s| {
+            let url = self.http_url(HOST_KEY, s, "https://widget.freshworks.com")?;
+            self.https_unless_local(HOST_KEY, s, url)
+        });
+        let mut text = |key: &str, field: &Field<String>, fix: &str| {
+            let s = self.required(key, field, fix)?.trim();
+            if s.is_empty() {
+                self.push(key, "is empty", fix);
+                return None;
+            }
+            Some(s.to_owned())
+        };
+        let token = text(
+            "webchat.widget.token",
+            &raw.token,
+            "add the widget token from the Freshdesk widget code, e.g. `token: ${FRESHDESK_WIDGET_TOKEN}`",
+        );
+        let widget_id = text(
+            "webchat.widget.widget_id",
+            &raw.widget_id,
+            "add the widget id from the Freshdesk widget code, e.g. `widget_id: \"123\"`",
+        );
+        Some(Widget {
+            host: host?,
+            token: token?,
+            widget_id: widget_id?,
+        })
+    }
+
+    /// `hint` ends the fix: what removing the key does.
+    fn claim_mapping(
+        &mut self,
+        path: &str,
+        raw: &[RawClaimSource],
+        hint: &str,
+    ) -> Option<ClaimMapping> {
+        const FORMS: &str = "write a claim name (`email`), a dotted path (`address.locality`), a fixed value \
+                             (`{ value: \"-\" }`), or a list of those to try in order";
+        let fix = format!("{FORMS}; {hint}");
+        let fix = fix.as_str();
         if raw.is_empty() {
-            self.push(path, "is an empty list", FIX);
+            self.push(path, "is an empty list", fix);
             return None;
         }
         let single = raw.len() == 1;
@@ -1058,13 +1374,13 @@ impl Validator {
                 RawClaimSource::Name(name) => {
                     let name = name.trim();
                     if name.is_empty() {
-                        self.push(&key, "is an empty claim name", FIX);
+                        self.push(&key, "is an empty claim name", fix);
                         ok = false;
                     } else if name.split('.').any(str::is_empty) {
                         self.push(
                             &key,
                             format!("`{name}` has an empty part in its dotted path"),
-                            FIX,
+                            fix,
                         );
                         ok = false;
                     } else {
@@ -1075,7 +1391,7 @@ impl Validator {
                 }
                 RawClaimSource::Literal(value) => {
                     if value.is_empty() {
-                        self.push(&key, "is an empty fixed value", FIX);
+                        self.push(&key, "is an empty fixed value", fix);
                         ok = false;
                     } else {
                         sources.push(ClaimSource::Literal(value.clone()));
@@ -1085,6 +1401,16 @@ impl Validator {
         }
         ok.then_some(ClaimMapping { sources })
     }
+}
+
+/// Names the two keys of a secret given inline or as a file, and the fixes for its problems.
+struct SecretKey<'a> {
+    /// The section (`upstream`); the keys are `<section>.<name>` and `<section>.<name>_file`.
+    section: &'a str,
+    name: &'a str,
+    missing_fix: &'a str,
+    empty_fix: &'a str,
+    file_fix: &'a str,
 }
 
 /// The mapping a Freshworks claim has when `claims` does not mention it.
@@ -2325,6 +2651,553 @@ upstream:
             &no_env(),
         );
         assert_eq!(c.upstream.client_id, "12345");
+    }
+
+    // ---- webchat ------------------------------------------------------------------------------------
+
+    const WEBCHAT_SECRET: &str = "wc-s3cr3t-0123456789abcdef0123456789";
+
+    /// `MINIMAL` plus a webchat section holding `body` (keys indented by two).
+    fn webchat(body: &str) -> String {
+        with(&format!("webchat:\n{body}"))
+    }
+
+    /// A webchat section with the two required keys and `extra` (keys indented by two).
+    fn webchat_with(extra: &str) -> String {
+        webchat(&format!(
+            "  secret: {WEBCHAT_SECRET}\n  allowed_origins: [https://app.example.com]\n{extra}"
+        ))
+    }
+
+    fn webchat_ok(dir: &Dir, yaml: &str) -> Webchat {
+        dir.ok(yaml, &no_env())
+            .webchat
+            .expect("webchat is configured")
+    }
+
+    #[test]
+    fn the_full_webchat_example_loads_into_the_expected_settings() {
+        let dir = Dir::new();
+        dir.write("secrets/webchat", &format!("{WEBCHAT_SECRET}\n"));
+        let yaml = webchat(
+            "  secret_file: secrets/webchat
+  identify_by: unique_external_id
+  unique_external_id: [employee_id, sub]
+  email: mail
+  ttl: 15m
+  audience: [api://freshdesk, account]
+  allowed_origins: [https://app.example.com, 'https://Support.Example.com:8443/', 'http://localhost:3000']
+  contact_properties: { name: [name, { value: Agent }], phone: phone_number, cf_team: org.team }
+  ticket_properties: { cf_plan: plan }
+  widget:
+    host: https://widget.example.com
+    token: abc
+    widget_id: 123
+  session_ttl: 12h
+",
+        );
+        let w = webchat_ok(&dir, &yaml);
+        assert_eq!(w.secret.expose(), WEBCHAT_SECRET);
+        assert_eq!(w.identify_by, IdentifyBy::UniqueExternalId);
+        assert_eq!(w.identify_by.as_str(), "unique_external_id");
+        assert_eq!(
+            w.identity,
+            mapping(vec![path(&["employee_id"]), path(&["sub"])])
+        );
+        assert_eq!(w.ttl, Duration::from_secs(900));
+        assert_eq!(w.audience, ["api://freshdesk", "account"]);
+        assert_eq!(
+            w.allowed_origins,
+            [
+                "https://app.example.com",
+                "https://support.example.com:8443",
+                "http://localhost:3000"
+            ]
+        );
+        assert_eq!(
+            w.contact_properties,
+            vec![
+                (
+                    "name".to_string(),
+                    mapping(vec![path(&["name"]), ClaimSource::Literal("Agent".into())])
+                ),
+                ("phone".to_string(), mapping(vec![path(&["phone_number"])])),
+                ("cf_team".to_string(), mapping(vec![path(&["org", "team"])])),
+            ]
+        );
+        assert_eq!(
+            w.ticket_properties,
+            vec![("cf_plan".to_string(), mapping(vec![path(&["plan"])]))]
+        );
+        let widget = w.widget.as_ref().unwrap();
+        assert_eq!(widget.host.as_str(), "https://widget.example.com/");
+        assert_eq!(widget.token, "abc");
+        assert_eq!(widget.widget_id, "123");
+        assert_eq!(w.session_ttl, Duration::from_secs(12 * 3600));
+
+        // With `identify_by: email` the `email` mapping is the identity.
+        let yaml = yaml.replace("identify_by: unique_external_id", "identify_by: Email");
+        assert_eq!(
+            webchat_ok(&dir, &yaml).identity,
+            mapping(vec![path(&["mail"])])
+        );
+    }
+
+    #[test]
+    fn only_a_secret_and_allowed_origins_give_every_webchat_default() {
+        let dir = Dir::new();
+        let w = webchat_ok(&dir, &webchat_with(""));
+        assert_eq!(w.secret.expose(), WEBCHAT_SECRET);
+        assert_eq!(w.identify_by, IdentifyBy::Email);
+        assert_eq!(w.identity, mapping(vec![path(&["email"])]));
+        assert_eq!(w.ttl, Duration::from_secs(600));
+        assert!(w.audience.is_empty());
+        assert_eq!(w.allowed_origins, ["https://app.example.com"]);
+        assert_eq!(
+            w.contact_properties,
+            vec![
+                ("name".to_string(), mapping(vec![path(&["name"])])),
+                ("phone".to_string(), mapping(vec![path(&["phone_number"])])),
+                ("language".to_string(), mapping(vec![path(&["locale"])])),
+            ]
+        );
+        assert!(w.ticket_properties.is_empty());
+        assert!(w.widget.is_none());
+        assert_eq!(w.session_ttl, Duration::from_secs(8 * 3600));
+
+        let w = webchat_ok(&dir, &webchat_with("  identify_by: unique_external_id\n"));
+        assert_eq!(w.identity, mapping(vec![path(&["sub"])]));
+
+        // Without webchat there is none; written empty, the section counts as absent.
+        assert!(dir.ok(MINIMAL, &no_env()).webchat.is_none());
+        assert!(dir.ok(&with("webchat:\n"), &no_env()).webchat.is_none());
+    }
+
+    #[test]
+    fn empty_contact_properties_mean_none_and_a_bare_key_keeps_the_default() {
+        let dir = Dir::new();
+        let w = webchat_ok(&dir, &webchat_with("  contact_properties: {}\n"));
+        assert!(w.contact_properties.is_empty());
+        let w = webchat_ok(&dir, &webchat_with("  contact_properties:\n"));
+        assert_eq!(w.contact_properties.len(), 3);
+    }
+
+    #[test]
+    fn a_wildcard_origin_is_refused_with_the_reason() {
+        let dir = Dir::new();
+        for bad in ["'*'", "'https://*.example.com'"] {
+            let yaml = webchat(&format!(
+                "  secret: {WEBCHAT_SECRET}\n  allowed_origins: [https://app.example.com, {bad}]\n"
+            ));
+            let errors = dir.err(&yaml, &no_env());
+            assert_eq!(keys(&errors), vec!["webchat.allowed_origins[1]"], "{bad}");
+            assert_eq!(
+                errors.errors[0].fix,
+                "list each origin; a wildcard would let any site mint tokens for your users"
+            );
+        }
+    }
+
+    #[test]
+    fn an_origin_with_a_path_query_fragment_or_user_info_is_refused() {
+        let dir = Dir::new();
+        for bad in [
+            "https://app.example.com/chat",
+            "https://app.example.com/?a=b",
+            "https://app.example.com#top",
+            "https://user:pw@app.example.com",
+            "app.example.com",
+            "ftp://app.example.com",
+            "null",
+        ] {
+            let yaml = webchat(&format!(
+                "  secret: {WEBCHAT_SECRET}\n  allowed_origins: ['{bad}']\n"
+            ));
+            let errors = dir.err(&yaml, &no_env());
+            assert_eq!(keys(&errors), vec!["webchat.allowed_origins[0]"], "{bad}");
+            assert!(!errors.errors[0].fix.is_empty());
+        }
+        let yaml = webchat(&format!(
+            "  secret: {WEBCHAT_SECRET}\n  allowed_origins: [https://app.example.com/chat]\n"
+        ));
+        let errors = dir.err(&yaml, &no_env());
+        assert_eq!(
+            errors.errors[0].fix,
+            "write just the origin: `https://app.example.com`"
+        );
+    }
+
+    #[test]
+    fn an_http_origin_is_refused_on_a_public_host_and_allowed_on_local_ones() {
+        let dir = Dir::new();
+        let origins = |list: &str| {
+            webchat(&format!(
+                "  secret: {WEBCHAT_SECRET}\n  allowed_origins: {list}\n"
+            ))
+        };
+        let errors = dir.err(&origins("[http://app.example.com]"), &no_env());
+        assert_eq!(keys(&errors), vec!["webchat.allowed_origins[0]"]);
+        assert_eq!(
+            errors.errors[0].problem,
+            "`http://app.example.com` uses http on a public host"
+        );
+        assert!(
+            errors.errors[0]
+                .fix
+                .starts_with("use https (`https://app.example.com`)"),
+            "{errors}"
+        );
+        let w = webchat_ok(
+            &dir,
+            &origins(
+                "[http://localhost:3000, 'http://127.0.0.1:8080/', 'http://[::1]', http://shop.test, 'https://APP.example.com:443']",
+            ),
+        );
+        assert_eq!(
+            w.allowed_origins,
+            [
+                "http://localhost:3000",
+                "http://127.0.0.1:8080",
+                "http://[::1]",
+                "http://shop.test",
+                "https://app.example.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_empty_or_repeated_allowed_origins_are_errors() {
+        let dir = Dir::new();
+        let errors = dir.err(
+            &webchat(&format!("  secret: {WEBCHAT_SECRET}\n")),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.allowed_origins"]);
+        assert_eq!(errors.errors[0].problem, "is required but not set");
+        assert!(errors.errors[0].fix.contains("allowed_origins: [https://"));
+
+        let errors = dir.err(
+            &webchat(&format!(
+                "  secret: {WEBCHAT_SECRET}\n  allowed_origins: []\n"
+            )),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.allowed_origins"]);
+        assert_eq!(errors.errors[0].problem, "lists no origin");
+
+        let errors = dir.err(
+            &webchat(&format!(
+                "  secret: {WEBCHAT_SECRET}\n  allowed_origins: [https://a.example.com, 'https://A.example.com:443/']\n"
+            )),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.allowed_origins[1]"]);
+        assert!(errors.errors[0].problem.contains("already listed"));
+    }
+
+    #[test]
+    fn both_missing_or_empty_webchat_secrets_are_errors() {
+        let dir = Dir::new();
+        dir.write("secret", WEBCHAT_SECRET);
+        let errors = dir.err(&webchat_with("  secret_file: secret\n"), &no_env());
+        assert_eq!(keys(&errors), vec!["webchat.secret"]);
+        assert_eq!(
+            errors.errors[0].problem,
+            "both secret and secret_file are set"
+        );
+        assert_eq!(
+            errors.errors[0].fix,
+            "keep only one of webchat.secret and webchat.secret_file"
+        );
+
+        let errors = dir.err(
+            &webchat("  allowed_origins: [https://app.example.com]\n"),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.secret"]);
+        assert!(errors.errors[0].fix.contains("secret_file"), "{errors}");
+
+        let errors = dir.err(
+            &webchat("  secret: ''\n  allowed_origins: [https://app.example.com]\n"),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.secret"]);
+        assert_eq!(errors.errors[0].problem, "is empty");
+
+        dir.write("empty", "\n");
+        let errors = dir.err(
+            &webchat("  secret_file: empty\n  allowed_origins: [https://app.example.com]\n"),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.secret_file"]);
+
+        // A short secret is accepted (the gateway warns about it at start-up).
+        let w = webchat_ok(
+            &dir,
+            &webchat("  secret: short\n  allowed_origins: [https://app.example.com]\n"),
+        );
+        assert_eq!(w.secret.expose(), "short");
+
+        let errors = dir.err(
+            &webchat(
+                "  secret: ${FRESHDESK_WEBCHAT_SECRET}\n  allowed_origins: [https://app.example.com]\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["webchat.secret"]);
+        assert_eq!(
+            errors.errors[0].fix,
+            "export FRESHDESK_WEBCHAT_SECRET, or set webchat.secret_file to a file holding the secret"
+        );
+    }
+
+    #[test]
+    fn an_unknown_identify_by_lists_the_two_values() {
+        let dir = Dir::new();
+        let errors = dir.err(&webchat_with("  identify_by: phone\n"), &no_env());
+        assert_eq!(keys(&errors), vec!["webchat.identify_by"]);
+        assert!(errors.errors[0].problem.contains("`phone`"));
+        assert!(
+            errors.errors[0]
+                .fix
+                .starts_with("use `email` or `unique_external_id`"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn webchat_lifetimes_outside_their_ranges_are_refused() {
+        let dir = Dir::new();
+        for (key, bad, range) in [
+            ("ttl", "5s", "between 10s and 24h"),
+            ("ttl", "25h", "between 10s and 24h"),
+            ("session_ttl", "30s", "between 1m and 168h"),
+            ("session_ttl", "169h", "between 1m and 168h"),
+        ] {
+            let errors = dir.err(&webchat_with(&format!("  {key}: {bad}\n")), &no_env());
+            assert_eq!(keys(&errors), vec![format!("webchat.{key}")], "{bad}");
+            assert!(errors.errors[0].problem.contains(range), "{errors}");
+            assert!(
+                errors.errors[0].fix.contains(&format!("`{key}: ")),
+                "{errors}"
+            );
+        }
+        for (key, ok) in [
+            ("ttl", "10s"),
+            ("ttl", "24h"),
+            ("session_ttl", "1m"),
+            ("session_ttl", "168h"),
+        ] {
+            webchat_ok(&dir, &webchat_with(&format!("  {key}: {ok}\n")));
+        }
+        let errors = dir.err(&webchat_with("  ttl: soon\n"), &no_env());
+        assert!(errors.errors[0].problem.contains("is not a duration"));
+    }
+
+    #[test]
+    fn a_property_name_outside_letters_digits_and_underscores_is_refused() {
+        let dir = Dir::new();
+        let errors = dir.err(
+            &webchat_with(
+                "  contact_properties: { 'full name': name, cf_ok: x }\n  ticket_properties: { cf-plan: plan, '': x }\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec![
+                "webchat.contact_properties.full name",
+                "webchat.ticket_properties.cf-plan",
+                "webchat.ticket_properties.",
+            ],
+            "{errors}"
+        );
+        assert!(errors.errors[0].fix.contains("`cf_plan`"));
+        assert_eq!(errors.errors[2].problem, "the property name is empty");
+    }
+
+    #[test]
+    fn bad_property_mappings_are_reported_like_claim_mappings() {
+        let dir = Dir::new();
+        let errors = dir.err(
+            &webchat_with(
+                "  contact_properties: { name: [], phone: a..b, cf_x: { valu: x } }\n  email: ''\n  1: x\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec![
+                "webchat.1",
+                "webchat.contact_properties.cf_x.valu",
+                "webchat.email",
+                "webchat.contact_properties.name",
+                "webchat.contact_properties.phone",
+            ],
+            "{errors}"
+        );
+        assert!(errors.errors[3].fix.contains("{ value: \"-\" }"));
+        assert!(
+            errors.errors[3]
+                .fix
+                .ends_with("remove the property to leave it out")
+        );
+        assert!(
+            errors.errors[2]
+                .fix
+                .ends_with("remove the key to keep the default")
+        );
+
+        let errors = dir.err(&webchat_with("  ticket_properties: [a]\n"), &no_env());
+        assert_eq!(keys(&errors), vec!["webchat.ticket_properties"]);
+        assert!(
+            errors.errors[0]
+                .fix
+                .contains("ticket_properties: { cf_plan: plan }")
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_webchat_is_reported_with_a_suggestion() {
+        let dir = Dir::new();
+        let errors = dir.err(
+            &webchat_with(
+                "  allowed_origin: x\n  identifyby: email\n  widget: { host: https://w.example.com, token: t, widget_id: 1, widgetid: 2 }\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec![
+                "webchat.allowed_origin",
+                "webchat.identifyby",
+                "webchat.widget.widgetid"
+            ],
+            "{errors}"
+        );
+        assert_eq!(
+            errors.errors[0].fix,
+            "remove it, or did you mean `allowed_origins`?"
+        );
+        assert_eq!(
+            errors.errors[1].fix,
+            "remove it, or did you mean `identify_by`?"
+        );
+        assert_eq!(
+            errors.errors[2].fix,
+            "remove it, or did you mean `widget_id`?"
+        );
+
+        let errors = dir.err(
+            &with("allowed_origins: [https://a.example.com]\n"),
+            &no_env(),
+        );
+        assert_eq!(errors.errors[0].fix, "move it under `webchat:`");
+    }
+
+    #[test]
+    fn the_widget_needs_host_token_and_id_and_reads_a_numeric_id_as_text() {
+        let dir = Dir::new();
+        let errors = dir.err(&webchat_with("  widget: {}\n"), &no_env());
+        assert_eq!(
+            keys(&errors),
+            vec![
+                "webchat.widget.host",
+                "webchat.widget.token",
+                "webchat.widget.widget_id"
+            ]
+        );
+        let errors = dir.err(
+            &webchat_with(
+                "  widget: { host: 'http://widget.example.com', token: ' ', widget_id: 7 }\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec!["webchat.widget.host", "webchat.widget.token"]
+        );
+        assert!(errors.errors[0].problem.contains("http on a public host"));
+        let w = webchat_ok(
+            &dir,
+            &webchat_with(
+                "  widget: { host: 'http://widget.test:8080', token: tok, widget_id: 123 }\n",
+            ),
+        );
+        let widget = w.widget.unwrap();
+        assert_eq!(widget.host.as_str(), "http://widget.test:8080/");
+        assert_eq!(widget.widget_id, "123");
+        // YAML reads a leading zero as text, so the id is kept as written.
+        let w = webchat_ok(
+            &dir,
+            &webchat_with("  widget: { host: https://w.example.com, token: t, widget_id: 0123 }\n"),
+        );
+        assert_eq!(w.widget.unwrap().widget_id, "0123");
+        let debug = format!("{widget:?}");
+        assert!(!debug.contains("tok\""), "{debug}");
+    }
+
+    #[test]
+    fn audience_values_are_kept_and_blank_ones_refused() {
+        let dir = Dir::new();
+        let w = webchat_ok(&dir, &webchat_with("  audience: [freshgate]\n"));
+        assert_eq!(w.audience, ["freshgate"]);
+        let errors = dir.err(&webchat_with("  audience: [a, '', ' b']\n"), &no_env());
+        assert_eq!(
+            keys(&errors),
+            vec!["webchat.audience[1]", "webchat.audience[2]"]
+        );
+    }
+
+    #[test]
+    fn every_webchat_problem_is_reported_at_once() {
+        let dir = Dir::new();
+        let errors = dir.err(
+            &webchat(
+                "  identify_by: id\n  ttl: 0\n  allowed_origins: ['*']\n  contact_properties: { a.b: x }\n  session_ttl: 8d\n",
+            ),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec![
+                "webchat.secret",
+                "webchat.identify_by",
+                "webchat.ttl",
+                "webchat.allowed_origins[0]",
+                "webchat.contact_properties.a.b",
+                "webchat.session_ttl",
+            ],
+            "{errors}"
+        );
+        assert!(errors.errors.iter().all(|e| !e.fix.is_empty()));
+    }
+
+    #[test]
+    fn the_webchat_secret_never_appears_in_messages_or_debug_output() {
+        let dir = Dir::new();
+        let config = dir.ok(&webchat_with(""), &no_env());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains(WEBCHAT_SECRET), "{debug}");
+        assert!(debug.contains("webchat: Some(Webchat"), "{debug}");
+
+        let env = MapEnv::new().with("WC", WEBCHAT_SECRET);
+        dir.write("secret", WEBCHAT_SECRET);
+        for body in [
+            format!("  secret: '{WEBCHAT_SECRET}'\n  secret_file: secret\n"),
+            format!("  secret: '{WEBCHAT_SECRET}${{'\n"),
+            format!("  secret: '${{{WEBCHAT_SECRET}}}'\n"),
+            "  secret: ${WC}\n  secret_file: secret\n".to_owned(),
+            format!(
+                "  secret: {WEBCHAT_SECRET}\n  widget: {{ host: https://w.example.com, token: {WEBCHAT_SECRET}, widget_id: 1 }}\n  ttl: 1s\n"
+            ),
+        ] {
+            let yaml = webchat(&format!("{body}  allowed_origins: ['*']\n"));
+            let errors = load_str(&yaml, &dir.config(), &env).unwrap_err();
+            assert!(keys(&errors).contains(&"webchat.allowed_origins[0]"));
+            let shown = format!("{errors}\n{errors:?}");
+            assert!(!shown.contains(WEBCHAT_SECRET), "{shown}");
+        }
     }
 
     #[test]

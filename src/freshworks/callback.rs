@@ -1,6 +1,7 @@
 //! `GET /sso/jwt/callback`: the provider sends the browser back here with `code` and our `state`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -17,6 +18,7 @@ use crate::body::Body;
 use crate::oidc::flow::{self, IdTokenError};
 use crate::oidc::{Discovered, Provider};
 use crate::request_id::RequestId;
+use crate::webchat::token;
 
 impl Sso {
     pub(super) async fn callback(
@@ -24,17 +26,8 @@ impl Sso {
         request: &Request<Incoming>,
         id: RequestId,
     ) -> Result<Response<Body>, Failure> {
-        let freshworks = self.freshworks();
-        let timeout = freshworks.login_timeout;
+        let timeout = self.login_timeout();
         let fallback_restart = self.only_account_restart();
-        let params = parse_query(request.uri().query()).map_err(|_| {
-            (
-                SsoError::NoPendingLogin {
-                    restart: fallback_restart.clone(),
-                },
-                None,
-            )
-        })?;
         let no_pending = || {
             (
                 SsoError::NoPendingLogin {
@@ -43,60 +36,57 @@ impl Sso {
                 None,
             )
         };
+        let params = parse_query(request.uri().query()).map_err(|_| no_pending())?;
         let state = params
             .get("state")
             .filter(|s| !s.is_empty())
             .ok_or_else(no_pending)?;
         let name = self.cookies.name(state);
         let value = find_cookie(request.headers(), &name).ok_or_else(no_pending)?;
-        let clear = Some(self.cookies.clear_cookie(&name));
+        let clear = self.cookies.clear_cookie(&name);
         let pending = match self.cookies.open(&name, value) {
             Some(pending) if pending.state == *state => pending,
             _ => {
-                return Err((
-                    SsoError::TamperedLogin {
-                        restart: fallback_restart.clone(),
-                    },
-                    clear,
-                ));
+                let error = SsoError::TamperedLogin {
+                    restart: fallback_restart.clone(),
+                };
+                return Err((error, Some(clear)));
             }
         };
-        let restart = self.restart_url(&pending.account);
+        let restart = self.restart_url(&pending);
         if flow::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
             let minutes = timeout.as_secs().div_ceil(60);
-            return Err((SsoError::ExpiredLogin { restart, minutes }, clear));
+            return Err((SsoError::ExpiredLogin { restart, minutes }, Some(clear)));
         }
         if !self
             .replay
             .first_use(state, timeout + Duration::from_secs(60))
         {
-            return Err((SsoError::ReplayedCallback { restart }, clear));
+            return Err((SsoError::ReplayedCallback { restart }, Some(clear)));
         }
-        match self.finish(&params, &pending).await {
-            Ok((location, subject)) => {
-                self.log_success(id, &pending.account, &subject);
-                let cookie = self.cookies.clear_cookie(&name);
-                Ok(redirect(&location, &[cookie]))
+        let finished = match &pending.return_to {
+            None => self.finish_freshworks(&params, &pending, id).await,
+            Some(return_to) => self.finish_webchat(&params, &pending, return_to, id).await,
+        };
+        match finished {
+            Ok((location, mut cookies)) => {
+                cookies.push(clear);
+                Ok(redirect(&location, &cookies))
             }
-            Err(error) => {
-                let error = match error {
-                    SsoError::ProviderError { code, .. } => {
-                        SsoError::ProviderError { code, restart }
-                    }
-                    other => other,
-                };
-                Err((error, clear))
+            Err(SsoError::ProviderError { code, .. }) => {
+                Err((SsoError::ProviderError { code, restart }, Some(clear)))
             }
+            Err(other) => Err((other, Some(clear))),
         }
     }
 
-    /// Everything after the pending login checked out: returns the Freshworks redirect and the subject.
-    async fn finish(
+    /// The provider's answer checked, the code exchanged, the ID token validated: its claims, the
+    /// provider's state it was validated against, the subject and the access token.
+    async fn authenticate(
         &self,
         params: &HashMap<String, String>,
         pending: &PendingLogin,
-    ) -> Result<(String, String), SsoError> {
-        let freshworks = self.freshworks();
+    ) -> Result<Authenticated, SsoError> {
         if let Some(code) = params.get("error") {
             // Only the code is kept (and shown); descriptions are free text from the request.
             let code: String = code
@@ -122,12 +112,11 @@ impl Sso {
             .get("code")
             .filter(|c| !c.is_empty())
             .ok_or(SsoError::MissingCode)?;
-        let redirect_uri = self.callback_url();
         let tokens = flow::exchange_code(
             &self.provider,
             &discovered,
             code,
-            &redirect_uri,
+            &self.callback_url(),
             &pending.pkce_verifier,
         )
         .await
@@ -139,47 +128,75 @@ impl Sso {
             discovered,
             &tokens.id_token,
             pending,
-            freshworks.login_timeout,
+            self.login_timeout(),
         )
         .await?;
-        let mut all = id_claims.claims;
-        if claims::any_missing(&all, &freshworks.claims)
-            && discovered.metadata.userinfo_endpoint().is_some()
-            && let Some(access_token) = &tokens.access_token
+        Ok(Authenticated {
+            discovered,
+            claims: id_claims.claims,
+            subject: id_claims.subject,
+            access_token: tokens.access_token,
+        })
+    }
+
+    /// Fills what the ID token lacks from userinfo (OIDC Core §5.3). A failure is fatal only when
+    /// `required_missing` says something indispensable is still missing.
+    async fn add_userinfo(
+        &self,
+        auth: &mut Authenticated,
+        required_missing: impl Fn(&Map<String, Value>) -> bool,
+    ) -> Result<(), SsoError> {
+        let Some(access_token) = &auth.access_token else {
+            return Ok(());
+        };
+        if auth.discovered.metadata.userinfo_endpoint().is_none() {
+            return Ok(());
+        }
+        match flow::userinfo(
+            &self.provider,
+            &auth.discovered,
+            access_token,
+            Some(&auth.subject),
+        )
+        .await
         {
-            match flow::userinfo(
-                &self.provider,
-                &discovered,
-                access_token,
-                &id_claims.subject,
-            )
-            .await
-            {
-                Ok(extra) => merge(&mut all, extra),
-                // Only fatal when a claim Freshworks requires is still missing; optional ones just stay out.
-                Err(e) if claims::any_required_missing(&all, &freshworks.claims) => {
-                    return Err(SsoError::UserinfoFailed {
-                        detail: e.to_string(),
-                    });
-                }
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "userinfo failed; the token goes without the optional claims it might have added"
-                ),
+            Ok(extra) => merge(&mut auth.claims, extra),
+            Err(e) if required_missing(&auth.claims) => {
+                return Err(SsoError::UserinfoFailed {
+                    detail: e.to_string(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "userinfo failed; going on without the optional claims it might have added")
             }
         }
+        Ok(())
+    }
+
+    /// Freshworks: sign the mapped claims and send the browser to the account's redirect URL.
+    async fn finish_freshworks(
+        &self,
+        params: &HashMap<String, String>,
+        pending: &PendingLogin,
+        id: RequestId,
+    ) -> Result<(String, Vec<String>), SsoError> {
+        let (freshworks, key) = self.freshworks()?;
+        let mut auth = self.authenticate(params, pending).await?;
+        if claims::any_missing(&auth.claims, &freshworks.claims) {
+            self.add_userinfo(&mut auth, |all| {
+                claims::any_required_missing(all, &freshworks.claims)
+            })
+            .await?;
+        }
         let payload = claims::payload(
-            &all,
+            &auth.claims,
             &freshworks.claims,
             &pending.fw_nonce,
             flow::unix_now(),
         )?;
-        let token = self
-            .key
-            .sign_rs256(&payload)
-            .map_err(|e| SsoError::Signing {
-                detail: e.to_string(),
-            })?;
+        let token = key.sign_rs256(&payload).map_err(|e| SsoError::Signing {
+            detail: e.to_string(),
+        })?;
         let account =
             freshworks
                 .accounts
@@ -187,29 +204,79 @@ impl Sso {
                 .ok_or_else(|| SsoError::UnknownAccount {
                     id: pending.account.clone(),
                 })?;
+        self.log_success(id, &account.id, &auth.subject);
         let location = append_query(
             &account.redirect_url,
             &[("state", &pending.fw_state), ("id_token", &token)],
         );
-        Ok((location, id_claims.subject))
+        Ok((location, Vec::new()))
     }
 
-    /// Where "start the login again" leads: the Freshworks portal of the account.
-    pub(super) fn restart_url(&self, account: &str) -> Option<String> {
-        let account = self.freshworks().accounts.get(account)?;
-        let url = &account.redirect_url;
-        Some(format!("{}/", url.origin().ascii_serialization()))
+    /// Web Chat: keep who the user is in the session cookie and send the browser back to the app.
+    async fn finish_webchat(
+        &self,
+        params: &HashMap<String, String>,
+        pending: &PendingLogin,
+        return_to: &str,
+        id: RequestId,
+    ) -> Result<(String, Vec<String>), SsoError> {
+        let webchat = self.webchat()?;
+        let settings = webchat.settings();
+        let mut auth = self.authenticate(params, pending).await?;
+        if token::any_missing(settings, &auth.claims) {
+            self.add_userinfo(&mut auth, |all| token::identity(settings, all).is_err())
+                .await?;
+        }
+        let identity =
+            token::identity(settings, &auth.claims).map_err(|claim| SsoError::MissingClaim {
+                claim,
+                sources: crate::claims::describe(&settings.identity),
+            })?;
+        let cookie = webchat
+            .session
+            .set(&identity, settings.session_ttl.as_secs());
+        self.metrics.login("success", "webchat");
+        tracing::info!(request_id = %id, sub = %auth.subject, "web chat session started");
+        Ok((return_to.to_owned(), vec![cookie]))
+    }
+
+    /// Where "start the login again" leads: the Freshworks portal of the account, or the app page of a Web
+    /// Chat login.
+    pub(super) fn restart_url(&self, pending: &PendingLogin) -> Option<String> {
+        if let Some(return_to) = &pending.return_to {
+            return Some(return_to.clone());
+        }
+        self.account_portal(&pending.account)
+    }
+
+    fn account_portal(&self, account: &str) -> Option<String> {
+        let account = self.config.freshworks.as_ref()?.accounts.get(account)?;
+        Some(format!(
+            "{}/",
+            account.redirect_url.origin().ascii_serialization()
+        ))
     }
 
     /// With a single configured account, the restart link is known even without a cookie.
     fn only_account_restart(&self) -> Option<String> {
-        let accounts = &self.freshworks().accounts;
+        let accounts = &self.config.freshworks.as_ref()?.accounts;
         if accounts.len() == 1 {
-            accounts.keys().next().and_then(|id| self.restart_url(id))
+            accounts
+                .keys()
+                .next()
+                .and_then(|id| self.account_portal(id))
         } else {
             None
         }
     }
+}
+
+/// What a successful provider login established.
+struct Authenticated {
+    discovered: Arc<Discovered>,
+    claims: Map<String, Value>,
+    subject: String,
+    access_token: Option<String>,
 }
 
 /// RFC 9207 §2.4: when the provider sends `iss` it must be exactly our issuer; when it says it always sends

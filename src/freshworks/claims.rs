@@ -1,41 +1,14 @@
-//! From the provider's claims to the Freshworks payload (the seeds' claims table).
-//!
-//! Each Freshworks claim has a list of sources tried in order — claim names, dotted paths into nested claims
-//! (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks wants strings,
-//! so numbers are written as strings; arrays, objects and empty strings count as absent.
+//! From the provider's claims to the Freshworks payload (the seeds' claims table), through the mappings of
+//! `freshworks.claims` (see `crate::claims`).
 
 use serde_json::{Map, Value};
 
 use super::error::SsoError;
-use crate::config::{ClaimMap, ClaimMapping, ClaimSource};
+use crate::claims::{describe, resolve};
+use crate::config::ClaimMap;
 
 /// Claims Freshworks requires (the seeds: "Required"); the others are sent only when present.
 pub const REQUIRED: [&str; 4] = ["sub", "email", "given_name", "family_name"];
-
-/// The value of one mapping, or `None` when every source is absent or empty.
-pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<String> {
-    mapping.sources.iter().find_map(|source| match source {
-        ClaimSource::Literal(text) => Some(text.clone()).filter(|t| !t.is_empty()),
-        ClaimSource::Path(path) => lookup(claims, path).and_then(as_text),
-    })
-}
-
-fn lookup<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
-    let (first, rest) = path.split_first()?;
-    let mut value = claims.get(first)?;
-    for segment in rest {
-        value = value.as_object()?.get(segment)?;
-    }
-    Some(value)
-}
-
-fn as_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
 
 /// True when some mapped claim has no value in `claims`: worth asking the userinfo endpoint.
 pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
@@ -49,19 +22,6 @@ pub fn any_required_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool
     map.entries.iter().any(|(name, mapping)| {
         REQUIRED.contains(&name.as_str()) && resolve(claims, mapping).is_none()
     })
-}
-
-/// How a mapping reads, for the page that says what is missing.
-pub fn describe(mapping: &ClaimMapping) -> String {
-    mapping
-        .sources
-        .iter()
-        .map(|source| match source {
-            ClaimSource::Path(path) => path.join("."),
-            ClaimSource::Literal(text) => format!("the literal {text:?}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The Freshworks payload: the mapped claims, `iat` in integer seconds, and Freshworks' nonce byte for byte.
@@ -96,6 +56,7 @@ pub fn payload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ClaimMapping, ClaimSource};
     use serde_json::json;
 
     fn path(p: &str) -> ClaimSource {

@@ -7,6 +7,12 @@ use crate::pages::Page;
 
 #[derive(Debug)]
 pub enum SsoError {
+    /// The route's feature (Freshworks SSO or Web Chat) has no section in the configuration.
+    NotConfigured {
+        feature: &'static str,
+    },
+    /// `/sso/webchat/login?return_to=` names no page of an allowed origin.
+    BadReturnTo,
     /// The Login URL was called with something Freshworks would never send.
     BadLoginRequest {
         reason: &'static str,
@@ -80,6 +86,8 @@ impl SsoError {
             SsoError::UserinfoFailed { .. } => "userinfo_failed",
             SsoError::MissingClaim { .. } => "missing_claim",
             SsoError::Signing { .. } => "signing_failed",
+            SsoError::NotConfigured { .. } => "not_configured",
+            SsoError::BadReturnTo => "bad_return_to",
         }
     }
 
@@ -116,7 +124,9 @@ impl SsoError {
             | SsoError::ExpiredLogin { .. }
             | SsoError::ReplayedCallback { .. }
             | SsoError::IssuerMismatch
-            | SsoError::MissingCode => StatusCode::BAD_REQUEST,
+            | SsoError::MissingCode
+            | SsoError::BadReturnTo => StatusCode::BAD_REQUEST,
+            SsoError::NotConfigured { .. } => StatusCode::NOT_FOUND,
             SsoError::ProviderError { code, .. } if code == "access_denied" => {
                 StatusCode::FORBIDDEN
             }
@@ -241,6 +251,20 @@ impl SsoError {
                 "The gateway could not sign the token for Freshworks.",
             )
             .advice(ask_it),
+            SsoError::NotConfigured { feature } => Page::new(
+                status,
+                code,
+                format!("{feature} is not set up here"),
+                format!("This gateway's configuration does not enable {feature}."),
+            )
+            .advice("Ask your IT team to configure it on the gateway."),
+            SsoError::BadReturnTo => Page::new(
+                status,
+                code,
+                "This sign-in link is not valid",
+                "The link asks to return to a page that is not allowed to use the chat sign-in.",
+            )
+            .advice("Open the chat from your application's page again."),
         };
         match self.restart() {
             Some(url) => page.link("Start the login again", url),

@@ -121,11 +121,63 @@ impl super::Sso {
         request: &http::Request<hyper::body::Incoming>,
         id: crate::request_id::RequestId,
     ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        use crate::oidc::flow::{authorization_url, random_token, unix_now};
-
-        let freshworks = self.freshworks();
+        let (freshworks, _) = self.freshworks().map_err(|e| (e, None))?;
         let params = parse_query(request.uri().query()).map_err(|e| (e, None))?;
         let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;
+        let shape = if params.contains_key("client_id") {
+            "current"
+        } else {
+            "seed"
+        };
+        self.metrics.login("started", shape);
+        tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
+        self.start_login(
+            checked.account.id.clone(),
+            checked.state,
+            checked.nonce,
+            None,
+        )
+    }
+
+    /// `GET /sso/webchat/login?return_to=<page of an allowed origin>`: the provider login for the Web Chat
+    /// browser session; the callback sets the session cookie and returns the browser to `return_to`.
+    pub(super) async fn webchat_login(
+        &self,
+        request: &http::Request<hyper::body::Incoming>,
+        id: crate::request_id::RequestId,
+    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
+        let webchat = self.webchat().map_err(|e| (e, None))?;
+        let params =
+            parse_query(request.uri().query()).map_err(|_| (SsoError::BadReturnTo, None))?;
+        let return_to = params
+            .get("return_to")
+            .and_then(|url| url::Url::parse(url).ok())
+            .filter(|url| {
+                let origin = url.origin().ascii_serialization();
+                webchat.settings().allowed_origins.contains(&origin)
+            })
+            .ok_or((SsoError::BadReturnTo, None))?;
+        self.metrics.login("started", "webchat");
+        tracing::info!(request_id = %id, "web chat login started; browser sent to the provider");
+        self.start_login(
+            String::new(),
+            String::new(),
+            String::new(),
+            Some(return_to.to_string()),
+        )
+    }
+
+    /// Seals a new pending login in a cookie and sends the browser to the provider's authorization
+    /// endpoint with PKCE S256 and a fresh state and nonce of our own.
+    fn start_login(
+        &self,
+        account: String,
+        fw_state: String,
+        fw_nonce: String,
+        return_to: Option<String>,
+    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
+        use crate::oidc::flow::{authorization_url, random_token, unix_now};
+
         let discovered = self
             .provider
             .current()
@@ -134,10 +186,11 @@ impl super::Sso {
             state: random_token(),
             nonce: random_token(),
             pkce_verifier: random_token(),
-            account: checked.account.id.clone(),
-            fw_state: checked.state,
-            fw_nonce: checked.nonce,
+            account,
+            fw_state,
+            fw_nonce,
             started: unix_now(),
+            return_to,
         };
         let url = authorization_url(
             &discovered,
@@ -149,14 +202,7 @@ impl super::Sso {
         );
         let cookie = self
             .cookies
-            .set_cookie(&pending, freshworks.login_timeout.as_secs());
-        let shape = if params.contains_key("client_id") {
-            "current"
-        } else {
-            "seed"
-        };
-        self.metrics.login("started", shape);
-        tracing::info!(request_id = %id, account = %pending.account, shape, "login started; browser sent to the provider");
+            .set_cookie(&pending, self.login_timeout().as_secs());
         Ok(super::redirect(url.as_str(), &[cookie]))
     }
 }

@@ -72,7 +72,7 @@ impl Sso {
 
     /// The account named in the request, else the only configured one.
     fn logout_account(&self, id: Option<&String>) -> Option<&Account> {
-        let accounts = &self.freshworks().accounts;
+        let accounts = &self.config.freshworks.as_ref()?.accounts;
         match id {
             Some(id) => accounts.get(id),
             None if accounts.len() == 1 => accounts.values().next(),

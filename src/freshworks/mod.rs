@@ -1,4 +1,6 @@
-//! Freshworks JWT SSO: `/sso/jwt/login`, `/sso/jwt/callback`, `/sso/jwt/logout`.
+//! The gateway's own `/sso/` routes. Freshworks JWT SSO: `/sso/jwt/login`, `/sso/jwt/callback`,
+//! `/sso/jwt/logout`; and the Web Chat routes under `/sso/webchat/`, whose browser-session login shares the
+//! provider login and callback with Freshworks.
 //!
 //! Freshworks sends the browser to the Login URL with its `state` and `nonce`; the gateway runs a standard
 //! authorization-code + PKCE login at the provider, maps the provider's claims to the Freshworks payload,
@@ -6,7 +8,7 @@
 //! (the seeds: `${redirect_uri}?state=${state}&id_token=${jwt_token}`).
 
 mod callback;
-mod claims;
+pub mod claims;
 mod error;
 mod login;
 mod logout;
@@ -14,6 +16,7 @@ pub mod pending;
 mod replay;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -22,33 +25,47 @@ use tracing::{info, warn};
 
 use crate::admin::metrics::Metrics;
 use crate::body::Body;
-use crate::config::Config;
+use crate::config::{Config, Freshworks};
 use crate::keys::SigningKey;
 use crate::oidc::Provider;
 use crate::request_id::RequestId;
 use crate::route::Route;
 use crate::server::ConnInfo;
+use crate::webchat::Webchat;
 pub use error::SsoError;
 use pending::CookieJar;
 
+/// How long a pending login lives when there is no `freshworks.login_timeout` (Web Chat only).
+const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
+
 pub struct Sso {
     config: Arc<Config>,
-    key: SigningKey,
+    /// The Freshworks signing key; present exactly when the `freshworks` section is.
+    key: Option<SigningKey>,
     cookies: CookieJar,
     provider: Arc<Provider>,
     metrics: Arc<Metrics>,
     replay: replay::UsedStates,
+    webchat: Option<Webchat>,
 }
 
 impl Sso {
     pub fn new(
         config: Arc<Config>,
-        key: SigningKey,
+        key: Option<SigningKey>,
         cookie_key: [u8; 32],
         provider: Arc<Provider>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let cookies = CookieJar::new(&cookie_key, config.public_is_https());
+        let webchat = config.webchat.is_some().then(|| {
+            Webchat::new(
+                config.clone(),
+                &cookie_key,
+                provider.clone(),
+                metrics.clone(),
+            )
+        });
         Sso {
             config,
             key,
@@ -56,14 +73,31 @@ impl Sso {
             provider,
             metrics,
             replay: replay::UsedStates::default(),
+            webchat,
         }
     }
 
-    fn freshworks(&self) -> &crate::config::Freshworks {
+    /// The Freshworks section and signing key, or the page that says Freshworks SSO is not set up.
+    fn freshworks(&self) -> Result<(&Freshworks, &SigningKey), SsoError> {
+        match (&self.config.freshworks, &self.key) {
+            (Some(freshworks), Some(key)) => Ok((freshworks, key)),
+            _ => Err(SsoError::NotConfigured {
+                feature: "Freshworks sign-in",
+            }),
+        }
+    }
+
+    fn webchat(&self) -> Result<&Webchat, SsoError> {
+        self.webchat.as_ref().ok_or(SsoError::NotConfigured {
+            feature: "Web Chat sign-in",
+        })
+    }
+
+    fn login_timeout(&self) -> Duration {
         self.config
             .freshworks
             .as_ref()
-            .expect("Sso exists only when the freshworks section does")
+            .map_or(DEFAULT_LOGIN_TIMEOUT, |freshworks| freshworks.login_timeout)
     }
 
     /// The gateway's redirect URI at the provider.
@@ -78,6 +112,13 @@ impl Sso {
         conn: ConnInfo,
         id: RequestId,
     ) -> Response<Body> {
+        if route == Route::WebchatToken {
+            // JSON API with its own CORS preflight and error bodies.
+            return match self.webchat() {
+                Ok(webchat) => webchat.token(&request, id).await,
+                Err(error) => error.page().render(request.headers(), id),
+            };
+        }
         let headers = request.headers().clone();
         if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
             let page = crate::pages::Page::new(
@@ -92,7 +133,14 @@ impl Sso {
             Route::SsoLogin => self.login(&request, id).await,
             Route::SsoCallback => self.callback(&request, id).await,
             Route::SsoLogout => self.logout(&request, id),
-            _ => unreachable!("only SSO routes reach Sso::handle"),
+            Route::WebchatLogin => self.webchat_login(&request, id).await,
+            Route::WebchatWidget => self
+                .webchat()
+                .map(Webchat::widget_js)
+                .map_err(|e| (e, None)),
+            Route::Passthrough | Route::SsoUnknown | Route::WebchatToken => {
+                unreachable!("App routes only SSO routes here, and WebchatToken returned above")
+            }
         };
         match result {
             Ok(response) => response,

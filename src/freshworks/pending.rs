@@ -34,6 +34,10 @@ pub struct PendingLogin {
     pub fw_nonce: String,
     /// Unix seconds when the login started.
     pub started: u64,
+    /// Set for Web Chat browser-session logins (`/sso/webchat/login`): where the browser goes afterwards.
+    /// Absent for Freshworks logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 pub struct CookieJar {
@@ -136,6 +140,7 @@ mod tests {
             fw_state: "fs".into(),
             fw_nonce: "fn".into(),
             started: 1_700_000_000,
+            return_to: None,
         }
     }
 

@@ -72,6 +72,9 @@ pub enum FlowError {
     IdToken(String),
     #[error("userinfo: {0}")]
     Userinfo(String),
+    /// The provider refused the access token (userinfo answered 401 or 403).
+    #[error("userinfo refused the access token: {0}")]
+    Rejected(String),
 }
 
 /// RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5), authenticating as discovery says:
@@ -265,13 +268,13 @@ fn payload_claims(token: &str) -> Result<Map<String, Value>, IdTokenError> {
     }
 }
 
-/// OIDC Core §5.3: the userinfo claims; its `sub` must equal the ID token's (§5.3.4), or the answer is for
-/// someone else and must not be used.
+/// OIDC Core §5.3: the userinfo claims. With `subject` (the ID token's), its `sub` must be equal (§5.3.4),
+/// or the answer is for someone else and must not be used; without, it must at least carry a `sub`.
 pub async fn userinfo(
     provider: &Provider,
     discovered: &Discovered,
     access_token: &str,
-    subject: &str,
+    subject: Option<&str>,
 ) -> Result<Map<String, Value>, FlowError> {
     let endpoint = discovered
         .metadata
@@ -289,6 +292,11 @@ pub async fn userinfo(
         .send(request)
         .await
         .map_err(|e| FlowError::Userinfo(e.to_string()))?;
+    if response.status() == http::StatusCode::UNAUTHORIZED
+        || response.status() == http::StatusCode::FORBIDDEN
+    {
+        return Err(FlowError::Rejected(format!("HTTP {}", response.status())));
+    }
     if !response.status().is_success() {
         return Err(FlowError::Userinfo(format!("HTTP {}", response.status())));
     }
@@ -297,11 +305,13 @@ pub async fn userinfo(
             "the answer is not a JSON object (signed userinfo is not supported)".into(),
         )
     })?;
-    match claims.get("sub").and_then(Value::as_str) {
-        Some(sub) if sub == subject => Ok(claims),
-        _ => Err(FlowError::Userinfo(
+    match (claims.get("sub").and_then(Value::as_str), subject) {
+        (Some(sub), Some(subject)) if sub == subject => Ok(claims),
+        (Some(_), None) => Ok(claims),
+        (Some(_), Some(_)) => Err(FlowError::Userinfo(
             "its sub differs from the ID token's".into(),
         )),
+        (None, _) => Err(FlowError::Userinfo("the answer has no sub".into())),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The upstream OpenID provider: discovery, keys, and the back channel to it.
 
+pub mod access_token;
 pub mod backchannel;
 pub mod flow;
 pub mod provider;

@@ -36,6 +36,10 @@ export const FLAVOURS = {
   },
 };
 
+// Identity claims copied into JWT access tokens (like a Keycloak protocol mapper
+// or an Okta custom claim), when the account has them. Not scope-dependent.
+export const ACCESS_TOKEN_CLAIMS = ['email', 'name', 'given_name', 'family_name', 'locale', 'phone_number'];
+
 export const CLAIMS_BY_SCOPE = {
   openid: ['sub'],
   email: ['email', 'email_verified'],
@@ -128,6 +132,19 @@ export function createProvider(flavour, opts) {
       Session: 24 * 3600,
       Grant: 24 * 3600,
       RefreshToken: 24 * 3600,
+    },
+    // JWT access tokens only: the account's identity claims (ACCESS_TOKEN_CLAIMS).
+    // oidc-provider spreads these first, so they can never replace sub, iss, aud,
+    // exp, iat, jti, client_id or scope. Opaque tokens get nothing extra.
+    async extraTokenClaims(ctx, token) {
+      if ((token.resourceServer?.accessTokenFormat ?? 'opaque') !== 'jwt') return undefined;
+      const user = token.accountId ? findUserBySub(token.accountId) : undefined;
+      if (!user) return undefined;
+      const extra = {};
+      for (const name of ACCESS_TOKEN_CLAIMS) {
+        if (user.claims[name] !== undefined) extra[name] = user.claims[name];
+      }
+      return extra;
     },
     async findAccount(ctx, sub) {
       const user = findUserBySub(sub);

@@ -5,7 +5,9 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import {
+  CompactSign, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair,
+} from 'jose';
 import { FLAVOURS, createProvider } from './provider.mjs';
 import { createStore } from './memory-store.mjs';
 import { TAMPER_MODES } from './tamper.mjs';
@@ -123,7 +125,9 @@ async function readJson(req) {
 
 function selectRealms(body) {
   if (body.provider === undefined) return Object.values(realms);
-  if (!realms[body.provider]) throw new HttpError(400, `unknown provider ${JSON.stringify(body.provider)}`);
+  if (typeof body.provider !== 'string' || !Object.hasOwn(realms, body.provider)) {
+    throw new HttpError(400, `unknown provider ${JSON.stringify(body.provider)}`);
+  }
   return [realms[body.provider]];
 }
 
@@ -142,7 +146,38 @@ function state() {
   return out;
 }
 
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+// Signs `payload` byte for byte (JSON.stringify, nothing added) with the realm's
+// current private key: protected header {alg:"RS256", kid:<current kid>, ...header}.
+async function signArbitrary(body) {
+  const name = body.provider ?? 'keycloak';
+  if (typeof name !== 'string' || !Object.hasOwn(realms, name)) {
+    throw new HttpError(400, `unknown provider ${JSON.stringify(name)}`);
+  }
+  const realm = realms[name];
+  if (!isObject(body.payload)) throw new HttpError(400, 'payload must be a JSON object');
+  const extraHeader = body.header ?? {};
+  if (!isObject(extraHeader)) throw new HttpError(400, 'header must be a JSON object');
+  if (extraHeader.alg !== undefined && extraHeader.alg !== 'RS256') {
+    throw new HttpError(400, 'header.alg can only be "RS256"');
+  }
+  if (extraHeader.kid !== undefined && typeof extraHeader.kid !== 'string') {
+    throw new HttpError(400, 'header.kid must be a string');
+  }
+  const key = realm.keys[0];
+  try {
+    const token = await new CompactSign(Buffer.from(JSON.stringify(body.payload), 'utf8'))
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid, ...extraHeader })
+      .sign(key.privateKey);
+    return { token };
+  } catch (err) {
+    throw new HttpError(400, `cannot sign: ${err.message}`);
+  }
+}
+
 const admin = {
+  'POST /__admin/sign': signArbitrary,
   'GET /__admin/state': async () => state(),
   'POST /__admin/rotate-keys': async (body) => {
     const result = {};

@@ -1,0 +1,80 @@
+//! Claim mappings: where a value the gateway sends (to Freshworks or Freshdesk) comes from in the provider's
+//! claims. A mapping is a list of sources tried in order — claim names, dotted paths into nested claims
+//! (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks and Freshdesk
+//! want strings, so numbers are written as strings; arrays, objects and blank strings count as absent.
+
+use serde_json::{Map, Value};
+
+use crate::config::{ClaimMapping, ClaimSource};
+
+/// The value of one mapping, or `None` when every source is absent or empty.
+pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<String> {
+    mapping.sources.iter().find_map(|source| match source {
+        ClaimSource::Literal(text) => Some(text.clone()).filter(|t| !t.is_empty()),
+        ClaimSource::Path(path) => lookup(claims, path).and_then(as_text),
+    })
+}
+
+fn lookup<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let mut value = claims.get(first)?;
+    for segment in rest {
+        value = value.as_object()?.get(segment)?;
+    }
+    Some(value)
+}
+
+fn as_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// How a mapping reads, for the page that says what is missing.
+pub fn describe(mapping: &ClaimMapping) -> String {
+    mapping
+        .sources
+        .iter()
+        .map(|source| match source {
+            ClaimSource::Path(path) => path.join("."),
+            ClaimSource::Literal(text) => format!("the literal {text:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn path(p: &str) -> ClaimSource {
+        ClaimSource::Path(p.split('.').map(str::to_owned).collect())
+    }
+
+    #[test]
+    fn the_first_present_non_empty_source_wins_and_literals_always_resolve() {
+        let claims =
+            json!({"name": "", "nick": "Ann", "address": {"locality": "Springfield"}, "n": 7});
+        let claims = claims.as_object().unwrap();
+        let mapping = ClaimMapping {
+            sources: vec![path("name"), path("nick")],
+        };
+        assert_eq!(resolve(claims, &mapping).as_deref(), Some("Ann"));
+        let nested = ClaimMapping {
+            sources: vec![path("address.locality")],
+        };
+        assert_eq!(resolve(claims, &nested).as_deref(), Some("Springfield"));
+        let number = ClaimMapping {
+            sources: vec![path("n")],
+        };
+        assert_eq!(resolve(claims, &number).as_deref(), Some("7"));
+        let literal = ClaimMapping {
+            sources: vec![path("missing"), ClaimSource::Literal("-".into())],
+        };
+        assert_eq!(resolve(claims, &literal).as_deref(), Some("-"));
+        assert_eq!(describe(&literal), "missing, the literal \"-\"");
+    }
+}

@@ -1,0 +1,100 @@
+//! Why `/sso/webchat/token` minted nothing: a JSON body, the status, and for bearer problems the
+//! `WWW-Authenticate` challenge of RFC 6750 §3.
+
+use http::StatusCode;
+
+#[derive(Debug)]
+pub enum WebchatError {
+    /// No bearer token and no browser session (RFC 6750 §3.1: no error code in the challenge).
+    NoCredentials,
+    /// The access token is malformed, expired, forged, from another issuer or for another audience.
+    InvalidToken {
+        detail: String,
+    },
+    /// The request came from an origin that is not in `webchat.allowed_origins`.
+    OriginNotAllowed,
+    /// A browser-session request without the CSRF header or without an allowed `Origin`.
+    CsrfCheckFailed,
+    /// The user's claims lack the identifying claim (`email` or `unique_external_id`).
+    MissingIdentity {
+        claim: String,
+    },
+    ProviderNotReady {
+        detail: String,
+    },
+    ProviderError {
+        detail: String,
+    },
+}
+
+impl WebchatError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebchatError::NoCredentials | WebchatError::InvalidToken { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            WebchatError::OriginNotAllowed
+            | WebchatError::CsrfCheckFailed
+            | WebchatError::MissingIdentity { .. } => StatusCode::FORBIDDEN,
+            WebchatError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            WebchatError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The `error` field and the metrics reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebchatError::NoCredentials => "no_credentials",
+            WebchatError::InvalidToken { .. } => "invalid_token",
+            WebchatError::OriginNotAllowed => "origin_not_allowed",
+            WebchatError::CsrfCheckFailed => "csrf_check_failed",
+            WebchatError::MissingIdentity { .. } => "missing_claim",
+            WebchatError::ProviderNotReady { .. } => "provider_not_ready",
+            WebchatError::ProviderError { .. } => "provider_error",
+        }
+    }
+
+    /// What the caller may read: no internal detail, no token.
+    pub fn message(&self) -> String {
+        match self {
+            WebchatError::NoCredentials => {
+                "Send the provider's access token as `Authorization: Bearer …`, or sign in through /sso/webchat/login first.".into()
+            }
+            WebchatError::InvalidToken { .. } => {
+                "The access token is not valid here (expired, forged, from another issuer or for another audience).".into()
+            }
+            WebchatError::OriginNotAllowed => "This origin is not allowed to request Web Chat tokens.".into(),
+            WebchatError::CsrfCheckFailed => format!(
+                "Browser-session requests must come from an allowed origin with the `{}: 1` header.",
+                super::cors::CSRF_HEADER
+            ),
+            WebchatError::MissingIdentity { claim } => format!(
+                "Your account has no `{claim}` at the identity provider, so Freshdesk cannot identify you; ask your IT team to add it."
+            ),
+            WebchatError::ProviderNotReady { .. } => "The identity provider cannot be reached right now; try again shortly.".into(),
+            WebchatError::ProviderError { .. } => "The identity provider did not answer correctly; try again shortly.".into(),
+        }
+    }
+
+    /// For the log line.
+    pub fn detail(&self) -> String {
+        match self {
+            WebchatError::InvalidToken { detail }
+            | WebchatError::ProviderNotReady { detail }
+            | WebchatError::ProviderError { detail } => detail.clone(),
+            WebchatError::MissingIdentity { claim } => format!("no {claim} claim"),
+            other => other.code().replace('_', " "),
+        }
+    }
+
+    /// RFC 6750 §3 challenge for 401 answers.
+    pub fn challenge(&self) -> Option<String> {
+        match self {
+            WebchatError::NoCredentials => Some(r#"Bearer realm="freshgate""#.into()),
+            WebchatError::InvalidToken { .. } => Some(
+                r#"Bearer realm="freshgate", error="invalid_token", error_description="the access token is not valid""#.into(),
+            ),
+            _ => None,
+        }
+    }
+}

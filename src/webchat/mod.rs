@@ -1,0 +1,290 @@
+//! Freshdesk Web Chat identity tokens for users already signed in at the provider.
+//!
+//! `GET /sso/webchat/token` mints a short-lived HS256 token naming the user, so the widget secret stays on
+//! the server and the app writes no JWT code. The identity comes only from a validated credential, never
+//! from the request: a provider access token (`Authorization: Bearer`, a JWT validated against the JWKS or
+//! an opaque one checked at userinfo), or the browser-session cookie set by `/sso/webchat/login`.
+//! `GET /sso/webchat/widget.js` is the script an app includes to wire the token into `fdWidget.init`.
+
+pub mod cors;
+pub mod error;
+pub mod session;
+pub mod token;
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{Map, Value};
+use tracing::{info, warn};
+
+use crate::admin::metrics::Metrics;
+use crate::body::Body;
+use crate::config::{Config, Webchat as WebchatConfig};
+use crate::oidc::Provider;
+use crate::oidc::access_token::{self, AccessTokenError};
+use crate::oidc::flow::{self, FlowError, unix_now};
+use crate::request_id::RequestId;
+pub use error::WebchatError;
+use session::SessionCookie;
+
+/// Secrets shorter than this get a start-up warning (RFC 7518 §3.2: a key of at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+const WIDGET_JS: &str = include_str!("widget.js");
+
+pub struct Webchat {
+    config: Arc<Config>,
+    provider: Arc<Provider>,
+    metrics: Arc<Metrics>,
+    pub session: SessionCookie,
+}
+
+impl Webchat {
+    pub fn new(
+        config: Arc<Config>,
+        cookie_key: &[u8; 32],
+        provider: Arc<Provider>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let webchat = config
+            .webchat
+            .as_ref()
+            .expect("Webchat exists only with a webchat section");
+        if webchat.secret.expose().len() < MIN_SECRET_BYTES {
+            warn!(
+                bytes = webchat.secret.expose().len(),
+                "webchat secret is shorter than {MIN_SECRET_BYTES} bytes; generate a new key in Freshdesk (Admin > Channels > Web Chat > Widgets > User authentication)"
+            );
+        }
+        let session = SessionCookie::new(cookie_key, config.public_is_https());
+        Webchat {
+            config,
+            provider,
+            metrics,
+            session,
+        }
+    }
+
+    pub fn settings(&self) -> &WebchatConfig {
+        self.config
+            .webchat
+            .as_ref()
+            .expect("Webchat exists only with a webchat section")
+    }
+
+    /// `/sso/webchat/token`, including its CORS preflight.
+    pub async fn token(&self, request: &Request<Incoming>, id: RequestId) -> Response<Body> {
+        let settings = self.settings();
+        let headers = request.headers();
+        let origin = cors::allowed_origin(headers, &settings.allowed_origins).map(str::to_owned);
+        let has_origin = headers.contains_key(header::ORIGIN);
+        if request.method() == Method::OPTIONS {
+            return match &origin {
+                Some(origin) => {
+                    let mut response = empty(StatusCode::NO_CONTENT);
+                    cors::preflight(response.headers_mut(), origin);
+                    response
+                }
+                None => self.refuse(WebchatError::OriginNotAllowed, None, id),
+            };
+        }
+        if request.method() != Method::GET {
+            return json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &serde_json::json!({"error": "method_not_allowed"}),
+            );
+        }
+        if has_origin && origin.is_none() {
+            return self.refuse(WebchatError::OriginNotAllowed, None, id);
+        }
+        match self.identify(headers, origin.as_deref()).await {
+            Ok(identity) => {
+                let exp = unix_now() + settings.ttl.as_secs();
+                let minted = token::mint(settings.secret.expose().as_bytes(), &identity, exp);
+                self.metrics.login("webchat_token", "ok");
+                info!(request_id = %id, "webchat token minted");
+                let mut response = json(
+                    StatusCode::OK,
+                    &serde_json::json!({"token": minted, "expires_at": exp}),
+                );
+                if let Some(origin) = &origin {
+                    cors::allow(response.headers_mut(), origin);
+                }
+                response
+            }
+            Err(error) => self.refuse(error, origin.as_deref(), id),
+        }
+    }
+
+    /// Who is asking: from the bearer token when there is one, else from the browser session.
+    async fn identify(
+        &self,
+        headers: &HeaderMap,
+        origin: Option<&str>,
+    ) -> Result<Map<String, Value>, WebchatError> {
+        let settings = self.settings();
+        if let Some(bearer) = bearer(headers) {
+            let claims = self.claims_from_access_token(bearer).await?;
+            return token::identity(settings, &claims).map_err(|claim| {
+                WebchatError::MissingIdentity {
+                    claim: claim.to_owned(),
+                }
+            });
+        }
+        let Some(identity) = self.session.read(headers) else {
+            return Err(WebchatError::NoCredentials);
+        };
+        // The cookie rides along on any request to us: demand proof the caller is an allowed page's script.
+        if origin.is_none() || headers.get(cors::CSRF_HEADER).is_none() {
+            return Err(WebchatError::CsrfCheckFailed);
+        }
+        Ok(identity)
+    }
+
+    async fn claims_from_access_token(
+        &self,
+        bearer: &str,
+    ) -> Result<Map<String, Value>, WebchatError> {
+        let settings = self.settings();
+        let discovered = self
+            .provider
+            .current()
+            .map_err(|detail| WebchatError::ProviderNotReady { detail })?;
+        let upstream = &self.provider.upstream;
+        if access_token::looks_like_jwt(bearer) {
+            let mut result =
+                access_token::validate(&discovered, &upstream.issuer, &settings.audience, bearer);
+            if result == Err(AccessTokenError::UnknownKey)
+                && self.provider.refresh_for_unknown_kid().await
+            {
+                let fresh = self
+                    .provider
+                    .current()
+                    .map_err(|detail| WebchatError::ProviderNotReady { detail })?;
+                result =
+                    access_token::validate(&fresh, &upstream.issuer, &settings.audience, bearer);
+            }
+            let mut claims = result.map_err(|e| WebchatError::InvalidToken {
+                detail: e.to_string(),
+            })?;
+            // Access tokens often carry only `sub`; userinfo may know the rest (it checks the token too).
+            if token::identity(settings, &claims).is_err()
+                && discovered.metadata.userinfo_endpoint().is_some()
+            {
+                let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+                if let Ok(extra) =
+                    flow::userinfo(&self.provider, &discovered, bearer, subject.as_deref()).await
+                {
+                    for (name, value) in extra {
+                        claims.entry(name).or_insert(value);
+                    }
+                }
+            }
+            Ok(claims)
+        } else {
+            flow::userinfo(&self.provider, &discovered, bearer, None)
+                .await
+                .map_err(|e| match e {
+                    FlowError::Rejected(detail) => WebchatError::InvalidToken { detail },
+                    other => WebchatError::ProviderError {
+                        detail: other.to_string(),
+                    },
+                })
+        }
+    }
+
+    fn refuse(&self, error: WebchatError, origin: Option<&str>, id: RequestId) -> Response<Body> {
+        self.metrics.login("webchat_refused", error.code());
+        warn!(request_id = %id, reason = error.code(), detail = %error.detail(), "webchat token refused");
+        let body = serde_json::json!({
+            "error": error.code(),
+            "message": error.message(),
+            "request_id": id.to_string(),
+        });
+        let mut response = json(error.status(), &body);
+        if let Some(challenge) = error.challenge()
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        match origin {
+            // Let an allowed page read why it was refused.
+            Some(origin) => cors::allow(response.headers_mut(), origin),
+            None => cors::vary_origin(response.headers_mut()),
+        }
+        response
+    }
+
+    /// `/sso/webchat/widget.js`.
+    pub fn widget_js(&self) -> Response<Body> {
+        let settings = self.settings();
+        let widget = settings.widget.as_ref();
+        let config = serde_json::json!({
+            "gateway": self.config.public(""),
+            "host": widget.map(|w| w.host.as_str().trim_end_matches('/')),
+            "token": widget.map(|w| w.token.as_str()),
+            "widgetId": widget.map(|w| w.widget_id.as_str()),
+        });
+        // `</` cannot end the script early inside a JSON string that is escaped this way.
+        let config = config.to_string().replace("</", "<\\/");
+        let script = WIDGET_JS.replace("/*FRESHGATE_CONFIG*/{}", &config);
+        let mut response = Response::new(Body::from(script));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
+}
+
+/// RFC 6750 §2.1: `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+fn json(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(value.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively_and_other_schemes_ignored() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "bearer abc.def".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc.def"));
+        headers.insert(header::AUTHORIZATION, "Basic Zm9vOmJhcg==".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+}

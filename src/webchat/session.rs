@@ -1,0 +1,128 @@
+//! The Web Chat browser session: after `/sso/webchat/login`, an AES-256-GCM cookie holds what identifies
+//! the user to Freshdesk (never the provider's tokens), so `/sso/webchat/token` can mint fresh tokens for a
+//! page whose script holds no access token.
+//!
+//! Cross-origin `fetch(..., { credentials: "include" })` from the app needs `SameSite=None; Secure` over
+//! https; plain-http development setups get `SameSite=Lax` (same-site origins still send it).
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::freshworks::pending::find_cookie;
+use crate::oidc::flow::unix_now;
+use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    identity: Map<String, Value>,
+    /// Unix seconds after which the session is over.
+    until: u64,
+}
+
+pub struct SessionCookie {
+    key: LessSafeKey,
+    secure: bool,
+    name: String,
+}
+
+impl SessionCookie {
+    pub fn new(key: &[u8; 32], secure: bool) -> Self {
+        let key = UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is a valid AES-256 key");
+        let prefix = if secure { "__Host-" } else { "" };
+        SessionCookie {
+            key: LessSafeKey::new(key),
+            secure,
+            name: format!("{prefix}{GATEWAY_COOKIE_PREFIX}-webchat"),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `Set-Cookie` for a session of `ttl_secs` carrying `identity`.
+    pub fn set(&self, identity: &Map<String, Value>, ttl_secs: u64) -> String {
+        let sealed = Sealed {
+            identity: identity.clone(),
+            until: unix_now() + ttl_secs,
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
+        let mut data = serde_json::to_vec(&sealed).expect("a session serialises");
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(self.name.as_bytes()),
+                &mut data,
+            )
+            .expect("sealing a small cookie cannot fail");
+        let mut value = nonce.to_vec();
+        value.extend_from_slice(&data);
+        let same_site = if self.secure { "None; Secure" } else { "Lax" };
+        format!(
+            "{}={}; Path=/; Max-Age={ttl_secs}; HttpOnly; SameSite={same_site}",
+            self.name,
+            URL_SAFE_NO_PAD.encode(value)
+        )
+    }
+
+    /// The identity in the request's session cookie, if it decrypts and has not expired.
+    pub fn read(&self, headers: &HeaderMap) -> Option<Map<String, Value>> {
+        let value = find_cookie(headers, &self.name)?;
+        let mut raw = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
+        if raw.len() < NONCE_LEN {
+            return None;
+        }
+        let nonce = Nonce::try_assume_unique_for_key(&raw[..NONCE_LEN]).ok()?;
+        let plain = self
+            .key
+            .open_in_place(
+                nonce,
+                Aad::from(self.name.as_bytes()),
+                &mut raw[NONCE_LEN..],
+            )
+            .ok()?;
+        let sealed: Sealed = serde_json::from_slice(plain).ok()?;
+        (sealed.until >= unix_now()).then_some(sealed.identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::COOKIE;
+
+    fn request_with(cookie: &str) -> HeaderMap {
+        let pair = cookie.split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, pair.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_session_reads_back_with_the_same_key_only() {
+        let mut identity = Map::new();
+        identity.insert("email".into(), "a@example.com".into());
+        let jar = SessionCookie::new(&[3; 32], true);
+        let cookie = jar.set(&identity, 60);
+        assert!(cookie.starts_with("__Host-freshgate-webchat="));
+        assert!(cookie.contains("SameSite=None; Secure") && cookie.contains("HttpOnly"));
+        assert_eq!(jar.read(&request_with(&cookie)), Some(identity));
+        assert_eq!(
+            SessionCookie::new(&[4; 32], true).read(&request_with(&cookie)),
+            None
+        );
+    }
+
+    #[test]
+    fn an_expired_session_is_not_read() {
+        let jar = SessionCookie::new(&[3; 32], false);
+        let cookie = jar.set(&Map::new(), 0).replace("Max-Age=0", "Max-Age=1");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(jar.read(&request_with(&cookie)), None);
+    }
+}
