@@ -24,6 +24,9 @@ pub const PUBLIC_ORIGIN: &str = "http://sso.freshgate.test";
 pub const CLIENT_SECRET: &str = "freshgate-secret";
 pub const FRESHWORKS_REDIRECT: &str = "http://acme.freshworks.test/sp/OIDC/12344/implicit";
 pub const POST_LOGOUT: &str = "http://acme.freshworks.test/logged-out";
+/// A web app that uses the same provider (Web Chat tests): its origin and its own redirect URI.
+pub const APP_ORIGIN: &str = "http://app.freshgate.test";
+pub const APP_CALLBACK: &str = "http://app.freshgate.test/callback";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -57,6 +60,9 @@ impl Idp {
                 POST_LOGOUT,
                 "--exit-on-stdin-close",
             ])
+            .arg("--redirect-uri")
+            .arg(format!("{origin}/sso/jwt/callback"))
+            .args(["--redirect-uri", APP_CALLBACK])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -86,6 +92,18 @@ impl Idp {
 
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Reads a test control (`GET /__admin/...`).
+    pub async fn admin_get(&self, path: &str) -> Value {
+        client()
+            .get(format!("http://{}{path}", self.addr()))
+            .send()
+            .await
+            .expect("provider admin endpoint answers")
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Calls a test control (`/__admin/...`).
@@ -148,6 +166,8 @@ pub struct Setup {
     pub extra_top: String,
     pub upstream_extra: String,
     pub freshworks: bool,
+    /// Lines of a `webchat:` section (already indented), if any.
+    pub webchat: Option<String>,
     pub claims: String,
     pub login_timeout: &'static str,
 }
@@ -162,6 +182,7 @@ impl Setup {
             extra_top: String::new(),
             upstream_extra: String::new(),
             freshworks: true,
+            webchat: None,
             claims: "    family_name: [family_name, { value: \"-\" }]\n".into(),
             login_timeout: "10m",
         }
@@ -200,6 +221,9 @@ impl Setup {
                 self.login_timeout,
                 self.claims
             );
+        }
+        if let Some(webchat) = &self.webchat {
+            yaml += &format!("webchat:\n{webchat}");
         }
         yaml
     }
@@ -426,7 +450,7 @@ impl Browser {
             let Some(location) = redirect_target(&url, &response) else {
                 return (url, response);
             };
-            if !location.contains(PUBLIC_HOST) {
+            if !on_public_host(&location) {
                 return (location, response);
             }
             url = location;
@@ -474,7 +498,7 @@ impl Browser {
             .await
             .unwrap();
         match redirect_target(action, &response) {
-            Some(location) if location.contains(PUBLIC_HOST) => self.follow(&location).await,
+            Some(location) if on_public_host(&location) => self.follow(&location).await,
             Some(location) => (location, response),
             None => (action.to_owned(), response),
         }
@@ -542,6 +566,13 @@ impl Browser {
         );
         url
     }
+}
+
+fn on_public_host(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h == PUBLIC_HOST))
+        == Some(true)
 }
 
 fn redirect_target(from: &str, response: &reqwest::Response) -> Option<String> {
