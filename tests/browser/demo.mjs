@@ -47,6 +47,9 @@ if (check) {
     Users (at the provider's login page):
 ${USERS.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
 
+    Web Chat: open ${stack.app} — an app page that loads the gateway's widget.js,
+    signs in through the gateway and shows the token Freshdesk's widget would get.
+
     Gateway   ${stack.gateway}   (Login URL ${stack.gateway}/sso/jwt/login)
     Admin     ${stack.admin}/readyz  ${stack.admin}/metrics
 

@@ -2,6 +2,7 @@
 // playing Freshworks. Used by scripts/demo (fixed ports, examples/demo.yaml as written) and by the browser
 // tests (free ports, the same file with its ports replaced).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_CONFIG = path.join(REPO, 'examples/demo.yaml');
-export const DEMO_PORTS = { gateway: 8080, idp: 8081, admin: 9901, simulator: 9911 };
+export const DEMO_PORTS = { gateway: 8080, idp: 8081, admin: 9901, simulator: 9911, app: 9912 };
 export const USERS = [
   { username: 'alice', password: 'alice-password', note: 'every claim' },
   { username: 'bob', password: 'bob-password', note: 'no family name' },
@@ -136,8 +137,12 @@ export async function startStack({ ports = DEMO_PORTS, quiet = false } = {}) {
     const simulator = start('simulate', binary(), ['simulate', '-c', config, '--account', 'demo'], { quiet });
     children.push(simulator);
     await waitFor(simulator, (l) => l.startsWith('Freshworks simulator'), 'the simulator listening');
+    const app = await startApp(ports.app, origin);
+    children.push(app);
     return {
       portal: `http://127.0.0.1:${ports.simulator}/`,
+      app: `http://localhost:${ports.app}/`,
+      config,
       gateway: origin,
       admin: `http://127.0.0.1:${ports.admin}`,
       children: { idp, gateway, simulator },
@@ -149,9 +154,39 @@ export async function startStack({ ports = DEMO_PORTS, quiet = false } = {}) {
   }
 }
 
+/**
+ * The demo's "app": a page on an allowed Web Chat origin that includes the gateway's widget.js, with a
+ * stand-in for Freshdesk's widget. Shaped like a child process so `stop` can end it.
+ */
+async function startApp(port, gateway) {
+  const page = readFileSync(path.join(REPO, 'tests/browser/app.html'), 'utf8').replaceAll('__GATEWAY__', gateway);
+  const server = http.createServer((req, res) => {
+    if (req.url === '/' || req.url.startsWith('/?')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(page);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  let closed = false;
+  return {
+    label: 'app',
+    get exitCode() { return closed ? 0 : null; },
+    signalCode: null,
+    kill() { closed = true; server.close(); server.closeAllConnections(); },
+    once(event, callback) { if (event === 'exit') setImmediate(callback); },
+  };
+}
+
 /** Free ports for a test stack. */
 export async function freePorts() {
   return {
     gateway: await freePort(), idp: await freePort(), admin: await freePort(), simulator: await freePort(),
+    app: await freePort(),
   };
 }
