@@ -18,6 +18,7 @@ pub mod pages;
 pub mod proxy;
 pub mod request_id;
 pub mod route;
+pub mod sealed;
 pub mod serve;
 pub mod server;
 pub mod simulate;

@@ -8,14 +8,12 @@
 //! RFC 9700 §4.7.1; the cookie is `HttpOnly`, `SameSite=Lax` (the callback is a top-level GET redirect),
 //! and `Secure` with the `__Host-` prefix when browsers use https (RFC 6265bis §4.1.3.2).
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use http::header::COOKIE;
 use serde::{Deserialize, Serialize};
 
 use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use crate::sealed::Sealer;
 
 /// Characters of our state that go into the cookie name.
 const NAME_STATE_CHARS: usize = 16;
@@ -41,15 +39,14 @@ pub struct PendingLogin {
 }
 
 pub struct CookieJar {
-    key: LessSafeKey,
+    sealer: Sealer,
     secure: bool,
 }
 
 impl CookieJar {
     pub fn new(key: &[u8; 32], secure: bool) -> Self {
-        let key = UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is a valid AES-256 key");
         CookieJar {
-            key: LessSafeKey::new(key),
+            sealer: Sealer::new(key),
             secure,
         }
     }
@@ -66,34 +63,12 @@ impl CookieJar {
     }
 
     pub fn seal(&self, pending: &PendingLogin) -> String {
-        let name = self.name(&pending.state);
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
-        let mut data = serde_json::to_vec(pending).expect("a pending login serialises");
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(name.as_bytes()),
-                &mut data,
-            )
-            .expect("sealing a small cookie cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        URL_SAFE_NO_PAD.encode(out)
+        self.sealer.seal(&self.name(&pending.state), pending)
     }
 
     /// Decrypts the cookie sent under `name`. `None`: forged, tampered, or sealed with another key.
     pub fn open(&self, name: &str, value: &str) -> Option<PendingLogin> {
-        let mut raw = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
-        if raw.len() < NONCE_LEN {
-            return None;
-        }
-        let nonce = Nonce::try_assume_unique_for_key(&raw[..NONCE_LEN]).ok()?;
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut raw[NONCE_LEN..])
-            .ok()?;
-        serde_json::from_slice(plain).ok()
+        self.sealer.open(name, value)
     }
 
     /// `Set-Cookie` for a new pending login.

@@ -5,9 +5,6 @@
 //! Cross-origin `fetch(..., { credentials: "include" })` from the app needs `SameSite=None; Secure` over
 //! https; plain-http development setups get `SameSite=Lax` (same-site origins still send it).
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::freshworks::pending::find_cookie;
 use crate::oidc::flow::unix_now;
 use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use crate::sealed::Sealer;
 
 #[derive(Serialize, Deserialize)]
 struct Sealed {
@@ -24,17 +22,16 @@ struct Sealed {
 }
 
 pub struct SessionCookie {
-    key: LessSafeKey,
+    sealer: Sealer,
     secure: bool,
     name: String,
 }
 
 impl SessionCookie {
     pub fn new(key: &[u8; 32], secure: bool) -> Self {
-        let key = UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is a valid AES-256 key");
         let prefix = if secure { "__Host-" } else { "" };
         SessionCookie {
-            key: LessSafeKey::new(key),
+            sealer: Sealer::new(key),
             secure,
             name: format!("{prefix}{GATEWAY_COOKIE_PREFIX}-webchat"),
         }
@@ -50,43 +47,18 @@ impl SessionCookie {
             identity: identity.clone(),
             until: unix_now() + ttl_secs,
         };
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
-        let mut data = serde_json::to_vec(&sealed).expect("a session serialises");
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.name.as_bytes()),
-                &mut data,
-            )
-            .expect("sealing a small cookie cannot fail");
-        let mut value = nonce.to_vec();
-        value.extend_from_slice(&data);
+        let value = self.sealer.seal(&self.name, &sealed);
         let same_site = if self.secure { "None; Secure" } else { "Lax" };
         format!(
             "{}={}; Path=/; Max-Age={ttl_secs}; HttpOnly; SameSite={same_site}",
-            self.name,
-            URL_SAFE_NO_PAD.encode(value)
+            self.name, value
         )
     }
 
     /// The identity in the request's session cookie, if it decrypts and has not expired.
     pub fn read(&self, headers: &HeaderMap) -> Option<Map<String, Value>> {
         let value = find_cookie(headers, &self.name)?;
-        let mut raw = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
-        if raw.len() < NONCE_LEN {
-            return None;
-        }
-        let nonce = Nonce::try_assume_unique_for_key(&raw[..NONCE_LEN]).ok()?;
-        let plain = self
-            .key
-            .open_in_place(
-                nonce,
-                Aad::from(self.name.as_bytes()),
-                &mut raw[NONCE_LEN..],
-            )
-            .ok()?;
-        let sealed: Sealed = serde_json::from_slice(plain).ok()?;
+        let sealed: Sealed = self.sealer.open(&self.name, value)?;
         (sealed.until >= unix_now()).then_some(sealed.identity)
     }
 }

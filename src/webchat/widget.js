@@ -65,15 +65,20 @@
     state.timer = setTimeout(refresh, Math.max(5000, lifetime * 0.8));
   }
 
+  /* Keeps a fetched token and schedules the next fetch; false when there is none (login redirect). */
+  function accept(body) {
+    if (!body) return false;
+    state.token = body.token;
+    state.expiresAt = body.expires_at;
+    schedule();
+    return true;
+  }
+
   async function refresh() {
     try {
-      var body = await fetchToken();
-      if (!body) return;
-      state.token = body.token;
-      state.expiresAt = body.expires_at;
-      schedule();
-      if (typeof options.onToken === 'function') options.onToken(body.token);
-      window.dispatchEvent(new CustomEvent('freshgate:webchat-token', { detail: body }));
+      if (!accept(await fetchToken())) return;
+      if (typeof options.onToken === 'function') options.onToken(state.token);
+      window.dispatchEvent(new CustomEvent('freshgate:webchat-token', { detail: { token: state.token, expires_at: state.expiresAt } }));
     } catch (error) {
       report(error);
     }
@@ -101,11 +106,7 @@
 
   async function start() {
     try {
-      var body = await fetchToken();
-      if (!body) return;
-      state.token = body.token;
-      state.expiresAt = body.expires_at;
-      schedule();
+      if (!accept(await fetchToken())) return;
       loadWidget(function () {
         if (window.fdWidget) initWidget();
         else report(new Error('window.fdWidget is not available'));
