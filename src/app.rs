@@ -68,10 +68,8 @@ impl App {
         conn: ConnInfo,
         id: RequestId,
     ) -> Response<Body> {
-        let mut accept = HeaderMap::new();
-        if let Some(value) = request.headers().get(http::header::ACCEPT) {
-            accept.insert(http::header::ACCEPT, value.clone());
-        }
+        // Only what an error page needs; a refcount bump, not a copy of the headers.
+        let accept = request.headers().get(http::header::ACCEPT).cloned();
         match self.proxy.forward(request, conn.peer, id).await {
             Ok(response) => response,
             Err(error) => {
@@ -79,7 +77,11 @@ impl App {
                     self.metrics.upstream_error(kind);
                 }
                 warn!(request_id = %id, error = %error, "passthrough failed");
-                error.page().render(&accept, id)
+                let mut headers = HeaderMap::new();
+                if let Some(accept) = accept {
+                    headers.insert(http::header::ACCEPT, accept);
+                }
+                error.page().render(&headers, id)
             }
         }
     }

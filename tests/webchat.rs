@@ -568,3 +568,24 @@ async fn a_gateway_without_a_freshworks_section_serves_web_chat_only() {
 fn enc(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn a_short_widget_secret_starts_with_a_warning() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "too-short").unwrap();
+    let mut setup = Setup::new(Idp::shared().port);
+    setup.webchat = Some(format!(
+        "  secret_file: {}\n  allowed_origins: [{APP_ORIGIN}]\n",
+        secret.path().display()
+    ));
+    let gateway = Gateway::start(&setup);
+    assert!(
+        gateway.has_logged("shorter than 32 bytes"),
+        "{}",
+        gateway.logs()
+    );
+    assert!(
+        !gateway.logs().contains("too-short"),
+        "the secret reached the log"
+    );
+}

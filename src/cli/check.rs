@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::metrics::Metrics;
-use crate::config::{Config, ConfigErrors, Limits, ProcessEnv, Secret, Upstream, validate};
+use crate::config::{Config, ConfigErrors, ProcessEnv, Secret, Upstream, validate};
 use crate::keys::{SigningKey, permission_warning};
 use crate::oidc::{Backchannel, Provider, compatibility};
 use crate::proxy::client::client_tls_config;
@@ -211,7 +211,6 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
     let ca_file = literal("ca_file")
         .map(|s| base.join(s))
         .filter(|p| p.exists());
-    let defaults = Limits::default();
     Some(Upstream {
         issuer,
         proxy_to: backchannel_url
@@ -225,7 +224,7 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
         ca_file,
         preserve_host: true,
         connect_timeout: Duration::from_secs(5),
-        response_timeout: defaults.header_read_timeout,
+        response_timeout: PROVIDER_TIMEOUT,
         jwks_refresh: Duration::from_secs(3600),
     })
 }

@@ -36,9 +36,13 @@ export async function freePort() {
 }
 
 /** examples/demo.yaml with its ports replaced, written next to a copy-free relative path fix. */
-function configFor(ports) {
-  if (ports === DEMO_PORTS) return DEMO_CONFIG;
+function configFor(ports, replace = []) {
+  if (ports === DEMO_PORTS && replace.length === 0) return DEMO_CONFIG;
   let text = readFileSync(DEMO_CONFIG, 'utf8');
+  for (const [from, to] of replace) {
+    if (!text.includes(from)) throw new Error(`examples/demo.yaml has no ${from}`);
+    text = text.replace(from, to);
+  }
   for (const [name, port] of Object.entries(DEMO_PORTS)) {
     text = text.replaceAll(`:${port}`, `:${ports[name]}`);
   }
@@ -106,10 +110,11 @@ async function waitReady(url, ms = 30000) {
 
 /**
  * Starts the stack. `ports`: DEMO_PORTS (the demo) or free ones (tests). `quiet`: keep the children's
- * output off the console (it is still kept for error messages).
+ * output off the console (it is still kept for error messages). `replace`: [from, to] text replacements
+ * applied to examples/demo.yaml (tests that need another setting).
  */
-export async function startStack({ ports = DEMO_PORTS, quiet = false } = {}) {
-  const config = configFor(ports);
+export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = [] } = {}) {
+  const config = configFor(ports, replace);
   const origin = `http://localhost:${ports.gateway}`;
   const children = [];
   const stop = async () => {
