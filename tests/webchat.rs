@@ -95,23 +95,7 @@ async fn app_access_token(
             .query_pairs_mut()
             .append_pair("resource", resource);
     }
-    let (url, page) = browser.follow(authorize.as_str()).await;
-    let status = page.status();
-    let html = page.text().await.unwrap();
-    assert_eq!(status, 200, "{url}: {html}");
-    let action = html
-        .split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    let action = url::Url::parse(&url)
-        .unwrap()
-        .join(&action)
-        .unwrap()
-        .to_string();
+    let action = browser.open_form_from(authorize.as_str()).await;
     let (callback, _) = browser.submit_credentials(&action, user, password).await;
     assert!(callback.starts_with(APP_CALLBACK), "{callback}");
     let code = query(&callback)["code"].clone();
@@ -420,26 +404,9 @@ async fn the_browser_session_flavour_needs_an_allowed_origin_and_the_csrf_header
     let chat = chat(Idp::shared(), "").await;
     let browser = chat.browser();
     let return_to = format!("{APP_ORIGIN}/support?tab=chat");
-    let action = {
-        let (url, page) = browser
-            .follow(&browser.url(&format!("/sso/webchat/login?return_to={}", enc(&return_to))))
-            .await;
-        assert_eq!(page.status(), 200, "{url}");
-        let html = page.text().await.unwrap();
-        let action = html
-            .split("action=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .replace("&amp;", "&");
-        url::Url::parse(&url)
-            .unwrap()
-            .join(&action)
-            .unwrap()
-            .to_string()
-    };
+    let action = browser
+        .open_form_from(&browser.url(&format!("/sso/webchat/login?return_to={}", enc(&return_to))))
+        .await;
     let (landed, _) = browser
         .submit_credentials(&action, "zoë", "pässwörd-ß-日本")
         .await;

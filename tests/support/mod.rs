@@ -460,9 +460,13 @@ impl Browser {
 
     /// From Freshworks' Login URL to the provider's login form: returns the form's action URL.
     pub async fn open_login_form(&self, login_query: &str) -> String {
-        let (url, response) = self
-            .follow(&self.url(&format!("/sso/jwt/login?{login_query}")))
-            .await;
+        self.open_form_from(&self.url(&format!("/sso/jwt/login?{login_query}")))
+            .await
+    }
+
+    /// Follows redirects from `start` to the provider's login page; returns the form's action URL.
+    pub async fn open_form_from(&self, start: &str) -> String {
+        let (url, response) = self.follow(start).await;
         assert_eq!(
             response.status(),
             200,
