@@ -1,6 +1,6 @@
 //! The validated, immutable configuration every other module reads.
 //!
-//! Nothing here is parsed from text: `raw.rs` holds what the YAML said and `validate.rs` turns it into these
+//! Nothing here is parsed from text: `raw` holds what the YAML said and `validate` turns it into these
 //! types, so a `Config` value is always complete and consistent (defaults applied, URLs parsed, secrets read).
 
 use std::collections::BTreeMap;

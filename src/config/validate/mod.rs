@@ -1,0 +1,231 @@
+//! Loading: read the file, parse it, walk it into `raw` structs, and turn those into a `Config`.
+//!
+//! Every problem is collected (key, what is wrong, how to fix it) and returned together; a `Config` is only
+//! returned when there is none. Secret values are never quoted in a message.
+//!
+//! This file holds the two entry points and the driver that visits the sections in the order of the file.
+//! Each section is checked in its own file (`listen`, `upstream`, `session`, `freshworks`, `webchat`); the
+//! checks they share are in `values` (scalars and URLs) and `files` (files and secrets).
+
+mod files;
+mod freshworks;
+mod listen;
+mod session;
+#[cfg(test)]
+mod tests;
+mod upstream;
+mod values;
+mod webchat;
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+use super::env::Env;
+use super::error::{ConfigError, ConfigErrors};
+use super::raw::{Field, RawConfig, RawLimits, RawLog, RawSession, TOP_KEYS};
+use super::types::Config;
+use files::{ReadError, absolute, read_limited};
+
+pub use freshworks::{FRESHWORKS_CLAIMS, default_mapping};
+pub use webchat::DEFAULT_CONTACT_PROPERTIES;
+
+/// The configuration file is refused past this size (a file that large is not a gateway configuration).
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
+    match read_limited(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => load_str(&text, path, env),
+            Err(_) => Err(ConfigErrors::new(
+                path,
+                vec![ConfigError::new(
+                    "",
+                    format!(
+                        "cannot read {}: it is not UTF-8 text",
+                        absolute(path).display()
+                    ),
+                    "save the configuration as UTF-8 YAML",
+                )],
+            )),
+        },
+        Err(e) => {
+            let shown = absolute(path);
+            let problem = match e {
+                ReadError::TooLarge => format!(
+                    "cannot read {}: it is larger than {} KiB, which no gateway configuration is",
+                    shown.display(),
+                    MAX_CONFIG_BYTES / 1024
+                ),
+                e => format!("cannot read {}: {}", shown.display(), e.describe()),
+            };
+            Err(ConfigErrors::new(
+                path,
+                vec![ConfigError::new(
+                    "",
+                    problem,
+                    "check the path of the configuration file and that freshgate's user may read it",
+                )],
+            ))
+        }
+    }
+}
+
+/// Validates configuration text. `source` is the file it came from: it names the file in messages and
+/// relative paths in the configuration are resolved against its directory.
+pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
+    let fail = |errors: Vec<ConfigError>| Err(ConfigErrors::new(source, errors));
+    let mut value: Value = match serde_yaml::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return fail(vec![yaml_error(&e)]),
+    };
+    if let Err(e) = value.apply_merge() {
+        return fail(vec![ConfigError::new(
+            "",
+            format!("a YAML merge key (`<<`) cannot be applied: {e}"),
+            "merge only mappings: `<<: *anchor` where the anchor names a mapping",
+        )]);
+    }
+
+    let mut errors = Vec::new();
+    let Some(raw) = RawConfig::from_value(&value, env, &mut errors) else {
+        return fail(errors);
+    };
+    let mut v = Validator {
+        base: absolute(source.parent().unwrap_or(Path::new(""))),
+        errors,
+    };
+    let config = v.config(&raw, source);
+    match config {
+        Some(config) if v.errors.is_empty() => Ok(config),
+        _ => {
+            if v.errors.is_empty() {
+                // Every path that yields no value reports why; this only guards against a missed one.
+                v.errors.push(ConfigError::new(
+                    "",
+                    "the configuration is incomplete",
+                    "compare it with the example configuration",
+                ));
+            }
+            let mut errors = v.errors;
+            // Group by top-level section, in the order the example file has them (stable: within a
+            // section, problems keep the order they were found in).
+            errors.sort_by_key(|e| section_rank(&e.key));
+            fail(errors)
+        }
+    }
+}
+
+/// Where a key's problems are listed: whole-file problems, unknown top-level keys, then by section.
+fn section_rank(key: &str) -> usize {
+    if key.is_empty() {
+        return 0;
+    }
+    let top = key.split(['.', '[']).next().unwrap_or(key);
+    TOP_KEYS.iter().position(|k| *k == top).map_or(1, |i| i + 2)
+}
+
+fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
+    let message = e.to_string();
+    // The message ends with " at line L column C" when it has a location; it is given separately.
+    let message = match message.rfind(" at line ") {
+        Some(i) if e.location().is_some() => message[..i].to_owned(),
+        _ => message,
+    };
+    let problem = match e.location() {
+        Some(at) => format!(
+            "not valid YAML: {message} (line {}, column {})",
+            at.line(),
+            at.column()
+        ),
+        None => format!("not valid YAML: {message}"),
+    };
+    ConfigError::new(
+        "",
+        problem,
+        "fix the YAML syntax there (indent with spaces, not tabs; quote values that contain `: ` or start with `*`, `&`, `!`, `{` or `[`)",
+    )
+}
+
+struct Validator {
+    /// Absolute directory of the configuration file, for relative paths.
+    base: PathBuf,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator {
+    fn push(&mut self, key: &str, problem: impl Into<String>, fix: impl Into<String>) {
+        self.errors.push(ConfigError::new(key, problem, fix));
+    }
+
+    /// The value of a required key; reports it when absent.
+    fn required<'f, T>(&mut self, key: &str, field: &'f Field<T>, fix: &str) -> Option<&'f T> {
+        match field {
+            Field::Set(v) => Some(v),
+            Field::Invalid => None,
+            Field::Absent => {
+                self.push(key, "is required but not set", fix);
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, raw: &RawConfig, source: &Path) -> Option<Config> {
+        let listen = self
+            .required(
+                "listen",
+                &raw.listen,
+                "add `listen: 0.0.0.0:8443` (the address and port to serve on)",
+            )
+            .and_then(|s| self.socket_addr("listen", s));
+        let public_url = self
+            .required(
+                "public_url",
+                &raw.public_url,
+                "add `public_url: https://sso.example.com` (how browsers reach the gateway)",
+            )
+            .and_then(|s| self.public_url(s));
+        let tls = match &raw.tls {
+            Field::Set(tls) => self.tls(tls).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
+        let admin_listen = self.admin_listen(&raw.admin_listen, listen);
+        let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
+        let log = self.log(raw.log.set().unwrap_or(&RawLog::default()));
+        let limits = self.limits(raw.limits.set().unwrap_or(&RawLimits::default()));
+        let upstream = self
+            .required(
+                "upstream",
+                &raw.upstream,
+                "add an `upstream:` section with issuer, client_id and client_secret (the OpenID provider)",
+            )
+            .and_then(|u| self.upstream(u));
+        let session = self.session(raw.session.set().unwrap_or(&RawSession::default()));
+        let freshworks = match &raw.freshworks {
+            Field::Set(f) => self.freshworks(f).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
+        let webchat = match &raw.webchat {
+            Field::Set(w) => self.webchat(w).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
+        Some(Config {
+            source: source.to_path_buf(),
+            listen: listen?,
+            public_url: public_url?,
+            tls: tls?,
+            admin_listen: admin_listen?,
+            trusted_proxies: trusted_proxies?,
+            log: log?,
+            limits: limits?,
+            upstream: upstream?,
+            session: session?,
+            freshworks: freshworks?,
+            webchat: webchat?,
+        })
+    }
+}
