@@ -251,11 +251,7 @@ async fn an_unreachable_provider_gets_a_502_page_and_the_gateway_keeps_serving()
     assert_eq!(json.status(), 502);
     let value: serde_json::Value = json.json().await.unwrap();
     assert_eq!(value["error"], "provider_unreachable");
-    let metrics = support::get(gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains("freshgate_requests_total{route=\"passthrough\",status=\"502\"} 3"),
         "{metrics}"
@@ -362,11 +358,7 @@ async fn readiness_reports_the_missing_provider_until_it_comes_up() {
         .await
         .unwrap();
     assert_eq!(body["checks"]["provider"], "ok");
-    let metrics = support::get(gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(metrics.contains("freshgate_provider_ready 1"));
 }
 

@@ -97,11 +97,7 @@ async fn the_current_request_shape_logs_alice_in_through_a_keycloak_style_provid
     let keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 8, "only the Freshworks claims: {keys:?}");
 
-    let metrics = support::get(gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains("freshgate_logins_total{outcome=\"success\",reason=\"ok\"} 1"),
         "{metrics}"
@@ -194,11 +190,7 @@ async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
         html.contains("email address") && html.contains("`email`"),
         "{html}"
     );
-    let metrics = support::get(gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(metrics.contains("reason=\"missing_claim\"} 1"), "{metrics}");
 }
 
@@ -462,11 +454,7 @@ async fn forged_and_foreign_id_tokens_are_rejected() {
             "{mode}"
         );
     }
-    let metrics = support::get(gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics().await;
     assert!(
         metrics.contains("reason=\"invalid_id_token\"} 9"),
         "{metrics}"

@@ -304,11 +304,7 @@ async fn expired_forged_foreign_and_wrong_audience_tokens_are_refused() {
         assert_eq!(response.status(), 401, "{name}");
         assert_refused(response, 401, "invalid_token").await;
     }
-    let metrics = support::get(chat.gateway.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = chat.gateway.metrics().await;
     assert!(
         metrics.contains(
             "freshgate_logins_total{outcome=\"webchat_refused\",reason=\"invalid_token\"} 9"

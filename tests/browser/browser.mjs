@@ -3,7 +3,8 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO } from './stack.mjs';
+import { after, before } from 'node:test';
+import { REPO, freePorts, startStack } from './stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.join(REPO, 'target/browser-artifacts');
@@ -44,4 +45,21 @@ export async function logIn(page, portal, { username, password }) {
   await page.fill('#password', password);
   await Promise.all([page.waitForLoadState('load'), page.click('#sign-in')]);
   return page;
+}
+
+/**
+ * A test file's fixture: a demo stack on free ports and one browser, started before its tests and stopped
+ * after them. `options` go to startStack (e.g. `replace`). Read `fixture.stack` / `fixture.context` inside tests.
+ */
+export function useStackAndBrowser(options = {}) {
+  const fixture = { stack: null, context: null };
+  before(async () => {
+    fixture.stack = await startStack({ ports: await freePorts(), quiet: true, ...options });
+    fixture.context = await launch();
+  });
+  after(async () => {
+    await fixture.context?.close();
+    await fixture.stack?.stop();
+  });
+  return fixture;
 }

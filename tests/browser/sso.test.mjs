@@ -1,36 +1,24 @@
 // End to end in a real browser: the simulator's portal, the gateway, the provider's login page, and back.
 // Run with `node --test tests/browser/` (scripts/test does, when /usr/bin/chromium exists).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch, logIn, screenshots } from './browser.mjs';
-import { freePorts, startStack } from './stack.mjs';
+import { test } from 'node:test';
+import { logIn, screenshots, useStackAndBrowser } from './browser.mjs';
 
-let stack;
-let context;
-
-before(async () => {
-  stack = await startStack({ ports: await freePorts(), quiet: true });
-  context = await launch();
-});
-
-after(async () => {
-  await context?.close();
-  await stack?.stop();
-});
+const fixture = useStackAndBrowser();
 
 /** Runs a scenario in a fresh page; on failure, screenshots of every open page. */
 async function scenario(t, body) {
   // Each scenario is a new visitor: no provider session, no pending logins.
-  await context.clearCookies();
-  const page = await context.newPage();
+  await fixture.context.clearCookies();
+  const page = await fixture.context.newPage();
   try {
     await body(page);
   } catch (err) {
-    await screenshots(context, t.name);
+    await screenshots(fixture.context, t.name);
     throw err;
   } finally {
     await page.close();
-    for (const other of context.pages()) await other.close();
+    for (const other of fixture.context.pages()) await other.close();
   }
 }
 
@@ -45,10 +33,10 @@ async function expectVerdictPassed(page) {
 
 test('alice logs in from the portal through the provider and every check passes', async (t) => {
   await scenario(t, async (page) => {
-    await page.goto(stack.portal);
+    await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.waitForSelector('#username');
-    assert.ok(page.url().startsWith(`${stack.gateway}/realms/acme/`), `login page served through the gateway: ${page.url()}`);
+    assert.ok(page.url().startsWith(`${fixture.stack.gateway}/realms/acme/`), `login page served through the gateway: ${page.url()}`);
     assert.equal(await page.title(), 'Sign in to Acme');
     await page.fill('#username', 'alice');
     await page.fill('#password', 'alice-password');
@@ -60,7 +48,7 @@ test('alice logs in from the portal through the provider and every check passes'
 
 test('a user with a non-ASCII name and password logs in', async (t) => {
   await scenario(t, async (page) => {
-    await logIn(page, stack.portal, { username: 'zoë', password: 'pässwörd-ß-日本' });
+    await logIn(page, fixture.stack.portal, { username: 'zoë', password: 'pässwörd-ß-日本' });
     const who = await expectVerdictPassed(page);
     assert.match(who, /Zoë Ødegård-Łukasiewicz/);
   });
@@ -68,7 +56,7 @@ test('a user with a non-ASCII name and password logs in', async (t) => {
 
 test('the seed request shape logs in too', async (t) => {
   await scenario(t, async (page) => {
-    await page.goto(stack.portal);
+    await page.goto(fixture.stack.portal);
     await page.click('#login-other');
     await page.fill('#username', 'bob');
     await page.fill('#password', 'bob-password');
@@ -80,20 +68,20 @@ test('the seed request shape logs in too', async (t) => {
 
 test('cancelling at the provider shows the gateway page that says so', async (t) => {
   await scenario(t, async (page) => {
-    await page.goto(stack.portal);
+    await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.waitForSelector('#cancel');
     await page.click('#cancel');
     await page.waitForSelector('h1');
     assert.equal(await page.textContent('h1'), 'Sign-in cancelled');
     const link = await page.getAttribute('a.button', 'href');
-    assert.equal(link, `${new URL(stack.portal).origin}/`, 'the restart link leads back to the portal');
+    assert.equal(link, `${new URL(fixture.stack.portal).origin}/`, 'the restart link leads back to the portal');
   });
 });
 
 test('a wrong password then the right one logs in', async (t) => {
   await scenario(t, async (page) => {
-    await page.goto(stack.portal);
+    await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.fill('#username', 'alice');
     await page.fill('#password', 'wrong-password');
@@ -108,9 +96,9 @@ test('a wrong password then the right one logs in', async (t) => {
 
 test('two tabs logging in at once both finish', async (t) => {
   await scenario(t, async (first) => {
-    const second = await context.newPage();
+    const second = await fixture.context.newPage();
     for (const page of [first, second]) {
-      await page.goto(stack.portal);
+      await page.goto(fixture.stack.portal);
       await page.click('#login');
       await page.waitForSelector('#username');
     }

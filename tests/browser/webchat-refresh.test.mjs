@@ -1,31 +1,19 @@
 // widget.js keeps the widget's token fresh: with a 10 s token lifetime it fetches the next token after
 // 80 % of it, hands it to `onToken`, and announces it as a `freshgate:webchat-token` event.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch, screenshots } from './browser.mjs';
-import { freePorts, startStack } from './stack.mjs';
+import { test } from 'node:test';
+import { screenshots, useStackAndBrowser } from './browser.mjs';
 
-let stack;
-let context;
-
-before(async () => {
-  stack = await startStack({ ports: await freePorts(), quiet: true, replace: [['ttl: 10m', 'ttl: 10s']] });
-  context = await launch();
-});
-
-after(async () => {
-  await context?.close();
-  await stack?.stop();
-});
+const fixture = useStackAndBrowser({ replace: [['ttl: 10m', 'ttl: 10s']] });
 
 test('widget.js fetches a fresh token before the current one expires', async (t) => {
-  const page = await context.newPage();
+  const page = await fixture.context.newPage();
   try {
     await page.addInitScript(() => {
       window.__refreshed = [];
       window.addEventListener('freshgate:webchat-token', (event) => window.__refreshed.push(event.detail));
     });
-    await page.goto(stack.app);
+    await page.goto(fixture.stack.app);
     await page.waitForSelector('#username', { timeout: 30000 });
     await page.fill('#username', 'bob');
     await page.fill('#password', 'bob-password');
@@ -39,7 +27,7 @@ test('widget.js fetches a fresh token before the current one expires', async (t)
     assert.notEqual(refreshed.token, await page.evaluate(() => window.__initCalls[0].jwtAuthToken));
     assert.equal(await page.evaluate(() => window.__initCalls.length), 1, 'the widget is not initialised twice');
   } catch (err) {
-    await screenshots(context, t.name);
+    await screenshots(fixture.context, t.name);
     throw err;
   } finally {
     await page.close();

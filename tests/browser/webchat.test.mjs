@@ -3,47 +3,35 @@
 // verifies (with jose, HS256 pinned) against the demo's widget secret.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { jwtVerify } from 'jose';
-import { launch, screenshots } from './browser.mjs';
-import { freePorts, startStack } from './stack.mjs';
+import { screenshots, useStackAndBrowser } from './browser.mjs';
 
-let stack;
-let context;
-
-before(async () => {
-  stack = await startStack({ ports: await freePorts(), quiet: true });
-  context = await launch();
-});
-
-after(async () => {
-  await context?.close();
-  await stack?.stop();
-});
+const fixture = useStackAndBrowser();
 
 function demoSecret() {
-  const match = readFileSync(stack.config, 'utf8').match(/^\s+secret:\s*(\S+)/m);
+  const match = readFileSync(fixture.stack.config, 'utf8').match(/^\s+secret:\s*(\S+)/m);
   assert.ok(match, 'the demo configuration has a webchat secret');
   return new TextEncoder().encode(match[1]);
 }
 
 test('an app page gets its widget initialised with a valid token after signing in through the gateway', async (t) => {
-  await context.clearCookies();
-  const page = await context.newPage();
+  await fixture.context.clearCookies();
+  const page = await fixture.context.newPage();
   try {
-    await page.goto(stack.app);
+    await page.goto(fixture.stack.app);
     // No session yet: widget.js sends the browser through the gateway's Web Chat login.
     await page.waitForSelector('#username', { timeout: 30000 });
-    assert.ok(page.url().startsWith(`${stack.gateway}/realms/acme/`), page.url());
+    assert.ok(page.url().startsWith(`${fixture.stack.gateway}/realms/acme/`), page.url());
     await page.fill('#username', 'alice');
     await page.fill('#password', 'alice-password');
     await page.click('#sign-in');
-    await page.waitForURL(stack.app, { timeout: 30000 });
+    await page.waitForURL(fixture.stack.app, { timeout: 30000 });
     await page.waitForFunction(() => window.__initCalls && window.__initCalls.length > 0, null, { timeout: 30000 });
     const calls = await page.evaluate(() => window.__initCalls);
     assert.equal(calls.length, 1);
     const [call] = calls;
-    assert.equal(call.host, new URL(stack.app).origin);
+    assert.equal(call.host, new URL(fixture.stack.app).origin);
     assert.equal(call.token, 'demo-widget-token');
     assert.equal(call.widgetId, '1');
     const { payload, protectedHeader } = await jwtVerify(call.jwtAuthToken, demoSecret(), { algorithms: ['HS256'] });
@@ -54,7 +42,7 @@ test('an app page gets its widget initialised with a valid token after signing i
     assert.ok(payload.exp > Date.now() / 1000 + 500, 'exp is about ttl (10m) ahead');
     assert.equal(await page.textContent('#error'), '');
   } catch (err) {
-    await screenshots(context, t.name);
+    await screenshots(fixture.context, t.name);
     throw err;
   } finally {
     await page.close();

@@ -356,6 +356,11 @@ impl Gateway {
         }
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        get(self.admin_url("/metrics")).await.text().await.unwrap()
+    }
+
     /// Sends SIGTERM and returns the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -494,18 +499,27 @@ impl Browser {
         username: &str,
         password: &str,
     ) -> (String, reqwest::Response) {
-        let response = self
-            .client
-            .post(action)
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .unwrap();
+        let response = self.post_credentials(action, username, password).await;
         match redirect_target(action, &response) {
             Some(location) if on_public_host(&location) => self.follow(&location).await,
             Some(location) => (location, response),
             None => (action.to_owned(), response),
         }
+    }
+
+    /// POSTs the provider's login form, following nothing.
+    async fn post_credentials(
+        &self,
+        action: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(action)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn cancel(&self, action: &str) -> (String, reqwest::Response) {
@@ -540,13 +554,7 @@ impl Browser {
         username: &str,
         password: &str,
     ) -> String {
-        let response = self
-            .client
-            .post(action)
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .unwrap();
+        let response = self.post_credentials(action, username, password).await;
         let mut url = redirect_target(action, &response).expect("the login form redirects");
         for _ in 0..10 {
             if url.contains("/sso/jwt/callback") {
