@@ -325,13 +325,29 @@ async fn readiness_reports_the_missing_provider_until_it_comes_up() {
     let mut setup = Setup::new(port);
     setup.issuer_path = "/realms/acme";
     let gateway = Gateway::start(&setup);
-    let response = support::get(gateway.admin_url("/readyz")).await;
-    assert_eq!(response.status(), 503);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["ready"], false);
-    assert_eq!(body["checks"]["signing_key"], "ok");
-    let reasons = body["reasons"].to_string();
-    assert!(reasons.contains("openid-configuration"), "{reasons}");
+    // Until the first discovery attempt has failed the reason says "not fetched yet"; after
+    // it, the reason names the discovery URL. Both are 503s; wait for the second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = support::get(gateway.admin_url("/readyz")).await;
+        assert_eq!(response.status(), 503);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["checks"]["signing_key"], "ok");
+        let reasons = body["reasons"].to_string();
+        if reasons.contains("openid-configuration") {
+            break;
+        }
+        assert!(
+            reasons.contains("not been fetched yet"),
+            "unexpected reason: {reasons}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed discovery was never reported: {reasons}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(
         support::get(gateway.admin_url("/healthz")).await.status(),
         200
