@@ -1,6 +1,6 @@
 //! Claim mappings: where a value the gateway sends (to Freshworks or Freshdesk) comes from in the provider's
-//! claims. A mapping is a list of sources tried in order — claim names, dotted paths into nested claims
-//! (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks and Freshdesk
+//! claims. A mapping is a list of sources tried in order — claim names (which may contain dots), dotted paths
+//! into nested claims (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks and Freshdesk
 //! want strings, so numbers are written as strings; arrays, objects and blank strings count as absent.
 
 use serde_json::{Map, Value};
@@ -15,7 +15,15 @@ pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<St
     })
 }
 
+/// A dotted source is first looked up as one top-level claim name, because namespaced claims carry dots in
+/// their names (Auth0 and Okta custom claims such as `https://example.com/roles`, OIDC Core §5.1.2 collision-
+/// resistant names); only when there is no such claim is it a path into nested objects.
 fn lookup<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    if path.len() > 1
+        && let Some(value) = claims.get(&path.join("."))
+    {
+        return Some(value);
+    }
     let (first, rest) = path.split_first()?;
     let mut value = claims.get(first)?;
     for segment in rest {
@@ -76,5 +84,35 @@ mod tests {
         };
         assert_eq!(resolve(claims, &literal).as_deref(), Some("-"));
         assert_eq!(describe(&literal), "missing, the literal \"-\"");
+    }
+
+    #[test]
+    fn a_claim_whose_name_has_dots_is_found_before_a_nested_path() {
+        let claims = json!({
+            "https://example.com/email": "ann@example.com",
+            "https://example": {"com/email": "nested@example.com"},
+            "org.unit": "Sales",
+            "org": {"unit": "ignored"},
+            "address": {"locality": "Springfield"}
+        });
+        let claims = claims.as_object().unwrap();
+        let resolve_one = |p: &str| {
+            resolve(
+                claims,
+                &ClaimMapping {
+                    sources: vec![path(p)],
+                },
+            )
+        };
+        assert_eq!(
+            resolve_one("https://example.com/email").as_deref(),
+            Some("ann@example.com")
+        );
+        assert_eq!(resolve_one("org.unit").as_deref(), Some("Sales"));
+        assert_eq!(
+            resolve_one("address.locality").as_deref(),
+            Some("Springfield")
+        );
+        assert_eq!(resolve_one("address.region"), None);
     }
 }

@@ -586,6 +586,70 @@ async fn logout_sends_the_browser_to_the_providers_end_session_endpoint() {
 }
 
 #[tokio::test]
+async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    browser
+        .login(&current_shape("s", "n"), "alice", "alice-password")
+        .await;
+    assert!(
+        browser
+            .cookies_for(support::PUBLIC_ORIGIN)
+            .contains("freshgate-logout="),
+        "the login keeps a logout hint"
+    );
+    let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+    assert_eq!(response.status(), 302);
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cleared.starts_with("freshgate-logout=; ") && cleared.contains("Max-Age=0"));
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let params = query(&location);
+    assert_eq!(params["client_id"], "freshgate");
+    assert_eq!(params["post_logout_redirect_uri"], support::POST_LOGOUT);
+    let hint = support::jwt_payload(&params["id_token_hint"]);
+    assert_eq!(
+        hint["iss"],
+        format!("{}/realms/acme", support::PUBLIC_ORIGIN)
+    );
+    assert_eq!(hint["aud"], "freshgate");
+    assert_eq!(hint["sub"], "alice-0001");
+    // The provider checks the hint's signature and audience: a forged one gets its error page.
+    let hint = &params["id_token_hint"];
+    let forged = location.replace(hint.as_str(), &format!("{}AAAA", &hint[..hint.len() - 4]));
+    let (_, refused) = browser.follow(&forged).await;
+    assert_eq!(refused.status(), 400, "the provider refuses a forged hint");
+    let (_, page) = browser.follow(&location).await;
+    assert_eq!(page.status(), 200, "the provider accepted the hint");
+
+    let again = browser.get(&browser.url("/sso/jwt/logout")).await;
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        !query(&location).contains_key("id_token_hint"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_logout_cookie_is_ignored() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    browser.jar.add_cookie_str(
+        "freshgate-logout=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/",
+        &support::PUBLIC_ORIGIN.parse().unwrap(),
+    );
+    let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        !query(&location).contains_key("id_token_hint"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
 async fn a_login_over_tls_uses_host_prefixed_secure_cookies() {
     let idp = Idp::start_at(0, "https://sso.freshgate.test");
     let mut setup = Setup::new(idp.port);

@@ -12,7 +12,7 @@ use url::Url;
 use super::claims;
 use super::error::SsoError;
 use super::login::parse_query;
-use super::pending::{PendingLogin, find_cookie};
+use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
 use crate::body::Body;
 use crate::oidc::flow::{self, IdTokenError};
@@ -136,6 +136,7 @@ impl Sso {
             claims: id_claims.claims,
             subject: id_claims.subject,
             access_token: tokens.access_token,
+            id_token: tokens.id_token,
         })
     }
 
@@ -209,7 +210,12 @@ impl Sso {
             &account.redirect_url,
             &[("state", &pending.fw_state), ("id_token", &token)],
         );
-        Ok((location, Vec::new()))
+        let hint = LogoutHint {
+            id_token: auth.id_token,
+            account: account.id.clone(),
+        };
+        let cookies = self.cookies.set_logout_hint(&hint).into_iter().collect();
+        Ok((location, cookies))
     }
 
     /// Web Chat: keep who the user is in the session cookie and send the browser back to the app.
@@ -277,6 +283,8 @@ struct Authenticated {
     claims: Map<String, Value>,
     subject: String,
     access_token: Option<String>,
+    /// The provider's ID token as received, kept for logout's `id_token_hint`.
+    id_token: String,
 }
 
 /// RFC 9207 §2.4: when the provider sends `iss` it must be exactly our issuer; when it says it always sends

@@ -2,7 +2,10 @@
 //!
 //! OpenID Connect RP-Initiated Logout 1.0 §2 at the provider's `end_session_endpoint`, with `client_id` and
 //! the account's `logout_redirect_url` as `post_logout_redirect_uri` (which must be registered at the
-//! provider); a "signed out" page when the provider has no such endpoint.
+//! provider); a "signed out" page when the provider has no such endpoint. When this browser logged in through
+//! the gateway, the provider's ID token kept in the sealed logout cookie goes along as `id_token_hint`: Okta
+//! requires it, and Keycloak then signs the user out without asking for confirmation. The cookie is deleted
+//! either way.
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -21,7 +24,13 @@ impl Sso {
         id: RequestId,
     ) -> Result<Response<Body>, Failure> {
         let params = parse_query(request.uri().query()).unwrap_or_default();
-        let account = self.logout_account(params.get("client_id").or(params.get("module_id")));
+        let hint = self.cookies.logout_hint(request.headers());
+        let named = params
+            .get("client_id")
+            .or(params.get("module_id"))
+            .or(hint.as_ref().map(|hint| &hint.account));
+        let account = self.logout_account(named);
+        let clear = self.cookies.clear_cookie(&self.cookies.logout_name());
         let end_session = self
             .provider
             .current()
@@ -46,13 +55,20 @@ impl Sso {
             Some(mut url) => {
                 {
                     let mut query = url.query_pairs_mut();
+                    if let Some(hint) = &hint {
+                        query.append_pair("id_token_hint", &hint.id_token);
+                    }
                     query.append_pair("client_id", &self.provider.upstream.client_id);
                     if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
                         query.append_pair("post_logout_redirect_uri", target.as_str());
                     }
                 }
-                tracing::info!(request_id = %id, "logout: browser sent to the provider's end_session_endpoint");
-                Ok(redirect(url.as_str(), &[]))
+                tracing::info!(
+                    request_id = %id,
+                    id_token_hint = hint.is_some(),
+                    "logout: browser sent to the provider's end_session_endpoint"
+                );
+                Ok(redirect(url.as_str(), &[clear]))
             }
             None => {
                 let mut page = Page::new(
@@ -65,7 +81,13 @@ impl Sso {
                 if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
                     page = page.link("Continue", target.as_str());
                 }
-                Ok(page.render(request.headers(), id))
+                let mut response = page.render(request.headers(), id);
+                if let Ok(value) = http::HeaderValue::from_str(&clear) {
+                    response
+                        .headers_mut()
+                        .append(http::header::SET_COOKIE, value);
+                }
+                Ok(response)
             }
         }
     }

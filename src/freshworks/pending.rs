@@ -38,6 +38,17 @@ pub struct PendingLogin {
     pub return_to: Option<String>,
 }
 
+/// What logout needs from the login: the provider's ID token, sent back as `id_token_hint` (OpenID Connect
+/// RP-Initiated Logout 1.0 §2), and the account, whose `logout_redirect_url` applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutHint {
+    pub id_token: String,
+    pub account: String,
+}
+
+/// Browsers keep cookies of up to 4096 bytes (RFC 6265bis §5.6); a bigger hint is not set.
+const MAX_COOKIE_BYTES: usize = 4000;
+
 pub struct CookieJar {
     sealer: Sealer,
     secure: bool,
@@ -79,6 +90,31 @@ impl CookieJar {
             self.seal(pending),
             if self.secure { "; Secure" } else { "" }
         )
+    }
+
+    /// The name of the logout-hint cookie.
+    pub fn logout_name(&self) -> String {
+        let prefix = if self.secure { "__Host-" } else { "" };
+        format!("{prefix}{GATEWAY_COOKIE_PREFIX}-logout")
+    }
+
+    /// `Set-Cookie` keeping the logout hint for this browser session (no `Max-Age`: it goes when the browser
+    /// closes, like the provider's own session cookie). `None` when the sealed token would be too big for a
+    /// cookie; logout then goes without the hint.
+    pub fn set_logout_hint(&self, hint: &LogoutHint) -> Option<String> {
+        let name = self.logout_name();
+        let cookie = format!(
+            "{name}={}; Path=/; HttpOnly; SameSite=Lax{}",
+            self.sealer.seal(&name, hint),
+            if self.secure { "; Secure" } else { "" }
+        );
+        (cookie.len() <= MAX_COOKIE_BYTES).then_some(cookie)
+    }
+
+    /// The logout hint this browser holds, if any and if genuine.
+    pub fn logout_hint(&self, headers: &HeaderMap) -> Option<LogoutHint> {
+        let name = self.logout_name();
+        self.sealer.open(&name, find_cookie(headers, &name)?)
     }
 
     /// `Set-Cookie` that deletes the cookie named `name`.
@@ -155,6 +191,34 @@ mod tests {
         let plain = CookieJar::new(&[1; 32], false).set_cookie(&login, 600);
         assert!(plain.starts_with("freshgate-login-AbCdEfGhIjKlMnOp="));
         assert!(!plain.contains("Secure"));
+    }
+
+    #[test]
+    fn a_logout_hint_round_trips_and_an_oversized_one_is_not_set() {
+        let jar = CookieJar::new(&[3; 32], true);
+        let hint = LogoutHint {
+            id_token: "a.b.c".into(),
+            account: "12344".into(),
+        };
+        let cookie = jar.set_logout_hint(&hint).unwrap();
+        assert!(cookie.starts_with("__Host-freshgate-logout="), "{cookie}");
+        assert!(cookie.ends_with("; Path=/; HttpOnly; SameSite=Lax; Secure"));
+        let pair = cookie.split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, pair.parse().unwrap());
+        assert_eq!(jar.logout_hint(&headers), Some(hint));
+        // A pending-login cookie's value does not open as a hint: the name is the associated data.
+        let login = jar.seal(&pending("AbCdEfGhIjKlMnOpQrStUv"));
+        headers.insert(
+            COOKIE,
+            format!("__Host-freshgate-logout={login}").parse().unwrap(),
+        );
+        assert_eq!(jar.logout_hint(&headers), None);
+        let huge = LogoutHint {
+            id_token: "x".repeat(3000),
+            account: "12344".into(),
+        };
+        assert_eq!(jar.set_logout_hint(&huge), None);
     }
 
     #[test]
