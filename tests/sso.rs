@@ -594,9 +594,15 @@ async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
         .await;
     assert!(
         browser
-            .cookies_for(support::PUBLIC_ORIGIN)
+            .cookies_for(&browser.url("/sso/jwt/logout"))
             .contains("freshgate-logout="),
         "the login keeps a logout hint"
+    );
+    assert!(
+        !browser
+            .cookies_for(&browser.url("/"))
+            .contains("freshgate-logout="),
+        "the hint is sent to the logout URL only"
     );
     let response = browser.get(&browser.url("/sso/jwt/logout")).await;
     assert_eq!(response.status(), 302);
@@ -604,7 +610,10 @@ async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(cleared.starts_with("freshgate-logout=; ") && cleared.contains("Max-Age=0"));
+    assert!(
+        cleared.starts_with("freshgate-logout=; Path=/sso/jwt/logout; Max-Age=0"),
+        "{cleared}"
+    );
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let params = query(&location);
     assert_eq!(params["client_id"], "freshgate");
@@ -637,7 +646,7 @@ async fn a_forged_logout_cookie_is_ignored() {
     let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
     let browser = gateway.browser();
     browser.jar.add_cookie_str(
-        "freshgate-logout=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/",
+        "freshgate-logout=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/sso/jwt/logout",
         &support::PUBLIC_ORIGIN.parse().unwrap(),
     );
     let response = browser.get(&browser.url("/sso/jwt/logout")).await;
@@ -670,6 +679,12 @@ async fn a_login_over_tls_uses_host_prefixed_secure_cookies() {
         .login(&current_shape("s2", "n2"), "alice", "alice-password")
         .await;
     verified_payload(&redirect, "s2", "n2");
+    assert!(
+        browser
+            .cookies_for(&browser.url("/sso/jwt/logout"))
+            .contains("__Secure-freshgate-logout="),
+        "the logout hint is a __Secure- cookie over TLS"
+    );
     let html = browser
         .get(&browser.url("/sso/jwt/callback?state=x"))
         .await

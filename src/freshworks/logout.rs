@@ -30,7 +30,7 @@ impl Sso {
             .or(params.get("module_id"))
             .or(hint.as_ref().map(|hint| &hint.account));
         let account = self.logout_account(named);
-        let clear = self.cookies.clear_cookie(&self.cookies.logout_name());
+        let clear = self.cookies.clear_logout_hint();
         let end_session = self
             .provider
             .current()

@@ -46,6 +46,9 @@ pub struct LogoutHint {
     pub account: String,
 }
 
+/// The only path the logout hint is sent to.
+const LOGOUT_PATH: &str = "/sso/jwt/logout";
+
 /// Browsers keep cookies of up to 4096 bytes (RFC 6265bis §5.6); a bigger hint is not set.
 const MAX_COOKIE_BYTES: usize = 4000;
 
@@ -92,9 +95,11 @@ impl CookieJar {
         )
     }
 
-    /// The name of the logout-hint cookie.
-    pub fn logout_name(&self) -> String {
-        let prefix = if self.secure { "__Host-" } else { "" };
+    /// The name of the logout-hint cookie. It is scoped to the logout path, so browsers send it nowhere
+    /// else; `__Host-` would demand `Path=/`, so over https it takes the `__Secure-` prefix instead
+    /// (RFC 6265bis §4.1.3.1), and without a `Domain` attribute it stays host-only.
+    fn logout_name(&self) -> String {
+        let prefix = if self.secure { "__Secure-" } else { "" };
         format!("{prefix}{GATEWAY_COOKIE_PREFIX}-logout")
     }
 
@@ -104,7 +109,7 @@ impl CookieJar {
     pub fn set_logout_hint(&self, hint: &LogoutHint) -> Option<String> {
         let name = self.logout_name();
         let cookie = format!(
-            "{name}={}; Path=/; HttpOnly; SameSite=Lax{}",
+            "{name}={}; Path={LOGOUT_PATH}; HttpOnly; SameSite=Lax{}",
             self.sealer.seal(&name, hint),
             if self.secure { "; Secure" } else { "" }
         );
@@ -115,6 +120,15 @@ impl CookieJar {
     pub fn logout_hint(&self, headers: &HeaderMap) -> Option<LogoutHint> {
         let name = self.logout_name();
         self.sealer.open(&name, find_cookie(headers, &name)?)
+    }
+
+    /// `Set-Cookie` that deletes the logout hint.
+    pub fn clear_logout_hint(&self) -> String {
+        format!(
+            "{}=; Path={LOGOUT_PATH}; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            self.logout_name(),
+            if self.secure { "; Secure" } else { "" }
+        )
     }
 
     /// `Set-Cookie` that deletes the cookie named `name`.
@@ -201,8 +215,12 @@ mod tests {
             account: "12344".into(),
         };
         let cookie = jar.set_logout_hint(&hint).unwrap();
-        assert!(cookie.starts_with("__Host-freshgate-logout="), "{cookie}");
-        assert!(cookie.ends_with("; Path=/; HttpOnly; SameSite=Lax; Secure"));
+        assert!(cookie.starts_with("__Secure-freshgate-logout="), "{cookie}");
+        assert!(cookie.ends_with("; Path=/sso/jwt/logout; HttpOnly; SameSite=Lax; Secure"));
+        assert!(
+            jar.clear_logout_hint()
+                .contains("; Path=/sso/jwt/logout; Max-Age=0;")
+        );
         let pair = cookie.split(';').next().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, pair.parse().unwrap());
@@ -211,7 +229,9 @@ mod tests {
         let login = jar.seal(&pending("AbCdEfGhIjKlMnOpQrStUv"));
         headers.insert(
             COOKIE,
-            format!("__Host-freshgate-logout={login}").parse().unwrap(),
+            format!("__Secure-freshgate-logout={login}")
+                .parse()
+                .unwrap(),
         );
         assert_eq!(jar.logout_hint(&headers), None);
         let huge = LogoutHint {
