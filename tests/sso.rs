@@ -711,3 +711,31 @@ async fn the_final_redirect_is_not_cached_and_clears_the_pending_cookie() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn request_text_cannot_forge_a_line_in_the_text_log() {
+    let setup = Setup::new(Idp::shared().port);
+    let gateway = Gateway::start_yaml(&setup.yaml().replace("format: json", "format: text"));
+    gateway.wait_ready().await;
+    let browser = gateway.browser();
+    let response = browser
+        .get(&browser.url(
+            "/sso/jwt/login?x%0AFORGED%20login%20succeeded=1&x%0AFORGED%20login%20succeeded=1",
+        ))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        gateway.has_logged("duplicate_parameter"),
+        "{}",
+        gateway.logs()
+    );
+    let logs = gateway.logs();
+    assert!(
+        logs.contains("x\\nFORGED"),
+        "the name is logged escaped:\n{logs}"
+    );
+    assert!(
+        !logs.lines().any(|line| line.starts_with("FORGED")),
+        "{logs}"
+    );
+}

@@ -35,7 +35,10 @@ pub fn parse_query(query: Option<&str>) -> Result<HashMap<String, String>, SsoEr
         if params.insert(name.to_string(), value.to_string()).is_some() {
             return Err(bad(
                 "duplicate_parameter",
-                format!("The parameter `{name}` appears more than once."),
+                format!(
+                    "The parameter `{}` appears more than once.",
+                    name.chars().take(64).collect::<String>()
+                ),
             ));
         }
     }

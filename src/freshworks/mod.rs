@@ -155,7 +155,7 @@ impl Sso {
                     request_id = %id,
                     peer = %conn.peer.ip(),
                     reason = error.reason(),
-                    detail = %error.detail(),
+                    detail = %crate::logging::one_line(&error.detail()),
                     "login refused"
                 );
                 let mut response = error.page().render(&headers, id);

@@ -197,7 +197,7 @@ impl Webchat {
 
     fn refuse(&self, error: WebchatError, origin: Option<&str>, id: RequestId) -> Response<Body> {
         self.metrics.login("webchat_refused", error.code());
-        warn!(request_id = %id, reason = error.code(), detail = %error.detail(), "webchat token refused");
+        warn!(request_id = %id, reason = error.code(), detail = %crate::logging::one_line(&error.detail()), "webchat token refused");
         let body = serde_json::json!({
             "error": error.code(),
             "message": error.message(),

@@ -229,6 +229,24 @@ impl Setup {
     }
 }
 
+/// The listener name and address of a "listening" log line, in the JSON or the text format.
+fn listening_line(line: &str) -> Option<(String, SocketAddr)> {
+    if let Ok(value) = serde_json::from_str::<Value>(line) {
+        if value["message"] != "listening" {
+            return None;
+        }
+        let addr = value["addr"].as_str()?.parse().ok()?;
+        return Some((value["listener"].as_str()?.to_owned(), addr));
+    }
+    // Text: `... INFO listening listener="gateway" addr=127.0.0.1:8080 ...`
+    let rest = line.split_once(" listening ")?.1;
+    let field = |name: &str| {
+        let value = rest.split_once(&format!("{name}="))?.1;
+        Some(value.split(' ').next()?.trim_matches('"').to_owned())
+    };
+    Some((field("listener")?, field("addr")?.parse().ok()?))
+}
+
 /// A running gateway process.
 pub struct Gateway {
     child: Child,
@@ -268,13 +286,8 @@ impl Gateway {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(value) = serde_json::from_str::<Value>(&line)
-                        && value["message"] == "listening"
-                    {
-                        let _ = tx.send((
-                            value["listener"].as_str().unwrap_or("").to_owned(),
-                            value["addr"].clone(),
-                        ));
+                    if let Some(listening) = listening_line(&line) {
+                        let _ = tx.send(listening);
                     }
                     logs.lock().unwrap().push(line);
                 }
@@ -286,8 +299,7 @@ impl Gateway {
         while addr.is_none() || (admin.is_none() && yaml.contains("admin_listen: 127")) {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok((listener, value)) => {
-                    let parsed: SocketAddr = value.as_str().unwrap().parse().unwrap();
+                Ok((listener, parsed)) => {
                     if listener == "gateway" {
                         addr = Some(parsed);
                     } else {
