@@ -444,6 +444,18 @@ async fn the_browser_session_flavour_needs_an_allowed_origin_and_the_csrf_header
         "origin_not_allowed",
     )
     .await;
+
+    // Signing out through the Freshworks Logout URL ends the Web Chat session too.
+    let logout = browser.get(&browser.url("/sso/jwt/logout")).await;
+    assert_eq!(logout.status(), 302);
+    let cookies = browser.cookies_for(&browser.url("/sso/webchat/token"));
+    assert!(!cookies.contains("freshgate-webchat="), "{cookies}");
+    assert_refused(
+        ask(Some(APP_ORIGIN), true).await.unwrap(),
+        401,
+        "no_credentials",
+    )
+    .await;
 }
 
 #[tokio::test]

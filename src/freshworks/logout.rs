@@ -30,7 +30,13 @@ impl Sso {
             .or(params.get("module_id"))
             .or(hint.as_ref().map(|hint| &hint.account));
         let account = self.logout_account(named);
-        let clear = self.cookies.clear_logout_hint();
+        // Signing out of Freshworks ends the Web Chat session in this browser too (a shared computer).
+        let mut clear = vec![self.cookies.clear_logout_hint()];
+        if let Some(webchat) = &self.webchat
+            && webchat.session.read(request.headers()).is_some()
+        {
+            clear.push(webchat.session.clear());
+        }
         let end_session = self
             .provider
             .current()
@@ -68,7 +74,7 @@ impl Sso {
                     id_token_hint = hint.is_some(),
                     "logout: browser sent to the provider's end_session_endpoint"
                 );
-                Ok(redirect(url.as_str(), &[clear]))
+                Ok(redirect(url.as_str(), &clear))
             }
             None => {
                 let mut page = Page::new(
@@ -82,10 +88,12 @@ impl Sso {
                     page = page.link("Continue", target.as_str());
                 }
                 let mut response = page.render(request.headers(), id);
-                if let Ok(value) = http::HeaderValue::from_str(&clear) {
-                    response
-                        .headers_mut()
-                        .append(http::header::SET_COOKIE, value);
+                for cookie in &clear {
+                    if let Ok(value) = http::HeaderValue::from_str(cookie) {
+                        response
+                            .headers_mut()
+                            .append(http::header::SET_COOKIE, value);
+                    }
                 }
                 Ok(response)
             }

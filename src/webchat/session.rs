@@ -55,6 +55,15 @@ impl SessionCookie {
         )
     }
 
+    /// `Set-Cookie` that ends the session (sent by the Freshworks logout too).
+    pub fn clear(&self) -> String {
+        let same_site = if self.secure { "None; Secure" } else { "Lax" };
+        format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; SameSite={same_site}",
+            self.name
+        )
+    }
+
     /// The identity in the request's session cookie, if it decrypts and has not expired.
     pub fn read(&self, headers: &HeaderMap) -> Option<Map<String, Value>> {
         let value = find_cookie(headers, &self.name)?;
