@@ -176,7 +176,13 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     tokio::spawn(provider.clone().keep_fresh());
 
     let forwarding = Forwarding::new(config.trusted_proxies.clone(), config.tls.is_some());
-    let passthrough = Passthrough::new(&config.upstream, forwarding, client_tls, metrics.clone());
+    let passthrough = Passthrough::new(
+        &config.upstream,
+        config.limits.idle_timeout,
+        forwarding,
+        client_tls,
+        metrics.clone(),
+    );
     let signing_key_loaded = config.freshworks.as_ref().map(|_| signing_key.is_some());
     let sso = (config.freshworks.is_some() || config.webchat.is_some()).then(|| {
         Sso::new(

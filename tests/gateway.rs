@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use support::{Gateway, Idp, Setup, origin};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn passthrough_setup(origin: &origin::Origin) -> Setup {
     let mut setup = Setup::new(Idp::shared().port);
@@ -211,6 +212,103 @@ async fn websocket_upgrades_are_tunnelled_to_the_provider() {
     ws.send("again".into()).await.unwrap();
     let reply = ws.next().await.unwrap().unwrap();
     assert_eq!(reply.into_text().unwrap().as_str(), "echo:again");
+}
+
+/// A passthrough gateway whose idle timeout is one second.
+fn quick_idle_gateway(origin: &origin::Origin) -> Gateway {
+    let yaml = passthrough_setup(origin)
+        .yaml()
+        .replace("idle_timeout: 5s", "idle_timeout: 1s");
+    Gateway::start_yaml(&yaml)
+}
+
+#[tokio::test]
+async fn an_idle_websocket_tunnel_is_closed_after_the_idle_timeout() {
+    let origin = origin::start().await;
+    let gateway = quick_idle_gateway(&origin);
+    let stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/ws", support::PUBLIC_HOST),
+    )
+    .unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    ws.send("hello".into()).await.unwrap();
+    let reply = ws.next().await.unwrap().unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "echo:hello");
+    // Silence: the tunnel has left hyper's timers, so the gateway's own idle check must end it.
+    let end = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("the idle tunnel was closed");
+    assert!(
+        !matches!(end, Some(Ok(ref m)) if m.is_text()),
+        "no message, only the end: {end:?}"
+    );
+}
+
+#[tokio::test]
+async fn upgrades_other_than_websocket_are_passed_on_as_plain_requests() {
+    let origin = origin::start().await;
+    let gateway = Gateway::start(&passthrough_setup(&origin));
+    let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /headers HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+                 Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
+                support::PUBLIC_HOST
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut head = vec![0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&head[..n]).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let seen: serde_json::Value = serde_json::from_str(body).unwrap();
+    let headers = seen["headers"].as_object().unwrap();
+    assert!(
+        !headers.contains_key("upgrade") && !headers.contains_key("http2-settings"),
+        "{headers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_response_is_dropped_after_two_idle_timeouts() {
+    let origin = origin::start().await;
+    let gateway = quick_idle_gateway(&origin);
+    let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /large HTTP/1.1\r\nHost: {}\r\n\r\n",
+                support::PUBLIC_HOST
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // The client never reads: the gateway's writes stall, the connection goes quiet, graceful close
+    // cannot finish the response, and a second idle timeout drops the connection.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = gateway.metrics().await;
+        if metrics.contains("freshgate_connections_open 0") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled connection is still open:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(stream);
 }
 
 #[tokio::test]

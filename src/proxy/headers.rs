@@ -52,9 +52,19 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
-/// True when the request asks to switch protocols (RFC 9110 §7.8): `Connection: upgrade` plus `Upgrade`.
+/// True when the request asks to switch to WebSocket (RFC 9110 §7.8, RFC 6455 §4.1): `Connection: upgrade`
+/// plus `Upgrade: websocket`. Other upgrades (`h2c`, TLS) are not tunnelled: the request goes on as a plain
+/// one with its `Upgrade` field removed, so nothing but WebSocket leaves HTTP's timeouts and limits.
 pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE)
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| {
+            let name = protocol.trim().split('/').next().unwrap_or("");
+            name.eq_ignore_ascii_case("websocket")
+        })
         && headers
             .get_all(header::CONNECTION)
             .iter()

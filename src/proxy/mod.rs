@@ -24,6 +24,7 @@ use crate::admin::metrics::Metrics;
 use crate::body::Body;
 use crate::config::Upstream;
 use crate::request_id::RequestId;
+use crate::server::idle::{Activity, IdleIo};
 pub use error::ProxyError;
 use headers::Forwarding;
 
@@ -33,6 +34,8 @@ pub struct Passthrough {
     authority: Authority,
     preserve_host: bool,
     response_timeout: Duration,
+    /// A WebSocket tunnel with no byte either way for this long is closed (`limits.idle_timeout`).
+    tunnel_idle_timeout: Duration,
     forwarding: Forwarding,
     metrics: Arc<Metrics>,
 }
@@ -40,6 +43,7 @@ pub struct Passthrough {
 impl Passthrough {
     pub fn new(
         upstream: &Upstream,
+        tunnel_idle_timeout: Duration,
         forwarding: Forwarding,
         tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
@@ -61,6 +65,7 @@ impl Passthrough {
             authority,
             preserve_host: upstream.preserve_host,
             response_timeout: upstream.response_timeout,
+            tunnel_idle_timeout,
             forwarding,
             metrics,
         }
@@ -147,7 +152,12 @@ impl Passthrough {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(client_upgrade) = client_upgrade {
                 let upstream_upgrade = hyper::upgrade::on(&mut response);
-                tokio::spawn(tunnel(client_upgrade, upstream_upgrade, id));
+                tokio::spawn(tunnel(
+                    client_upgrade,
+                    upstream_upgrade,
+                    self.tunnel_idle_timeout,
+                    id,
+                ));
             }
             let (parts, _) = response.into_parts();
             return Ok(Response::from_parts(parts, Body::empty()));
@@ -158,10 +168,13 @@ impl Passthrough {
     }
 }
 
-/// Copies bytes both ways between the client's and the provider's upgraded connections until either closes.
+/// Copies bytes both ways between the client's and the provider's upgraded connections until either closes,
+/// or until no byte has moved either way for `idle_timeout` (an upgraded connection has left hyper's
+/// timers, so the tunnel keeps its own).
 async fn tunnel(
     client: hyper::upgrade::OnUpgrade,
     upstream: hyper::upgrade::OnUpgrade,
+    idle_timeout: Duration,
     id: RequestId,
 ) {
     let (client, upstream) = match tokio::join!(client, upstream) {
@@ -171,13 +184,31 @@ async fn tunnel(
             return;
         }
     };
-    let mut client = TokioIo::new(client);
+    let activity = Activity::new();
+    let mut client = IdleIo::new(TokioIo::new(client), activity.clone());
     let mut upstream = TokioIo::new(upstream);
-    match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        Ok((sent, received)) => {
-            debug!(request_id = %id, sent, received, "upgraded connection closed")
+    let copy = tokio::io::copy_bidirectional(&mut client, &mut upstream);
+    tokio::pin!(copy);
+    loop {
+        tokio::select! {
+            result = copy.as_mut() => {
+                match result {
+                    Ok((sent, received)) => {
+                        debug!(request_id = %id, sent, received, "upgraded connection closed")
+                    }
+                    Err(e) => {
+                        debug!(request_id = %id, error = %e, "upgraded connection ended with an error")
+                    }
+                }
+                return;
+            }
+            _ = tokio::time::sleep_until(activity.last() + idle_timeout) => {
+                if activity.last() + idle_timeout <= tokio::time::Instant::now() {
+                    debug!(request_id = %id, "upgraded connection idle; closed");
+                    return;
+                }
+            }
         }
-        Err(e) => debug!(request_id = %id, error = %e, "upgraded connection ended with an error"),
     }
 }
 

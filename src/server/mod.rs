@@ -140,8 +140,10 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
         .max_concurrent_streams(256)
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(20));
+        // No server PINGs: each one (and its ACK) would count as activity and keep an idle HTTP/2
+        // connection, and its slot under `limits.max_connections`, forever. The idle timeout closes
+        // idle and dead connections alike.
+        .keep_alive_interval(None);
     builder
 }
 
@@ -212,8 +214,10 @@ impl<H: Handler> Connection<H> {
         tokio::pin!(conn);
         let idle_timeout = self.limits.idle_timeout;
         let mut closing = false;
+        // Idleness counts from the last byte, or from the start of closing, whichever is later.
+        let mut quiet_since = tokio::time::Instant::now();
         loop {
-            let idle_deadline = activity.last() + idle_timeout;
+            let idle_deadline = activity.last().max(quiet_since) + idle_timeout;
             tokio::select! {
                 result = conn.as_mut() => {
                     if let Err(e) = result {
@@ -223,14 +227,24 @@ impl<H: Handler> Connection<H> {
                 }
                 _ = shutdown.wait_for(|stop| *stop), if !closing => {
                     closing = true;
+                    quiet_since = tokio::time::Instant::now();
                     conn.as_mut().graceful_shutdown();
                 }
-                _ = tokio::time::sleep_until(idle_deadline), if !closing => {
-                    if activity.last() + idle_timeout <= tokio::time::Instant::now() {
-                        // In-flight requests still finish: graceful shutdown only stops new ones.
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
+                _ = tokio::time::sleep_until(idle_deadline) => {
+                    let now = tokio::time::Instant::now();
+                    if activity.last().max(quiet_since) + idle_timeout > now {
+                        continue;
                     }
+                    if closing {
+                        // Already closing and still no byte moved for a whole idle timeout (a client
+                        // that stopped reading a response): drop the connection.
+                        debug!(peer = %self.peer, "connection still idle while closing; dropped");
+                        break;
+                    }
+                    // In-flight requests still finish: graceful shutdown only stops new ones.
+                    closing = true;
+                    quiet_since = now;
+                    conn.as_mut().graceful_shutdown();
                 }
             }
         }

@@ -142,6 +142,8 @@ async fn handle(
             let stream = tokio_stream_from(rx);
             Response::new(BoxBody::new(StreamBody::new(stream)))
         }
+        // 32 MiB, far more than socket buffers hold: a client that does not read stalls the writer.
+        "/large" => Response::new(full(vec![0u8; 32 << 20])),
         "/delay" => {
             tokio::time::sleep(Duration::from_millis(800)).await;
             Response::new(full("finished"))
