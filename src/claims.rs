@@ -5,14 +5,63 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::{ClaimMapping, ClaimSource};
+use crate::config::{ClaimMapping, ClaimSource, EmailVerified};
 
 /// The value of one mapping, or `None` when every source is absent or empty.
 pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<String> {
-    mapping.sources.iter().find_map(|source| match source {
-        ClaimSource::Literal(text) => Some(text.clone()).filter(|t| !t.is_empty()),
-        ClaimSource::Path(path) => lookup(claims, path).and_then(as_text),
+    winner(claims, mapping).map(|(value, _)| value)
+}
+
+/// The value of one mapping and the source it came from.
+fn winner<'m>(
+    claims: &Map<String, Value>,
+    mapping: &'m ClaimMapping,
+) -> Option<(String, &'m ClaimSource)> {
+    mapping.sources.iter().find_map(|source| {
+        let value = match source {
+            ClaimSource::Literal(text) => Some(text.clone()).filter(|t| !t.is_empty()),
+            ClaimSource::Path(path) => lookup(claims, path).and_then(as_text),
+        };
+        value.map(|value| (value, source))
     })
+}
+
+/// True when an email address resolved through `mapping` must not be believed: it comes from the provider's
+/// standard `email` claim, and `email_verified` (OIDC Core §5.1) is `false`, or absent while the policy
+/// requires it. Addresses from other claims (`upn`, a directory attribute) or literals are the
+/// administrator's choice and are not checked.
+pub fn email_unverified(
+    claims: &Map<String, Value>,
+    mapping: &ClaimMapping,
+    policy: EmailVerified,
+) -> bool {
+    if policy == EmailVerified::Ignore {
+        return false;
+    }
+    let from_email_claim = matches!(
+        winner(claims, mapping),
+        Some((_, ClaimSource::Path(path))) if path.len() == 1 && path[0] == "email"
+    );
+    if !from_email_claim {
+        return false;
+    }
+    match claims.get("email_verified") {
+        Some(Value::Bool(verified)) => !verified,
+        Some(Value::String(text)) => !text.eq_ignore_ascii_case("true"),
+        None | Some(Value::Null) => policy == EmailVerified::Required,
+        Some(_) => true,
+    }
+}
+
+/// True when `email_verified` should still be fetched (from userinfo) before `email_unverified` can say yes.
+pub fn email_verified_unknown(
+    claims: &Map<String, Value>,
+    mapping: &ClaimMapping,
+    policy: EmailVerified,
+) -> bool {
+    policy == EmailVerified::Required
+        && !claims.contains_key("email_verified")
+        && email_unverified(claims, mapping, policy)
 }
 
 /// A dotted source is first looked up as one top-level claim name, because namespaced claims carry dots in
@@ -84,6 +133,45 @@ mod tests {
         };
         assert_eq!(resolve(claims, &literal).as_deref(), Some("-"));
         assert_eq!(describe(&literal), "missing, the literal \"-\"");
+    }
+
+    #[test]
+    fn an_email_from_the_email_claim_needs_the_providers_word_that_it_is_verified() {
+        let mapping = ClaimMapping {
+            sources: vec![path("email"), path("upn")],
+        };
+        let with = |verified: Value| {
+            let mut claims = json!({"email": "a@x", "upn": "a@corp"});
+            if !verified.is_null() {
+                claims["email_verified"] = verified;
+            }
+            claims.as_object().unwrap().clone()
+        };
+        use EmailVerified::*;
+        assert!(!email_unverified(&with(json!(true)), &mapping, Required));
+        assert!(!email_unverified(&with(json!("true")), &mapping, Required));
+        assert!(email_unverified(&with(json!(false)), &mapping, Required));
+        assert!(email_unverified(&with(json!("false")), &mapping, IfPresent));
+        assert!(email_unverified(&with(Value::Null), &mapping, Required));
+        assert!(!email_unverified(&with(Value::Null), &mapping, IfPresent));
+        assert!(!email_unverified(&with(json!(false)), &mapping, Ignore));
+        assert!(email_verified_unknown(
+            &with(Value::Null),
+            &mapping,
+            Required
+        ));
+        assert!(!email_verified_unknown(
+            &with(json!(false)),
+            &mapping,
+            Required
+        ));
+        // From another claim, the administrator decided what to trust.
+        let upn_only = json!({"upn": "a@corp", "email_verified": false});
+        assert!(!email_unverified(
+            upn_only.as_object().unwrap(),
+            &mapping,
+            Required
+        ));
     }
 
     #[test]

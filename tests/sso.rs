@@ -195,6 +195,40 @@ async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
 }
 
 #[tokio::test]
+async fn an_unverified_email_cannot_sign_in_as_the_address_owner() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let action = browser.open_login_form(&current_shape("s", "n")).await;
+    let (url, response) = browser
+        .submit_credentials(&action, "mallory", "mallory-password")
+        .await;
+    assert!(url.contains("/sso/jwt/callback"), "{url}");
+    assert_eq!(response.status(), 403);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("email address is not verified"), "{html}");
+    assert!(!html.contains("id_token"), "{html}");
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains("reason=\"email_not_verified\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn email_verified_ignore_lets_the_administrator_waive_the_check() {
+    let mut setup = Setup::new(Idp::shared().port);
+    setup.upstream_extra = "  email_verified: ignore\n".into();
+    let gateway = ready_gateway(&setup).await;
+    let redirect = gateway
+        .browser()
+        .login(&current_shape("s", "n"), "mallory", "mallory-password")
+        .await;
+    let payload = verified_payload(&redirect, "s", "n");
+    assert_eq!(payload["sub"], "mallory-0005");
+    assert_eq!(payload["email"], "alice@example.com");
+}
+
+#[tokio::test]
 async fn bad_login_requests_get_a_400_page_and_never_a_redirect() {
     let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
     let browser = gateway.browser();
@@ -705,10 +739,23 @@ async fn the_final_redirect_is_not_cached_and_clears_the_pending_cookie() {
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
     assert!(
-        cookie.starts_with("freshgate-login-") && cookie.contains("Max-Age=0"),
-        "{cookie}"
+        cookies
+            .iter()
+            .any(|c| c.starts_with("freshgate-login-") && c.contains("Max-Age=0")),
+        "the pending-login cookie is deleted: {cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("freshgate-logout=") && !c.contains("Max-Age")),
+        "the logout hint is kept for the session: {cookies:?}"
     );
 }
 

@@ -232,7 +232,7 @@ async fn expired_forged_foreign_and_wrong_audience_tokens_are_refused() {
     let idp = Idp::start(0);
     let chat = chat(&idp, &format!("  audience: [{API}]\n")).await;
     let issuer = format!("{}/realms/acme", support::PUBLIC_ORIGIN);
-    let claims = |iss: &str, aud: &str, exp: i64| json!({"iss": iss, "aud": aud, "sub": "alice-0001", "email": "alice@example.com", "exp": exp, "iat": now() - 10});
+    let claims = |iss: &str, aud: &str, exp: i64| json!({"iss": iss, "aud": aud, "sub": "alice-0001", "email": "alice@example.com", "email_verified": true, "exp": exp, "iat": now() - 10});
     let sign = |payload: Value| {
         let idp = &idp;
         async move {
@@ -346,6 +346,28 @@ async fn a_user_without_the_identifying_claim_gets_a_clear_error_and_no_token() 
         body["message"].as_str().unwrap().contains("`email`"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn an_unverified_email_gets_no_token_from_either_kind_of_access_token() {
+    let idp = Idp::shared();
+    let chat = chat(idp, &format!("  audience: [{API}]\n")).await;
+    for resource in [None, Some(API)] {
+        let access_token = app_access_token(
+            &chat.browser(),
+            idp,
+            "mallory",
+            "mallory-password",
+            resource,
+        )
+        .await;
+        assert_refused(
+            token_request(&chat, Some(&access_token), None).await,
+            403,
+            "email_not_verified",
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -545,7 +567,7 @@ fn enc(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_short_widget_secret_starts_with_a_warning() {
+async fn a_short_widget_secret_and_an_empty_audience_start_with_warnings() {
     let secret = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret.path(), "too-short").unwrap();
     let mut setup = Setup::new(Idp::shared().port);
@@ -556,6 +578,11 @@ async fn a_short_widget_secret_starts_with_a_warning() {
     let gateway = Gateway::start(&setup);
     assert!(
         gateway.has_logged("shorter than 32 bytes"),
+        "{}",
+        gateway.logs()
+    );
+    assert!(
+        gateway.has_logged("webchat.audience is empty"),
         "{}",
         gateway.logs()
     );

@@ -113,6 +113,11 @@ async fn check_config(config: &Config, report: &mut Report) {
                 .into(),
         );
     }
+    if let Some(webchat) = &config.webchat {
+        report
+            .warnings
+            .extend(crate::webchat::start_up_warnings(webchat));
+    }
     check_provider(&config.upstream, report).await;
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();
@@ -223,6 +228,7 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
         scopes: vec!["openid".into()],
         ca_file,
         preserve_host: true,
+        email_verified: crate::config::EmailVerified::Required,
         connect_timeout: Duration::from_secs(5),
         response_timeout: PROVIDER_TIMEOUT,
         jwks_refresh: Duration::from_secs(3600),

@@ -110,11 +110,26 @@ pub struct Upstream {
     pub ca_file: Option<PathBuf>,
     /// Forward the browser's `Host` unchanged (default) so a provider that knows its public name keeps working.
     pub preserve_host: bool,
+    /// Whether an email address taken from the provider's `email` claim must be verified there.
+    pub email_verified: EmailVerified,
     pub connect_timeout: Duration,
     /// Time to the upstream's response head; past it the client gets a 504 page.
     pub response_timeout: Duration,
     /// How often JWKS is re-fetched even without an unknown `kid`.
     pub jwks_refresh: Duration,
+}
+
+/// When the provider's `email` claim may be believed (OIDC Core §5.1: `email_verified` says whether the
+/// provider checked that the user controls the address). Freshworks and Freshdesk find people by email, so
+/// an address a user could type in unverified at the provider would let them sign in as someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerified {
+    /// `email_verified` must be `true` (the default).
+    Required,
+    /// Refused only when the provider says `email_verified: false`; an absent claim passes.
+    IfPresent,
+    /// Not checked.
+    Ignore,
 }
 
 #[derive(Clone)]

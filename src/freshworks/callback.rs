@@ -182,13 +182,15 @@ impl Sso {
         id: RequestId,
     ) -> Result<(String, Vec<String>), SsoError> {
         let (freshworks, key) = self.freshworks()?;
+        let policy = self.provider.upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
-        if claims::any_missing(&auth.claims, &freshworks.claims) {
+        if claims::any_missing(&auth.claims, &freshworks.claims, policy) {
             self.add_userinfo(&mut auth, |all| {
                 claims::any_required_missing(all, &freshworks.claims)
             })
             .await?;
         }
+        claims::check_email_verified(&auth.claims, &freshworks.claims, policy)?;
         let payload = claims::payload(
             &auth.claims,
             &freshworks.claims,
@@ -228,8 +230,9 @@ impl Sso {
     ) -> Result<(String, Vec<String>), SsoError> {
         let webchat = self.webchat()?;
         let settings = webchat.settings();
+        let policy = self.provider.upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
-        if token::any_missing(settings, &auth.claims) {
+        if token::any_missing(settings, &auth.claims, policy) {
             self.add_userinfo(&mut auth, |all| token::identity(settings, all).is_err())
                 .await?;
         }
@@ -238,6 +241,9 @@ impl Sso {
                 claim,
                 sources: crate::claims::describe(&settings.identity),
             })?;
+        if token::email_unverified(settings, &auth.claims, policy) {
+            return Err(SsoError::EmailNotVerified);
+        }
         let cookie = webchat
             .session
             .set(&identity, settings.session_ttl.as_secs());

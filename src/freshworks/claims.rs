@@ -4,17 +4,40 @@
 use serde_json::{Map, Value};
 
 use super::error::SsoError;
-use crate::claims::{describe, resolve};
-use crate::config::ClaimMap;
+use crate::claims::{describe, email_unverified, email_verified_unknown, resolve};
+use crate::config::{ClaimMap, ClaimMapping, EmailVerified};
 
 /// Claims Freshworks requires (the seeds: "Required"); the others are sent only when present.
 pub const REQUIRED: [&str; 4] = ["sub", "email", "given_name", "family_name"];
 
-/// True when some mapped claim has no value in `claims`: worth asking the userinfo endpoint.
-pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool {
+/// True when some mapped claim has no value in `claims`, or `email_verified` is needed and absent: worth
+/// asking the userinfo endpoint.
+pub fn any_missing(claims: &Map<String, Value>, map: &ClaimMap, policy: EmailVerified) -> bool {
     map.entries
         .iter()
         .any(|(_, mapping)| resolve(claims, mapping).is_none())
+        || email_mapping(map).is_some_and(|mapping| email_verified_unknown(claims, mapping, policy))
+}
+
+/// Refuses an email address the provider does not vouch for (`upstream.email_verified`).
+pub fn check_email_verified(
+    claims: &Map<String, Value>,
+    map: &ClaimMap,
+    policy: EmailVerified,
+) -> Result<(), SsoError> {
+    match email_mapping(map) {
+        Some(mapping) if email_unverified(claims, mapping, policy) => {
+            Err(SsoError::EmailNotVerified)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn email_mapping(map: &ClaimMap) -> Option<&ClaimMapping> {
+    map.entries
+        .iter()
+        .find(|(name, _)| name == "email")
+        .map(|(_, mapping)| mapping)
 }
 
 /// True when a claim Freshworks requires has no value in `claims`.
@@ -56,7 +79,7 @@ pub fn payload(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ClaimMapping, ClaimSource};
+    use crate::config::ClaimSource;
     use serde_json::json;
 
     fn path(p: &str) -> ClaimSource {
@@ -160,6 +183,33 @@ mod tests {
             }
             other => panic!("expected a missing claim, got {other:?}"),
         }
-        assert!(any_missing(&c, &map()));
+        assert!(any_missing(&c, &map(), EmailVerified::Ignore));
+    }
+
+    #[test]
+    fn an_email_the_provider_does_not_vouch_for_is_refused_and_sends_us_to_userinfo() {
+        let full = json!({"sub": "u", "email": "a@x", "given_name": "A", "family_name": "B",
+                          "phone_number": "1", "address": {"locality": "L"}});
+        let c = claims(full.clone());
+        assert!(
+            any_missing(&c, &map(), EmailVerified::Required),
+            "email_verified unknown"
+        );
+        assert!(!any_missing(&c, &map(), EmailVerified::IfPresent));
+        assert!(matches!(
+            check_email_verified(&c, &map(), EmailVerified::Required),
+            Err(SsoError::EmailNotVerified)
+        ));
+        let mut unverified = full.clone();
+        unverified["email_verified"] = json!(false);
+        assert!(matches!(
+            check_email_verified(&claims(unverified), &map(), EmailVerified::IfPresent),
+            Err(SsoError::EmailNotVerified)
+        ));
+        let mut verified = full;
+        verified["email_verified"] = json!(true);
+        let verified = claims(verified);
+        assert!(!any_missing(&verified, &map(), EmailVerified::Required));
+        assert!(check_email_verified(&verified, &map(), EmailVerified::Required).is_ok());
     }
 }

@@ -61,6 +61,9 @@ pub enum SsoError {
         claim: &'static str,
         sources: String,
     },
+    /// The email address comes from the provider's `email` claim, which the provider does not say it verified
+    /// (`upstream.email_verified`).
+    EmailNotVerified,
     Signing {
         detail: String,
     },
@@ -85,6 +88,7 @@ impl SsoError {
             SsoError::InvalidIdToken { .. } => "invalid_id_token",
             SsoError::UserinfoFailed { .. } => "userinfo_failed",
             SsoError::MissingClaim { .. } => "missing_claim",
+            SsoError::EmailNotVerified => "email_not_verified",
             SsoError::Signing { .. } => "signing_failed",
             SsoError::NotConfigured { .. } => "not_configured",
             SsoError::BadReturnTo => "bad_return_to",
@@ -135,7 +139,7 @@ impl SsoError {
             SsoError::TokenExchange { .. }
             | SsoError::InvalidIdToken { .. }
             | SsoError::UserinfoFailed { .. } => StatusCode::BAD_GATEWAY,
-            SsoError::MissingClaim { .. } => StatusCode::FORBIDDEN,
+            SsoError::MissingClaim { .. } | SsoError::EmailNotVerified => StatusCode::FORBIDDEN,
             SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -231,6 +235,13 @@ impl SsoError {
                 "The gateway could not verify your identity with the identity provider.",
             )
             .advice(format!("Start the login again. {ask_it}")),
+            SsoError::EmailNotVerified => Page::new(
+                status,
+                code,
+                "Your email address is not verified",
+                "Freshworks finds you by your email address, and the identity provider has not confirmed that this address is yours.",
+            )
+            .advice("Verify your email address at your organisation's sign-in service (or ask your IT team to mark it verified), then sign in again."),
             SsoError::MissingClaim { claim, sources } => Page::new(
                 status,
                 code,

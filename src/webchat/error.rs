@@ -19,6 +19,8 @@ pub enum WebchatError {
     MissingIdentity {
         claim: String,
     },
+    /// Identified by an email address the provider does not say it verified (`upstream.email_verified`).
+    EmailNotVerified,
     ProviderNotReady {
         detail: String,
     },
@@ -35,7 +37,8 @@ impl WebchatError {
             }
             WebchatError::OriginNotAllowed
             | WebchatError::CsrfCheckFailed
-            | WebchatError::MissingIdentity { .. } => StatusCode::FORBIDDEN,
+            | WebchatError::MissingIdentity { .. }
+            | WebchatError::EmailNotVerified => StatusCode::FORBIDDEN,
             WebchatError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             WebchatError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
         }
@@ -49,6 +52,7 @@ impl WebchatError {
             WebchatError::OriginNotAllowed => "origin_not_allowed",
             WebchatError::CsrfCheckFailed => "csrf_check_failed",
             WebchatError::MissingIdentity { .. } => "missing_claim",
+            WebchatError::EmailNotVerified => "email_not_verified",
             WebchatError::ProviderNotReady { .. } => "provider_not_ready",
             WebchatError::ProviderError { .. } => "provider_error",
         }
@@ -71,6 +75,7 @@ impl WebchatError {
             WebchatError::MissingIdentity { claim } => format!(
                 "Your account has no `{claim}` at the identity provider, so Freshdesk cannot identify you; ask your IT team to add it."
             ),
+            WebchatError::EmailNotVerified => "The identity provider has not confirmed that your email address is yours, so Freshdesk cannot identify you by it; verify it there (or ask your IT team to), then sign in again.".into(),
             WebchatError::ProviderNotReady { .. } => "The identity provider cannot be reached right now; try again shortly.".into(),
             WebchatError::ProviderError { .. } => "The identity provider did not answer correctly; try again shortly.".into(),
         }

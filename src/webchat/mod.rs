@@ -41,6 +41,26 @@ pub struct Webchat {
     pub session: SessionCookie,
 }
 
+/// What `serve` logs and `check` prints about a `webchat` section that works but is weaker than it should be.
+pub fn start_up_warnings(webchat: &WebchatConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let bytes = webchat.secret.expose().len();
+    if bytes < MIN_SECRET_BYTES {
+        warnings.push(format!(
+            "webchat secret is shorter than {MIN_SECRET_BYTES} bytes ({bytes}); generate a new key in Freshdesk \
+             (Admin > Channels > Web Chat > Widgets > User authentication)"
+        ));
+    }
+    if webchat.audience.is_empty() {
+        warnings.push(
+            "webchat.audience is empty: JWT access tokens issued to any client of the provider are accepted \
+             (RFC 9068 §4); list the audience your app's access tokens carry"
+                .into(),
+        );
+    }
+    warnings
+}
+
 impl Webchat {
     pub fn new(
         config: Arc<Config>,
@@ -52,11 +72,8 @@ impl Webchat {
             .webchat
             .as_ref()
             .expect("Webchat exists only with a webchat section");
-        if webchat.secret.expose().len() < MIN_SECRET_BYTES {
-            warn!(
-                bytes = webchat.secret.expose().len(),
-                "webchat secret is shorter than {MIN_SECRET_BYTES} bytes; generate a new key in Freshdesk (Admin > Channels > Web Chat > Widgets > User authentication)"
-            );
+        for warning in start_up_warnings(webchat) {
+            warn!("{warning}");
         }
         let session = SessionCookie::new(cookie_key, config.public_is_https());
         Webchat {
@@ -127,11 +144,15 @@ impl Webchat {
         let settings = self.settings();
         if let Some(bearer) = bearer(headers) {
             let claims = self.claims_from_access_token(bearer).await?;
-            return token::identity(settings, &claims).map_err(|claim| {
+            let identity = token::identity(settings, &claims).map_err(|claim| {
                 WebchatError::MissingIdentity {
                     claim: claim.to_owned(),
                 }
-            });
+            })?;
+            if token::email_unverified(settings, &claims, self.provider.upstream.email_verified) {
+                return Err(WebchatError::EmailNotVerified);
+            }
+            return Ok(identity);
         }
         let Some(identity) = self.session.read(headers) else {
             return Err(WebchatError::NoCredentials);
@@ -170,7 +191,9 @@ impl Webchat {
                 detail: e.to_string(),
             })?;
             // Access tokens often carry only `sub`; userinfo may know the rest (it checks the token too).
-            if token::identity(settings, &claims).is_err()
+            let policy = upstream.email_verified;
+            if (token::identity(settings, &claims).is_err()
+                || token::email_verified_unknown(settings, &claims, policy))
                 && discovered.metadata.userinfo_endpoint().is_some()
             {
                 let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);

@@ -9,19 +9,42 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::claims::resolve;
-use crate::config::{IdentifyBy, Webchat};
+use crate::config::{EmailVerified, IdentifyBy, Webchat};
 
 /// The header, byte for byte as the seed shows it.
 pub const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
-/// True when some identity or property mapping has no value: worth asking the userinfo endpoint.
-pub fn any_missing(config: &Webchat, claims: &Map<String, Value>) -> bool {
+/// True when some identity or property mapping has no value, or `email_verified` is needed and absent:
+/// worth asking the userinfo endpoint.
+pub fn any_missing(config: &Webchat, claims: &Map<String, Value>, policy: EmailVerified) -> bool {
     resolve(claims, &config.identity).is_none()
+        || email_verified_unknown(config, claims, policy)
         || config
             .contact_properties
             .iter()
             .chain(&config.ticket_properties)
             .any(|(_, mapping)| resolve(claims, mapping).is_none())
+}
+
+/// True when the user is identified by an email address the provider does not vouch for
+/// (`upstream.email_verified`): Freshdesk would show them another contact's conversations.
+pub fn email_unverified(
+    config: &Webchat,
+    claims: &Map<String, Value>,
+    policy: EmailVerified,
+) -> bool {
+    config.identify_by == IdentifyBy::Email
+        && crate::claims::email_unverified(claims, &config.identity, policy)
+}
+
+/// True when `email_verified` must still be fetched before `email_unverified` can be decided.
+pub fn email_verified_unknown(
+    config: &Webchat,
+    claims: &Map<String, Value>,
+    policy: EmailVerified,
+) -> bool {
+    config.identify_by == IdentifyBy::Email
+        && crate::claims::email_verified_unknown(claims, &config.identity, policy)
 }
 
 /// What identifies the user and what Freshdesk should know about them, without `exp`; kept in the browser
@@ -139,6 +162,39 @@ mod tests {
         let mut c = claims();
         c.remove("email");
         assert_eq!(identity(&config(IdentifyBy::Email), &c), Err("email"));
+    }
+
+    #[test]
+    fn an_unverified_email_identifies_nobody_but_an_external_id_does() {
+        let mut c = claims();
+        c.insert("email_verified".into(), json!(false));
+        assert!(email_unverified(
+            &config(IdentifyBy::Email),
+            &c,
+            EmailVerified::Required
+        ));
+        assert!(!email_unverified(
+            &config(IdentifyBy::UniqueExternalId),
+            &c,
+            EmailVerified::Required
+        ));
+        c.insert("email_verified".into(), json!(true));
+        assert!(!email_unverified(
+            &config(IdentifyBy::Email),
+            &c,
+            EmailVerified::Required
+        ));
+        c.remove("email_verified");
+        assert!(email_verified_unknown(
+            &config(IdentifyBy::Email),
+            &c,
+            EmailVerified::Required
+        ));
+        assert!(any_missing(
+            &config(IdentifyBy::Email),
+            &c,
+            EmailVerified::Required
+        ));
     }
 
     #[test]

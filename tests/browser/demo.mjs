@@ -45,7 +45,7 @@ if (check) {
     Open ${stack.portal} and press "Log in".
 
     Users (at the provider's login page):
-${USERS.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
+${USERS.map((u) => `      ${u.username.padEnd(8)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
 
     Web Chat: open ${stack.app} — an app page that loads the gateway's widget.js,
     signs in through the gateway and shows the token Freshdesk's widget would get.

@@ -17,6 +17,7 @@ export const USERS = [
   { username: 'bob', password: 'bob-password', note: 'no family name' },
   { username: 'zoë', password: 'pässwörd-ß-日本', note: 'non-ASCII name and password' },
   { username: 'carol', password: 'carol-password', note: 'no email: Freshworks needs one, so the gateway refuses' },
+  { username: 'mallory', password: 'mallory-password', note: "alice's address, unverified: the gateway refuses" },
 ];
 
 export function binary() {

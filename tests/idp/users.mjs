@@ -27,6 +27,7 @@ export const USERS = [
     claims: {
       sub: 'bob-0002',
       email: 'bob@example.com',
+      email_verified: true,
       given_name: 'Bob',
       name: 'Bob',
       // no family_name, no phone_number, no picture
@@ -38,6 +39,7 @@ export const USERS = [
     claims: {
       sub: 'zoe-0003',
       email: 'zoe@example.com',
+      email_verified: true,
       given_name: 'Zoë',
       family_name: 'Ødegård-Łukasiewicz',
       name: 'Zoë Ødegård-Łukasiewicz',
@@ -51,6 +53,18 @@ export const USERS = [
       given_name: 'Carol',
       family_name: 'Clark',
       // no email
+    },
+  },
+  {
+    // Typed someone else's address into her profile; the provider never verified it.
+    username: 'mallory',
+    password: 'mallory-password',
+    claims: {
+      sub: 'mallory-0005',
+      email: 'alice@example.com',
+      email_verified: false,
+      given_name: 'Mallory',
+      family_name: 'Mole',
     },
   },
 ];

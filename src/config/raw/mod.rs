@@ -106,6 +106,7 @@ pub struct RawUpstream {
     pub scopes: Field<Vec<String>>,
     pub ca_file: Field<String>,
     pub preserve_host: Field<String>,
+    pub email_verified: Field<String>,
     pub connect_timeout: Field<String>,
     pub response_timeout: Field<String>,
     pub jwks_refresh: Field<String>,
@@ -238,6 +239,7 @@ impl RawConfig {
                     scopes: w.list(&s.path("scopes"), s.get("scopes")),
                     ca_file: w.scalar(&s.path("ca_file"), s.get("ca_file")),
                     preserve_host: w.scalar(&s.path("preserve_host"), s.get("preserve_host")),
+                    email_verified: w.scalar(&s.path("email_verified"), s.get("email_verified")),
                     connect_timeout: w.scalar(&s.path("connect_timeout"), s.get("connect_timeout")),
                     response_timeout: w
                         .scalar(&s.path("response_timeout"), s.get("response_timeout")),

@@ -39,6 +39,7 @@ pub const UPSTREAM_KEYS: &[&str] = &[
     "scopes",
     "ca_file",
     "preserve_host",
+    "email_verified",
     "connect_timeout",
     "response_timeout",
     "jwks_refresh",

@@ -7,7 +7,7 @@ use super::Validator;
 use super::files::SecretKey;
 use super::values::origin_of;
 use crate::config::raw::{Field, RawUpstream};
-use crate::config::types::{Secret, Upstream};
+use crate::config::types::{EmailVerified, Secret, Upstream};
 
 impl Validator {
     pub(super) fn upstream(&mut self, raw: &RawUpstream) -> Option<Upstream> {
@@ -83,6 +83,24 @@ impl Validator {
                 .map(Some),
         };
         let preserve_host = self.bool("upstream.preserve_host", &raw.preserve_host, true);
+        let email_verified = match &raw.email_verified {
+            Field::Absent => Some(EmailVerified::Required),
+            Field::Invalid => None,
+            Field::Set(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "required" => Some(EmailVerified::Required),
+                "if_present" => Some(EmailVerified::IfPresent),
+                "ignore" => Some(EmailVerified::Ignore),
+                _ => {
+                    self.push(
+                        "upstream.email_verified",
+                        format!("`{s}` is not a policy for the provider's email_verified claim"),
+                        "use `required` (the default: the provider must say the address is verified), \
+                         `if_present` (refuse only email_verified: false) or `ignore`",
+                    );
+                    None
+                }
+            },
+        };
         let connect_timeout = self.timeout(
             "upstream.connect_timeout",
             &raw.connect_timeout,
@@ -116,6 +134,7 @@ impl Validator {
             scopes: scopes?,
             ca_file: ca_file?,
             preserve_host: preserve_host?,
+            email_verified: email_verified?,
             connect_timeout: connect_timeout?,
             response_timeout: response_timeout?,
             jwks_refresh: jwks_refresh?,

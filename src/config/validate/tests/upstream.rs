@@ -126,3 +126,24 @@ fn the_issuer_is_kept_exactly_as_written() {
     );
     assert_eq!(keys(&dir.err(&yaml, &no_env())), vec!["upstream.issuer"]);
 }
+
+#[test]
+fn email_verified_defaults_to_required_and_names_its_three_values() {
+    use crate::config::EmailVerified;
+    let dir = Dir::new();
+    assert_eq!(
+        dir.ok(&with(""), &no_env()).upstream.email_verified,
+        EmailVerified::Required
+    );
+    for (text, policy) in [
+        ("if_present", EmailVerified::IfPresent),
+        ("ignore", EmailVerified::Ignore),
+        ("required", EmailVerified::Required),
+    ] {
+        let yaml = with(&format!("  email_verified: {text}\n"));
+        assert_eq!(dir.ok(&yaml, &no_env()).upstream.email_verified, policy);
+    }
+    let errors = dir.err(&with("  email_verified: sometimes\n"), &no_env());
+    assert_eq!(keys(&errors), vec!["upstream.email_verified"]);
+    assert!(errors.errors[0].fix.contains("if_present"), "{errors}");
+}
