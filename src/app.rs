@@ -10,6 +10,7 @@ use tracing::{info, warn};
 use crate::admin::metrics::Metrics;
 use crate::body::Body;
 use crate::freshworks::Sso;
+use crate::host::Hosts;
 use crate::pages::Page;
 use crate::proxy::Passthrough;
 use crate::request_id::{RequestId, RequestIds};
@@ -17,6 +18,8 @@ use crate::route::Route;
 use crate::server::{ConnInfo, Handler};
 
 pub struct App {
+    /// The names this gateway answers for (`public_url`, `allowed_hosts`).
+    pub hosts: Hosts,
     pub ids: RequestIds,
     pub metrics: Arc<Metrics>,
     pub proxy: Passthrough,
@@ -35,6 +38,10 @@ impl Handler for App {
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
 
         let response = match route {
+            _ if !self.hosts.accepts(&request) => {
+                warn!(request_id = %id, peer = %conn.peer.ip(), reason = "misdirected_request", "request for a host this gateway does not serve");
+                misdirected(request.headers(), id)
+            }
             Route::Passthrough => self.passthrough(request, conn, id).await,
             Route::SsoUnknown => not_found(request.headers(), id),
             _ => match &self.sso {
@@ -95,6 +102,18 @@ fn not_found(headers: &HeaderMap, id: RequestId) -> Response<Body> {
         "This address is not one of the sign-in gateway's pages.",
     )
     .advice("Start from your Freshworks portal's login page.")
+    .render(headers, id)
+}
+
+/// RFC 9110 §15.5.20: the request names a host this gateway is not configured to answer for.
+fn misdirected(headers: &HeaderMap, id: RequestId) -> Response<Body> {
+    Page::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        "misdirected_request",
+        "This address is not served here",
+        "The sign-in gateway answers only for the address it is configured with.",
+    )
+    .advice("Open your Freshworks portal and log in from there. If this address should work, ask your IT team to add it under allowed_hosts.")
     .render(headers, id)
 }
 

@@ -11,6 +11,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod freshworks;
+pub mod host;
 pub mod keys;
 pub mod logging;
 pub mod oidc;

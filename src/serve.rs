@@ -19,6 +19,7 @@ use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::freshworks::Sso;
+use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
 use crate::logging;
 use crate::oidc::{Backchannel, Provider};
@@ -194,6 +195,11 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         )
     });
     let app = App {
+        hosts: Hosts::new(
+            &config.public_url,
+            config.allowed_hosts.as_deref().unwrap_or_default(),
+            config.allowed_hosts.is_none(),
+        ),
         ids: RequestIds::new(),
         metrics: metrics.clone(),
         proxy: passthrough,

@@ -311,6 +311,75 @@ async fn a_client_that_stops_reading_a_response_is_dropped_after_two_idle_timeou
     drop(stream);
 }
 
+/// Sends a raw HTTP/1.1 GET with the given `Host` and returns the status code.
+async fn status_for_host(gateway: &Gateway, path: &str, host: &str) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn requests_for_another_host_get_a_421_page_and_never_reach_the_provider() {
+    let origin = origin::start().await;
+    let mut setup = passthrough_setup(&origin);
+    setup.extra_top = "allowed_hosts: [sso.internal.test, \"10.0.0.5:8443\"]\n".into();
+    let gateway = Gateway::start(&setup);
+    // Host header poisoning: a provider that builds links from Host would mail them to evil.example.
+    for (path, host) in [
+        ("/headers", "evil.example"),
+        ("/headers", "sso.freshgate.test.evil.example"),
+        ("/headers", "sso.freshgate.test:8443"),
+        (
+            "/sso/jwt/login?client_id=12344&state=s&nonce=n",
+            "evil.example",
+        ),
+    ] {
+        assert_eq!(
+            status_for_host(&gateway, path, host).await,
+            421,
+            "{host}{path}"
+        );
+    }
+    for host in [
+        "sso.freshgate.test",
+        "SSO.freshgate.test:80",
+        "sso.internal.test:1234",
+        "10.0.0.5:8443",
+    ] {
+        assert_eq!(
+            status_for_host(&gateway, "/headers", host).await,
+            200,
+            "{host}"
+        );
+    }
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains("freshgate_requests_total{route=\"passthrough\",status=\"421\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        gateway.has_logged("misdirected_request"),
+        "{}",
+        gateway.logs()
+    );
+
+    let mut any = passthrough_setup(&origin);
+    any.extra_top = "allowed_hosts: [\"*\"]\n".into();
+    let gateway = Gateway::start(&any);
+    assert_eq!(
+        status_for_host(&gateway, "/headers", "anything.example").await,
+        200
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_provider_gets_a_502_page_and_the_gateway_keeps_serving() {
     let mut setup = Setup::new(Idp::shared().port);

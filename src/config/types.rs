@@ -12,6 +12,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+use crate::host::HostName;
+
 /// Path of the gateway's own routes; everything else is passed through to the provider.
 pub const SSO_PREFIX: &str = "/sso/";
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     /// Peers whose `X-Forwarded-*` headers are believed. Empty: nobody's.
     pub trusted_proxies: Vec<IpNet>,
+    /// Names besides `public_url`'s host that requests may carry in `Host`; `None`: any (`["*"]`).
+    pub allowed_hosts: Option<Vec<HostName>>,
     pub log: LogConfig,
     pub limits: Limits,
     pub upstream: Upstream,

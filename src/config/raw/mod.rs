@@ -64,6 +64,7 @@ pub struct RawConfig {
     pub tls: Field<RawTls>,
     pub admin_listen: Field<String>,
     pub trusted_proxies: Field<Vec<String>>,
+    pub allowed_hosts: Field<Vec<String>>,
     pub log: Field<RawLog>,
     pub limits: Field<RawLimits>,
     pub upstream: Field<RawUpstream>,
@@ -211,6 +212,7 @@ impl RawConfig {
             }),
             admin_listen: w.scalar("admin_listen", get("admin_listen")),
             trusted_proxies: w.list("trusted_proxies", get("trusted_proxies")),
+            allowed_hosts: w.list("allowed_hosts", get("allowed_hosts")),
             log: w.section("log", get("log"), LOG_KEYS, |w, s| RawLog {
                 format: w.scalar(&s.path("format"), s.get("format")),
                 level: w.scalar(&s.path("level"), s.get("level")),

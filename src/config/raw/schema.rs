@@ -12,6 +12,7 @@ pub const TOP_KEYS: &[&str] = &[
     "tls",
     "admin_listen",
     "trusted_proxies",
+    "allowed_hosts",
     "log",
     "limits",
     "upstream",

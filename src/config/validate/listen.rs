@@ -11,6 +11,7 @@ use super::Validator;
 use super::values::{check_log_level, parse_size};
 use crate::config::raw::{Field, RawLimits, RawLog, RawTls};
 use crate::config::types::{Limits, LogConfig, LogFormat, TlsFiles};
+use crate::host::HostName;
 
 impl Validator {
     pub(super) fn public_url(&mut self, s: &str) -> Option<Url> {
@@ -107,6 +108,46 @@ impl Validator {
             }
         }
         ok.then_some(out)
+    }
+
+    /// `allowed_hosts`: `host` or `host:port` names, or `["*"]` for any.
+    pub(super) fn allowed_hosts(
+        &mut self,
+        field: &Field<Vec<String>>,
+    ) -> Option<Option<Vec<HostName>>> {
+        let items = match field {
+            Field::Absent => return Some(Some(Vec::new())),
+            Field::Invalid => return None,
+            Field::Set(items) => items,
+        };
+        if items.iter().any(|s| s.trim() == "*") {
+            if items.len() > 1 {
+                self.push(
+                    "allowed_hosts",
+                    "lists `*` beside other names",
+                    "write either `[\"*\"]` (any name) or the names, not both",
+                );
+                return None;
+            }
+            return Some(None);
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, s) in items.iter().enumerate() {
+            match HostName::parse(s) {
+                Some(name) => out.push(name),
+                None => {
+                    ok = false;
+                    self.push(
+                        &format!("allowed_hosts[{i}]"),
+                        format!("`{s}` is not a host name or host:port"),
+                        "write a name as browsers send it in `Host` (`sso.internal.example.com`, `10.0.0.5:8443`), \
+                         without a scheme or path",
+                    );
+                }
+            }
+        }
+        ok.then_some(Some(out))
     }
 
     pub(super) fn log(&mut self, raw: &RawLog) -> Option<LogConfig> {

@@ -193,6 +193,7 @@ impl Validator {
         };
         let admin_listen = self.admin_listen(&raw.admin_listen, listen);
         let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
+        let allowed_hosts = self.allowed_hosts(&raw.allowed_hosts);
         let log = self.log(raw.log.set().unwrap_or(&RawLog::default()));
         let limits = self.limits(raw.limits.set().unwrap_or(&RawLimits::default()));
         let upstream = self
@@ -220,6 +221,7 @@ impl Validator {
             tls: tls?,
             admin_listen: admin_listen?,
             trusted_proxies: trusted_proxies?,
+            allowed_hosts: allowed_hosts?,
             log: log?,
             limits: limits?,
             upstream: upstream?,

@@ -166,3 +166,39 @@ fn a_listen_address_without_a_host_gets_a_concrete_fix() {
     );
     assert!(errors.errors[0].fix.contains("not a host name"));
 }
+
+#[test]
+fn allowed_hosts_take_names_or_a_lone_star_and_name_each_bad_entry() {
+    let dir = Dir::new();
+    assert_eq!(dir.ok(&with(""), &no_env()).allowed_hosts, Some(Vec::new()));
+    let c = dir.ok(
+        &with("allowed_hosts: [SSO.Internal.test., \"10.0.0.5:8443\", \"[fd00::5]:443\"]\n"),
+        &no_env(),
+    );
+    let names: Vec<(String, Option<u16>)> = c
+        .allowed_hosts
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.host, n.port))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("sso.internal.test".into(), None),
+            ("10.0.0.5".into(), Some(8443)),
+            ("[fd00::5]".into(), Some(443)),
+        ]
+    );
+    assert_eq!(
+        dir.ok(&with("allowed_hosts: [\"*\"]\n"), &no_env())
+            .allowed_hosts,
+        None
+    );
+    let errors = dir.err(
+        &with("allowed_hosts: [https://sso.example.com, ok.example, \"a b\"]\n"),
+        &no_env(),
+    );
+    assert_eq!(keys(&errors), vec!["allowed_hosts[0]", "allowed_hosts[2]"]);
+    let errors = dir.err(&with("allowed_hosts: [\"*\", a.example]\n"), &no_env());
+    assert_eq!(keys(&errors), vec!["allowed_hosts"]);
+}
