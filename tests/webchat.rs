@@ -351,8 +351,9 @@ async fn a_user_without_the_identifying_claim_gets_a_clear_error_and_no_token() 
 #[tokio::test]
 async fn an_unverified_email_gets_no_token_from_either_kind_of_access_token() {
     let idp = Idp::shared();
-    let chat = chat(idp, &format!("  audience: [{API}]\n")).await;
-    for resource in [None, Some(API)] {
+    let with_audience = format!("  audience: [{API}]\n");
+    for (extra, resource) in [("", None), (with_audience.as_str(), Some(API))] {
+        let chat = chat(idp, extra).await;
         let access_token = app_access_token(
             &chat.browser(),
             idp,
@@ -368,6 +369,21 @@ async fn an_unverified_email_gets_no_token_from_either_kind_of_access_token() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn with_an_audience_set_an_opaque_token_is_refused_because_it_cannot_show_one() {
+    let idp = Idp::shared();
+    let chat = chat(idp, &format!("  audience: [{API}]\n")).await;
+    let opaque = app_access_token(&chat.browser(), idp, "alice", "alice-password", None).await;
+    assert_ne!(opaque.split('.').count(), 3, "expected an opaque token");
+    assert_refused(
+        token_request(&chat, Some(&opaque), None).await,
+        401,
+        "invalid_token",
+    )
+    .await;
+    assert!(chat.gateway.has_logged("cannot show its audience"));
 }
 
 #[tokio::test]

@@ -206,6 +206,14 @@ impl Webchat {
                 }
             }
             Ok(claims)
+        } else if !settings.audience.is_empty() {
+            // Userinfo accepts any access token of the provider, whichever client it was issued to; with an
+            // audience configured, only a token that shows it (a JWT) may identify the user (RFC 9068 §4).
+            Err(WebchatError::InvalidToken {
+                detail:
+                    "an opaque access token cannot show its audience, and webchat.audience is set"
+                        .into(),
+            })
         } else {
             flow::userinfo(&self.provider, &discovered, bearer, None)
                 .await
