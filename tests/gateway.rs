@@ -189,19 +189,27 @@ async fn the_request_body_streams_to_the_origin_before_the_client_finishes_it() 
     assert_eq!(response.text().await.unwrap(), (1024 * 1024).to_string());
 }
 
-#[tokio::test]
-async fn websocket_upgrades_are_tunnelled_to_the_provider() {
-    let origin = origin::start().await;
-    let gateway = Gateway::start(&passthrough_setup(&origin));
+type WebSocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Opens a WebSocket to the origin's echo endpoint through the gateway.
+async fn open_websocket(gateway: &Gateway) -> WebSocket {
     let stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
     let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
         format!("ws://{}/ws", support::PUBLIC_HOST),
     )
     .unwrap();
-    let (mut ws, response) = tokio_tungstenite::client_async(request, stream)
+    let (ws, response) = tokio_tungstenite::client_async(request, stream)
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
+    ws
+}
+
+#[tokio::test]
+async fn websocket_upgrades_are_tunnelled_to_the_provider() {
+    let origin = origin::start().await;
+    let gateway = Gateway::start(&passthrough_setup(&origin));
+    let mut ws = open_websocket(&gateway).await;
     ws.send("hello".into()).await.unwrap();
     let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
@@ -226,14 +234,7 @@ fn quick_idle_gateway(origin: &origin::Origin) -> Gateway {
 async fn an_idle_websocket_tunnel_is_closed_after_the_idle_timeout() {
     let origin = origin::start().await;
     let gateway = quick_idle_gateway(&origin);
-    let stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
-    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        format!("ws://{}/ws", support::PUBLIC_HOST),
-    )
-    .unwrap();
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
+    let mut ws = open_websocket(&gateway).await;
     ws.send("hello".into()).await.unwrap();
     let reply = ws.next().await.unwrap().unwrap();
     assert_eq!(reply.into_text().unwrap().as_str(), "echo:hello");

@@ -175,43 +175,38 @@ async fn the_shipped_gateway_yaml_claims_log_in_a_user_without_a_family_name() {
     assert!(!payload["family_name"].as_str().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
+/// Logs `user` in and expects the gateway to refuse at the callback with a 403 page, counted under
+/// `reason`; returns the page.
+async fn refused_at_the_callback(user: &str, password: &str, reason: &str) -> String {
     let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
     let browser = gateway.browser();
     let action = browser.open_login_form(&current_shape("s", "n")).await;
-    let (url, response) = browser
-        .submit_credentials(&action, "carol", "carol-password")
-        .await;
+    let (url, response) = browser.submit_credentials(&action, user, password).await;
     assert!(url.contains("/sso/jwt/callback"), "{url}");
     assert_eq!(response.status(), 403);
     let html = response.text().await.unwrap();
+    assert!(!html.contains("id_token"), "{html}");
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains(&format!("reason=\"{reason}\"}} 1")),
+        "{metrics}"
+    );
+    html
+}
+
+#[tokio::test]
+async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
+    let html = refused_at_the_callback("carol", "carol-password", "missing_claim").await;
     assert!(
         html.contains("email address") && html.contains("`email`"),
         "{html}"
     );
-    let metrics = gateway.metrics().await;
-    assert!(metrics.contains("reason=\"missing_claim\"} 1"), "{metrics}");
 }
 
 #[tokio::test]
 async fn an_unverified_email_cannot_sign_in_as_the_address_owner() {
-    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
-    let browser = gateway.browser();
-    let action = browser.open_login_form(&current_shape("s", "n")).await;
-    let (url, response) = browser
-        .submit_credentials(&action, "mallory", "mallory-password")
-        .await;
-    assert!(url.contains("/sso/jwt/callback"), "{url}");
-    assert_eq!(response.status(), 403);
-    let html = response.text().await.unwrap();
+    let html = refused_at_the_callback("mallory", "mallory-password", "email_not_verified").await;
     assert!(html.contains("email address is not verified"), "{html}");
-    assert!(!html.contains("id_token"), "{html}");
-    let metrics = gateway.metrics().await;
-    assert!(
-        metrics.contains("reason=\"email_not_verified\"} 1"),
-        "{metrics}"
-    );
 }
 
 #[tokio::test]
