@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { after, before } from 'node:test';
-import { REPO, freePorts, startStack } from './stack.mjs';
+import { REPO, startFreeStack } from './stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.join(REPO, 'target/browser-artifacts');
@@ -54,7 +54,7 @@ export async function logIn(page, portal, { username, password }) {
 export function useStackAndBrowser(options = {}) {
   const fixture = { stack: null, context: null };
   before(async () => {
-    fixture.stack = await startStack({ ports: await freePorts(), quiet: true, ...options });
+    fixture.stack = await startFreeStack({ quiet: true, ...options });
     fixture.context = await launch();
   });
   after(async () => {

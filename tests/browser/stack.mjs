@@ -189,6 +189,21 @@ async function startApp(port, gateway) {
   };
 }
 
+/**
+ * A test stack on free ports. A port found free can be taken by another process (an outgoing connection
+ * draws from the same ephemeral range) before our child binds it; such a start is retried on new ports.
+ */
+export async function startFreeStack(options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStack({ ...options, ports: await freePorts() });
+    } catch (err) {
+      const taken = /Address already in use|EADDRINUSE/.test(String(err?.message));
+      if (!taken || attempt >= 5) throw err;
+    }
+  }
+}
+
 /** Free ports for a test stack. */
 export async function freePorts() {
   return {
