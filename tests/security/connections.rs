@@ -120,7 +120,7 @@ async fn a_busy_connection_is_closed_once_it_reaches_the_maximum_age() {
     let origin = origin::start().await;
     let gateway = gateway_with_limits(&origin, "max_connection_age: 2s, idle_timeout: 60s", "");
     let stream = TcpStream::connect(gateway.addr).await.unwrap();
-    let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.unwrap();
     let started = Instant::now();
     let mut connection = tokio::spawn(connection);
     let mut answered = 0;
