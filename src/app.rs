@@ -1,20 +1,23 @@
-//! The gateway's request handler: give the request an id, pick the route, answer, count, log.
+//! The gateway's request handler: give the request an id, refuse what no route may see, pick the route,
+//! answer, count, log.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use http::header::HeaderValue;
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{info, warn};
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{Metrics, Refusal};
 use crate::body::Body;
 use crate::freshworks::Sso;
 use crate::host::Hosts;
 use crate::pages::Page;
 use crate::proxy::Passthrough;
+use crate::proxy::forwarding::claimed_hosts;
 use crate::request_id::{RequestId, RequestIds};
-use crate::route::Route;
+use crate::route::{Refused, Route};
 use crate::server::{ConnInfo, Handler};
 
 pub struct App {
@@ -30,24 +33,31 @@ pub struct App {
 impl Handler for App {
     async fn handle(&self, request: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
         let id = self.ids.next();
-        let route = Route::of(request.uri().path());
         let started = Instant::now();
         // Only the path: query strings carry codes and states (and, on the provider's pages, session codes).
         let logged = self
             .access_log
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        let peer = conn.peer.ip();
 
-        let response = match route {
-            _ if !self.hosts.accepts(&request) => {
-                warn!(request_id = %id, peer = %conn.peer.ip(), reason = "misdirected_request", "request for a host this gateway does not serve");
-                misdirected(request.headers(), id)
+        let (route, response) = match self.admit(&request, &conn) {
+            Err(refusal) => {
+                self.metrics.refused(refusal);
+                warn!(request_id = %id, peer = %peer, reason = refusal.name(), "request refused before routing");
+                (Route::Refused, refusal_page(refusal, request.headers(), id))
             }
-            Route::Passthrough => self.passthrough(request, conn, id).await,
-            Route::SsoUnknown => not_found(request.headers(), id),
-            _ => match &self.sso {
-                Some(sso) => sso.handle(route, request, conn, id).await,
-                None => sso_not_configured(request.headers(), id),
-            },
+            Ok((Route::Passthrough, host)) => (
+                Route::Passthrough,
+                self.passthrough(request, conn, host, id).await,
+            ),
+            Ok((Route::SsoUnknown, _)) => (Route::SsoUnknown, not_found(request.headers(), id)),
+            Ok((route, _)) => (
+                route,
+                match &self.sso {
+                    Some(sso) => sso.handle(route, request, conn, id).await,
+                    None => sso_not_configured(request.headers(), id),
+                },
+            ),
         };
 
         let status = response.status();
@@ -55,7 +65,7 @@ impl Handler for App {
         if let Some((method, path)) = logged {
             info!(
                 request_id = %id,
-                peer = %conn.peer.ip(),
+                peer = %peer,
                 method = %method,
                 route = route.name(),
                 path = %path,
@@ -69,15 +79,41 @@ impl Handler for App {
 }
 
 impl App {
+    /// The route, and the checked host to forward, for a request whose target, `Host` and (from a trusted
+    /// proxy) forwarded host are all acceptable.
+    fn admit(
+        &self,
+        request: &Request<Incoming>,
+        conn: &ConnInfo,
+    ) -> Result<(Route, Option<HeaderValue>), Refusal> {
+        let route =
+            Route::classify(request.method(), request.uri().path()).map_err(
+                |refused| match refused {
+                    Refused::Connect => Refusal::ConnectMethod,
+                    Refused::NotAPath => Refusal::BadRequestTarget,
+                    Refused::NonCanonicalSso => Refusal::NonCanonicalPath,
+                },
+            )?;
+        let host = self.hosts.check(request)?;
+        // A trusted proxy's word on the original host is passed on, so it is held to the same names.
+        if self.proxy.trusts(conn.peer.ip())
+            && !claimed_hosts(request.headers()).all(|name| self.hosts.accepts_name(name))
+        {
+            return Err(Refusal::MisdirectedRequest);
+        }
+        Ok((route, host))
+    }
+
     async fn passthrough(
         &self,
         request: Request<Incoming>,
         conn: ConnInfo,
+        host: Option<HeaderValue>,
         id: RequestId,
     ) -> Response<Body> {
         // Only what an error page needs; a refcount bump, not a copy of the headers.
         let accept = request.headers().get(http::header::ACCEPT).cloned();
-        match self.proxy.forward(request, conn.peer, id).await {
+        match self.proxy.forward(request, &conn, host, id).await {
             Ok(response) => response,
             Err(error) => {
                 if let Some(kind) = error.upstream_kind() {
@@ -88,7 +124,13 @@ impl App {
                 if let Some(accept) = accept {
                     headers.insert(http::header::ACCEPT, accept);
                 }
-                error.page().render(&headers, id)
+                let mut response = error.page().render(&headers, id);
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    response
+                        .headers_mut()
+                        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                response
             }
         }
     }
@@ -105,16 +147,55 @@ fn not_found(headers: &HeaderMap, id: RequestId) -> Response<Body> {
     .render(headers, id)
 }
 
-/// RFC 9110 §15.5.20: the request names a host this gateway is not configured to answer for.
-fn misdirected(headers: &HeaderMap, id: RequestId) -> Response<Body> {
-    Page::new(
-        StatusCode::MISDIRECTED_REQUEST,
-        "misdirected_request",
-        "This address is not served here",
-        "The sign-in gateway answers only for the address it is configured with.",
-    )
-    .advice("Open your Freshworks portal and log in from there. If this address should work, ask your IT team to add it under allowed_hosts.")
-    .render(headers, id)
+/// The page for a request refused before routing. None of these comes from a browser following a link,
+/// so the pages are short; the log line with the same request id says more.
+fn refusal_page(refusal: Refusal, headers: &HeaderMap, id: RequestId) -> Response<Body> {
+    let page = match refusal {
+        // RFC 9110 §15.5.20: the request names a host this gateway is not configured to answer for.
+        Refusal::MisdirectedRequest => Page::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            refusal.name(),
+            "This address is not served here",
+            "The sign-in gateway answers only for the address it is configured with.",
+        )
+        .advice("Open your Freshworks portal and log in from there. If this address should work, ask your IT team to add it under allowed_hosts."),
+        Refusal::ConflictingHost | Refusal::BadHost => Page::new(
+            StatusCode::BAD_REQUEST,
+            refusal.name(),
+            "The request's host is not clear",
+            "The request named its host in two different ways, or named it more than once.",
+        )
+        .advice("Open your Freshworks portal and log in from there; if a proxy sits in front of the gateway, ask your IT team to check that it forwards one Host."),
+        Refusal::ConnectMethod => Page::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            refusal.name(),
+            "Not a proxy for other sites",
+            "The sign-in gateway does not open tunnels (CONNECT) to other addresses.",
+        )
+        .advice("Use the gateway's address directly, without a proxy setting that points at it."),
+        Refusal::BadRequestTarget => Page::new(
+            StatusCode::BAD_REQUEST,
+            refusal.name(),
+            "No such page",
+            "The request does not name a page.",
+        )
+        .advice("Start from your Freshworks portal's login page."),
+        Refusal::NonCanonicalPath => Page::new(
+            StatusCode::BAD_REQUEST,
+            refusal.name(),
+            "This address is written in an unusual way",
+            "It spells one of the sign-in gateway's own addresses differently (case, encoding, extra slashes or dots), so it is not served.",
+        )
+        .advice("Start from your Freshworks portal's login page, or type the address exactly as it was given to you."),
+    };
+    let mut response = page.render(headers, id);
+    if refusal == Refusal::ConnectMethod {
+        response.headers_mut().insert(
+            http::header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+    }
+    response
 }
 
 fn sso_not_configured(headers: &HeaderMap, id: RequestId) -> Response<Body> {

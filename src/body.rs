@@ -10,10 +10,12 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use tokio::sync::OwnedSemaphorePermit;
 
 pub enum Body {
-    /// Streamed from the upstream, frame by frame.
-    Upstream(Incoming),
+    /// Streamed from the upstream, frame by frame, holding its places under the upstream request limits
+    /// until the last frame is sent or the body is dropped.
+    Upstream(Incoming, [OwnedSemaphorePermit; 2]),
     /// Written by the gateway.
     Full(Full<Bytes>),
 }
@@ -42,12 +44,6 @@ impl From<Vec<u8>> for Body {
     }
 }
 
-impl From<Incoming> for Body {
-    fn from(body: Incoming) -> Self {
-        Body::Upstream(body)
-    }
-}
-
 impl HttpBody for Body {
     type Data = Bytes;
     type Error = hyper::Error;
@@ -57,7 +53,7 @@ impl HttpBody for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
-            Body::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Body::Upstream(body, _) => Pin::new(body).poll_frame(cx),
             Body::Full(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
@@ -66,14 +62,14 @@ impl HttpBody for Body {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Body::Upstream(body) => body.is_end_stream(),
+            Body::Upstream(body, _) => body.is_end_stream(),
             Body::Full(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Body::Upstream(body) => body.size_hint(),
+            Body::Upstream(body, _) => body.size_hint(),
             Body::Full(body) => body.size_hint(),
         }
     }

@@ -23,10 +23,11 @@ use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
 use crate::logging;
 use crate::oidc::{Backchannel, Provider};
+use crate::proxy::Forwarding;
 use crate::proxy::Passthrough;
 use crate::proxy::client::client_tls_config;
-use crate::proxy::headers::Forwarding;
 use crate::request_id::RequestIds;
+use crate::server::per_ip::PerIp;
 use crate::server::{Listener, tls};
 
 /// Connections the admin listener accepts at once; it serves probes and scrapes, not users.
@@ -180,6 +181,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     let passthrough = Passthrough::new(
         &config.upstream,
         config.limits.idle_timeout,
+        config.limits.max_upstream_requests,
         forwarding,
         client_tls,
         metrics.clone(),
@@ -219,6 +221,10 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             listener,
             tls,
             limits: config.limits.clone(),
+            per_ip: PerIp::new(
+                config.limits.max_connections_per_ip,
+                config.trusted_proxies.clone(),
+            ),
             handler: Arc::new(app),
             metrics: metrics.clone(),
         }
@@ -246,6 +252,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
                 listener: admin_listener,
                 tls: None,
                 limits,
+                per_ip: PerIp::new(0, Vec::new()),
                 handler: Arc::new(admin),
                 metrics: Arc::new(Metrics::new()),
             }

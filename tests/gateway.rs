@@ -105,14 +105,16 @@ async fn forwarding_headers_from_a_trusted_proxy_are_kept_and_extended() {
         .get(browser.url("/headers"))
         .header("x-forwarded-for", "203.0.113.7")
         .header("x-forwarded-proto", "https")
-        .header("x-forwarded-host", "sso.example.com")
+        .header("x-forwarded-host", "SSO.freshgate.test")
+        .header("x-forwarded-port", "443")
         .send()
         .await
         .unwrap();
     let seen: serde_json::Value = response.json().await.unwrap();
     assert_eq!(seen["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
     assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
-    assert_eq!(seen["headers"]["x-forwarded-host"], "sso.example.com");
+    assert_eq!(seen["headers"]["x-forwarded-host"], "SSO.freshgate.test");
+    assert_eq!(seen["headers"]["x-forwarded-port"], "443");
 }
 
 #[tokio::test]
@@ -298,14 +300,21 @@ async fn a_client_that_stops_reading_a_response_is_dropped_after_two_idle_timeou
     // The client never reads: the gateway's writes stall, the connection goes quiet, graceful close
     // cannot finish the response, and a second idle timeout drops the connection.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut opened = false;
     loop {
         let metrics = gateway.metrics().await;
-        if metrics.contains("freshgate_connections_open 0") {
+        opened |= metrics.contains("freshgate_connections_open 1");
+        if opened && metrics.contains("freshgate_connections_open 0") {
+            assert!(
+                metrics.contains("freshgate_connections_closed_total{reason=\"stalled\"} 2"),
+                "asked to close, then dropped:\n{metrics}"
+            );
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the stalled connection is still open:\n{metrics}"
+            "the stalled connection is still open:\n{metrics}\n{}",
+            gateway.logs()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -363,7 +372,11 @@ async fn requests_for_another_host_get_a_421_page_and_never_reach_the_provider()
     }
     let metrics = gateway.metrics().await;
     assert!(
-        metrics.contains("freshgate_requests_total{route=\"passthrough\",status=\"421\"} 3"),
+        metrics.contains("freshgate_requests_total{route=\"refused\",status=\"421\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("freshgate_requests_refused_total{reason=\"misdirected_request\"} 4"),
         "{metrics}"
     );
     assert!(

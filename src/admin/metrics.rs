@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::guards::Guards;
+pub use super::guards::{Closed, Overload, Refusal};
 use crate::route::Route;
 
 /// Upper bounds, in seconds, of the upstream latency histogram's buckets.
@@ -50,6 +52,7 @@ pub struct Metrics {
     logins: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     provider_ready: AtomicI64,
     jwks_fetches: Mutex<BTreeMap<&'static str, u64>>,
+    guards: Guards,
 }
 
 impl Default for Metrics {
@@ -72,6 +75,7 @@ impl Metrics {
             logins: Mutex::new(BTreeMap::new()),
             provider_ready: AtomicI64::new(0),
             jwks_fetches: Mutex::new(BTreeMap::new()),
+            guards: Guards::default(),
         }
     }
 
@@ -103,6 +107,18 @@ impl Metrics {
 
     pub fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn overload(&self, limit: Overload) {
+        self.guards.overload(limit);
+    }
+
+    pub fn connection_closed_by_us(&self, reason: Closed) {
+        self.guards.closed(reason);
+    }
+
+    pub fn refused(&self, reason: Refusal) {
+        self.guards.refused(reason);
     }
 
     /// One finished login attempt: `outcome` is `success` or `failure`, `reason` a short fixed code.
@@ -222,6 +238,7 @@ impl Metrics {
             "freshgate_provider_ready {}",
             self.provider_ready.load(Ordering::Relaxed)
         );
+        self.guards.render(&mut out);
         out
     }
 }

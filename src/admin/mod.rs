@@ -1,6 +1,7 @@
 //! The admin listener: `/healthz`, `/readyz`, `/metrics`. Bind it to loopback or a cluster-internal address;
 //! it exposes no secrets but tells a reader about the deployment.
 
+pub mod guards;
 pub mod metrics;
 
 use std::sync::Arc;

@@ -82,6 +82,18 @@ pub struct Limits {
     pub idle_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once; 0: no cap. Peers in `trusted_proxies`
+    /// are exempt: behind a load balancer every connection comes from its few addresses.
+    pub max_connections_per_ip: usize,
+    /// A connection older than this is asked to close (HTTP/2 GOAWAY; HTTP/1.1 after its current response),
+    /// and dropped `shutdown_grace` later: no client holds a slot forever, however busy it keeps it.
+    pub max_connection_age: Duration,
+    /// HTTP/2 streams one connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS, RFC 9113 §6.5.2).
+    pub max_concurrent_streams: u32,
+    /// Requests to the provider in flight at once, all connections together; past it, a 503 page.
+    pub max_upstream_requests: usize,
+    /// Requests to the provider in flight at once from one client connection; past it, a 503 page.
+    pub max_upstream_requests_per_connection: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
 }
@@ -94,6 +106,11 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
+            max_connections_per_ip: 512,
+            max_connection_age: Duration::from_secs(3600),
+            max_concurrent_streams: 100,
+            max_upstream_requests: 1024,
+            max_upstream_requests_per_connection: 32,
             shutdown_grace: Duration::from_secs(30),
         }
     }

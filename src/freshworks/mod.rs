@@ -138,7 +138,7 @@ impl Sso {
                 .webchat()
                 .map(Webchat::widget_js)
                 .map_err(|e| (e, None)),
-            Route::Passthrough | Route::SsoUnknown | Route::WebchatToken => {
+            Route::Passthrough | Route::SsoUnknown | Route::WebchatToken | Route::Refused => {
                 unreachable!("App routes only SSO routes here, and WebchatToken returned above")
             }
         };

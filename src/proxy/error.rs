@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use crate::admin::metrics::UpstreamError;
+use crate::admin::metrics::{Overload, UpstreamError};
 use crate::pages::Page;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,9 @@ pub enum ProxyError {
     Protocol { detail: String },
     #[error("the request could not be forwarded: {detail}")]
     BadRequest { detail: String },
+    /// Caused by load, ours to shed: not an upstream error.
+    #[error("too many requests to the provider in flight (limits.{})", limit.name())]
+    Overloaded { limit: Overload },
 }
 
 impl ProxyError {
@@ -23,6 +26,7 @@ impl ProxyError {
             ProxyError::Unreachable { .. } | ProxyError::Protocol { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -32,7 +36,7 @@ impl ProxyError {
             ProxyError::Unreachable { .. } => Some(UpstreamError::Unreachable),
             ProxyError::Timeout { .. } => Some(UpstreamError::Timeout),
             ProxyError::Protocol { .. } => Some(UpstreamError::Protocol),
-            ProxyError::BadRequest { .. } => None,
+            ProxyError::BadRequest { .. } | ProxyError::Overloaded { .. } => None,
         }
     }
 
@@ -67,6 +71,13 @@ impl ProxyError {
                 "The request is malformed and was not forwarded.",
             )
             .advice("Go back and try again."),
+            ProxyError::Overloaded { .. } => Page::new(
+                status,
+                "gateway_busy",
+                "The sign-in service is busy",
+                "Too many requests are waiting for the identity provider right now.",
+            )
+            .advice("Wait a few seconds and reload the page. If it keeps happening, tell your IT team and quote the request id below."),
         }
     }
 }

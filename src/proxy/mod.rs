@@ -3,12 +3,18 @@
 //! The browser keeps talking to the provider's own pages (login form, account pages, its static files)
 //! through the gateway's public origin; the gateway only rewrites what a well-behaved reverse proxy must:
 //! hop-by-hop fields (RFC 9110 §7.6.1), forwarding fields, and its own cookies.
+//!
+//! Each request to the provider holds a place under two limits until its response body is done:
+//! `limits.max_upstream_requests` (all connections) and `limits.max_upstream_requests_per_connection` (so
+//! one HTTP/2 connection cannot open a provider connection per stream). Past either, a 503 page at once.
 
 pub mod client;
 pub mod error;
+pub mod forwarding;
 pub mod headers;
+pub mod websocket;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,16 +23,16 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tracing::debug;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{Metrics, Overload};
 use crate::body::Body;
 use crate::config::Upstream;
 use crate::request_id::RequestId;
-use crate::server::idle::{Activity, IdleIo};
+use crate::server::ConnInfo;
 pub use error::ProxyError;
-use headers::Forwarding;
+pub use forwarding::Forwarding;
 
 pub struct Passthrough {
     client: Client<client::Connector, Incoming>,
@@ -37,6 +43,8 @@ pub struct Passthrough {
     /// A WebSocket tunnel with no byte either way for this long is closed (`limits.idle_timeout`).
     tunnel_idle_timeout: Duration,
     forwarding: Forwarding,
+    /// Places under `limits.max_upstream_requests`.
+    in_flight: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -44,6 +52,7 @@ impl Passthrough {
     pub fn new(
         upstream: &Upstream,
         tunnel_idle_timeout: Duration,
+        max_in_flight: usize,
         forwarding: Forwarding,
         tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
@@ -67,32 +76,59 @@ impl Passthrough {
             response_timeout: upstream.response_timeout,
             tunnel_idle_timeout,
             forwarding,
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
             metrics,
         }
     }
 
-    /// Sends the request to the provider and returns its response with the body still streaming.
+    /// True when `peer` is a trusted proxy, whose forwarding fields are believed.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.forwarding.trusts(peer)
+    }
+
+    /// A place under both upstream request limits, or the limit that is full.
+    fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
+        let connection = conn
+            .upstream_permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Overload::UpstreamRequestsPerConnection)?;
+        let global = self
+            .in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Overload::UpstreamRequests)?;
+        Ok([global, connection])
+    }
+
+    /// Sends the request to the provider and returns its response with the body still streaming. `host`
+    /// is the request's checked host (`host.rs`): the only name forwarded in `Host` and `X-Forwarded-Host`.
     pub async fn forward(
         &self,
         mut request: Request<Incoming>,
-        peer: SocketAddr,
+        conn: &ConnInfo,
+        host: Option<HeaderValue>,
         id: RequestId,
     ) -> Result<Response<Body>, ProxyError> {
-        let upgrade =
-            request.version() == Version::HTTP_11 && headers::is_upgrade_request(request.headers());
-        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+        let permits = self.permits(conn).map_err(|limit| {
+            self.metrics.overload(limit);
+            ProxyError::Overloaded { limit }
+        })?;
+        let websocket_key = (request.version() == Version::HTTP_11)
+            .then(|| websocket::opening_key(request.headers()))
+            .flatten();
+        let client_upgrade = websocket_key
+            .is_some()
+            .then(|| hyper::upgrade::on(&mut request));
 
         let (mut parts, body) = request.into_parts();
-        let host = parts.headers.get(header::HOST).cloned().or_else(|| {
-            parts
-                .uri
-                .authority()
-                .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
-        });
-        headers::remove_hop_by_hop(&mut parts.headers, upgrade);
+        headers::remove_hop_by_hop(&mut parts.headers);
+        if websocket_key.is_some() {
+            websocket::forward_opening(&mut parts.headers);
+        }
         headers::strip_gateway_cookies(&mut parts.headers);
         self.forwarding
-            .apply(&mut parts.headers, peer.ip(), host.clone());
+            .apply(&mut parts.headers, conn.peer.ip(), host.clone());
         match (self.preserve_host, host) {
             (true, Some(host)) => {
                 parts.headers.insert(header::HOST, host);
@@ -150,65 +186,32 @@ impl Passthrough {
         self.metrics.upstream_latency(started.elapsed());
 
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            if let Some(client_upgrade) = client_upgrade {
-                let upstream_upgrade = hyper::upgrade::on(&mut response);
-                tokio::spawn(tunnel(
-                    client_upgrade,
-                    upstream_upgrade,
-                    self.tunnel_idle_timeout,
-                    id,
-                ));
+            let (Some(client_upgrade), Some(key)) = (client_upgrade, websocket_key) else {
+                return Err(ProxyError::Protocol {
+                    detail:
+                        "the provider switched protocols for a request that asked for no WebSocket"
+                            .into(),
+                });
+            };
+            if !websocket::accepts(response.headers(), &key) {
+                return Err(ProxyError::Protocol {
+                    detail: "the provider's 101 is no WebSocket handshake (Upgrade other than websocket, or a missing or wrong Sec-WebSocket-Accept)".into(),
+                });
             }
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(websocket::tunnel(
+                client_upgrade,
+                upstream_upgrade,
+                self.tunnel_idle_timeout,
+                id,
+                permits,
+            ));
             let (parts, _) = response.into_parts();
             return Ok(Response::from_parts(parts, Body::empty()));
         }
         let (mut parts, body) = response.into_parts();
-        headers::remove_hop_by_hop(&mut parts.headers, false);
-        Ok(Response::from_parts(parts, Body::Upstream(body)))
-    }
-}
-
-/// Copies bytes both ways between the client's and the provider's upgraded connections until either closes,
-/// or until no byte has moved either way for `idle_timeout` (an upgraded connection has left hyper's
-/// timers, so the tunnel keeps its own).
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    idle_timeout: Duration,
-    id: RequestId,
-) {
-    let (client, upstream) = match tokio::join!(client, upstream) {
-        (Ok(client), Ok(upstream)) => (client, upstream),
-        (Err(e), _) | (_, Err(e)) => {
-            debug!(request_id = %id, error = %e, "upgrade did not complete");
-            return;
-        }
-    };
-    let activity = Activity::new();
-    let mut client = IdleIo::new(TokioIo::new(client), activity.clone());
-    let mut upstream = TokioIo::new(upstream);
-    let copy = tokio::io::copy_bidirectional(&mut client, &mut upstream);
-    tokio::pin!(copy);
-    loop {
-        tokio::select! {
-            result = copy.as_mut() => {
-                match result {
-                    Ok((sent, received)) => {
-                        debug!(request_id = %id, sent, received, "upgraded connection closed")
-                    }
-                    Err(e) => {
-                        debug!(request_id = %id, error = %e, "upgraded connection ended with an error")
-                    }
-                }
-                return;
-            }
-            _ = tokio::time::sleep_until(activity.last() + idle_timeout) => {
-                if activity.last() + idle_timeout <= tokio::time::Instant::now() {
-                    debug!(request_id = %id, "upgraded connection idle; closed");
-                    return;
-                }
-            }
-        }
+        headers::remove_hop_by_hop(&mut parts.headers);
+        Ok(Response::from_parts(parts, Body::Upstream(body, permits)))
     }
 }
 

@@ -1,11 +1,19 @@
 //! Listeners: accept, TLS, HTTP/1.1 and HTTP/2 (hyper-util's auto builder), limits, graceful shutdown.
 //!
 //! Every connection holds a permit of a semaphore sized `limits.max_connections`; at the limit the gateway
-//! stops accepting and the kernel's backlog absorbs the burst. On shutdown the accept loop ends, every
+//! stops accepting and the kernel's backlog absorbs the burst. One client address holds at most
+//! `limits.max_connections_per_ip` of them ([`per_ip`]). On shutdown the accept loop ends, every
 //! connection is asked to finish its in-flight requests and close, and the drain is bounded by
 //! `limits.shutdown_grace`: waiting for all permits to come back is waiting for all connections to end.
+//!
+//! A connection's life is bounded by [`Connection::serve`]'s timers: a first request within
+//! `limits.header_read_timeout` of the handshake, no more than `limits.idle_timeout` without a request in
+//! flight ([`requests`]: bytes alone, such as HTTP/2 PINGs, do not count), no stalled transfer longer than
+//! `limits.idle_timeout`, and an age of at most `limits.max_connection_age`.
 
 pub mod idle;
+pub mod per_ip;
+pub mod requests;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -22,20 +30,29 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{Closed, Metrics, Overload};
 use crate::body::Body;
 use crate::config::Limits;
 use idle::{Activity, IdleIo};
+use per_ip::PerIp;
+use requests::{Requests, Tracked};
 
 /// What a handler knows about the connection a request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// Requests to the provider this connection may still have in flight
+    /// (`limits.max_upstream_requests_per_connection`).
+    pub upstream_permits: Arc<Semaphore>,
 }
+
+/// Refusals of one kind are logged at most this often; the rest are counted in the next line.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Answers requests. Errors are the handler's business: it always returns a response.
 pub trait Handler: Send + Sync + 'static {
@@ -59,6 +76,8 @@ pub struct Listener<H> {
     pub listener: TcpListener,
     pub tls: Option<TlsAcceptor>,
     pub limits: Limits,
+    /// The per-client-address cap; `PerIp::new(0, ..)` for none.
+    pub per_ip: Arc<PerIp>,
     pub handler: Arc<H>,
     pub metrics: Arc<Metrics>,
 }
@@ -71,12 +90,15 @@ impl<H: Handler> Listener<H> {
             listener,
             tls,
             limits,
+            per_ip,
             handler,
             metrics,
         } = self;
         let limits = Arc::new(limits);
         let permits = Arc::new(Semaphore::new(limits.max_connections));
         let builder = Arc::new(builder(&limits));
+        let mut last_refusal_log: Option<Instant> = None;
+        let mut refusals_not_logged = 0u64;
         loop {
             let permit = tokio::select! {
                 permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -94,6 +116,25 @@ impl<H: Handler> Listener<H> {
                 },
                 _ = stopped(&mut shutdown) => break,
             };
+            let Some(slot) = per_ip.admit(peer.ip()) else {
+                metrics.overload(Overload::ConnectionsPerIp);
+                if last_refusal_log.is_none_or(|at| at.elapsed() >= REFUSAL_LOG_INTERVAL) {
+                    warn!(
+                        listener = name,
+                        peer = %peer.ip(),
+                        limit = per_ip.limit(),
+                        reason = "max_connections_per_ip",
+                        refused_meanwhile = refusals_not_logged,
+                        "connection refused: this client address already holds limits.max_connections_per_ip connections"
+                    );
+                    last_refusal_log = Some(Instant::now());
+                    refusals_not_logged = 0;
+                } else {
+                    refusals_not_logged += 1;
+                }
+                drop(stream);
+                continue;
+            };
             let connection = Connection {
                 peer,
                 tls: tls.clone(),
@@ -105,6 +146,7 @@ impl<H: Handler> Listener<H> {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
                 connection.run(stream, shutdown).await;
+                drop(slot);
                 drop(permit);
             });
         }
@@ -139,10 +181,9 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(256)
-        // No server PINGs: each one (and its ACK) would count as activity and keep an idle HTTP/2
-        // connection, and its slot under `limits.max_connections`, forever. The idle timeout closes
-        // idle and dead connections alike.
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        // No server PINGs: the idle timeout (no request in flight) closes idle and dead connections alike,
+        // and a stalled transfer is caught by the absence of bytes.
         .keep_alive_interval(None);
     builder
 }
@@ -202,22 +243,40 @@ impl<H: Handler> Connection<H> {
         let info = ConnInfo {
             peer: self.peer,
             tls,
+            upstream_permits: Arc::new(Semaphore::new(
+                self.limits.max_upstream_requests_per_connection,
+            )),
         };
+        let requests = Requests::new();
         let handler = self.handler.clone();
+        let tracker = requests.clone();
         let service = service_fn(move |request| {
+            let in_flight = tracker.start();
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request, info).await) }
+            let info = info.clone();
+            async move {
+                let response = handler.handle(request, info).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
+            }
         });
         let conn = self
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), service);
         tokio::pin!(conn);
-        let idle_timeout = self.limits.idle_timeout;
-        let mut closing = false;
-        // Idleness counts from the last byte, or from the start of closing, whichever is later.
-        let mut quiet_since = tokio::time::Instant::now();
+        let timers = Timers {
+            limits: &self.limits,
+            requests: &requests,
+            activity: &activity,
+        };
+        // When the connection was asked to close (idle, too old, shutting down); `None` while it serves.
+        let mut closing: Option<Instant> = None;
+        // A connection closing for its age is dropped this long after, however busy.
+        let mut drop_at: Option<Instant> = None;
         loop {
-            let idle_deadline = activity.last().max(quiet_since) + idle_timeout;
+            // Read before the deadline is worked out, so a first request that arrives in between still
+            // wakes the loop.
+            let awaiting_first = requests.none_yet();
+            let (deadline, _) = timers.next(closing, drop_at);
             tokio::select! {
                 result = conn.as_mut() => {
                     if let Err(e) = result {
@@ -225,28 +284,101 @@ impl<H: Handler> Connection<H> {
                     }
                     break;
                 }
-                _ = shutdown.wait_for(|stop| *stop), if !closing => {
-                    closing = true;
-                    quiet_since = tokio::time::Instant::now();
+                // The first request moves the deadline from the header timeout to the request's own.
+                _ = requests.first_arrived(), if awaiting_first => continue,
+                _ = shutdown.wait_for(|stop| *stop), if closing.is_none() => {
+                    closing = Some(Instant::now());
                     conn.as_mut().graceful_shutdown();
                 }
-                _ = tokio::time::sleep_until(idle_deadline) => {
-                    let now = tokio::time::Instant::now();
-                    if activity.last().max(quiet_since) + idle_timeout > now {
+                _ = tokio::time::sleep_until(deadline) => {
+                    // Re-read the clocks: a request may have started or ended while we slept.
+                    let (deadline, why) = timers.next(closing, drop_at);
+                    if deadline > Instant::now() {
                         continue;
                     }
-                    if closing {
-                        // Already closing and still no byte moved for a whole idle timeout (a client
-                        // that stopped reading a response): drop the connection.
-                        debug!(peer = %self.peer, "connection still idle while closing; dropped");
-                        break;
+                    match why {
+                        Deadline::Drop(reason) => {
+                            debug!(peer = %self.peer, reason = reason.name(), "connection dropped");
+                            self.metrics.connection_closed_by_us(reason);
+                            break;
+                        }
+                        Deadline::Close(reason) => {
+                            debug!(peer = %self.peer, reason = reason.name(), "connection asked to close");
+                            self.metrics.connection_closed_by_us(reason);
+                            let now = Instant::now();
+                            closing = Some(now);
+                            if reason == Closed::MaxAge {
+                                drop_at = Some(now + self.limits.shutdown_grace);
+                            }
+                            // In-flight requests still finish: graceful shutdown only stops new ones.
+                            conn.as_mut().graceful_shutdown();
+                        }
                     }
-                    // In-flight requests still finish: graceful shutdown only stops new ones.
-                    closing = true;
-                    quiet_since = now;
-                    conn.as_mut().graceful_shutdown();
                 }
             }
         }
     }
 }
+
+/// What happens when a connection's next deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    /// Ask it to close: GOAWAY for HTTP/2, no keep-alive for HTTP/1.1; requests in flight finish.
+    Close(Closed),
+    /// Drop it at once.
+    Drop(Closed),
+}
+
+/// The clocks that decide when a connection has had its time.
+struct Timers<'a> {
+    limits: &'a Limits,
+    requests: &'a Requests,
+    activity: &'a Activity,
+}
+
+impl Timers<'_> {
+    /// The earliest deadline that applies now, and what to do when it passes.
+    fn next(&self, closing: Option<Instant>, drop_at: Option<Instant>) -> (Instant, Deadline) {
+        let limits = self.limits;
+        let started = self.requests.started();
+        let busy = self.requests.in_flight() > 0;
+        // A transfer in flight that moved no byte either way for a whole idle timeout is stalled (a client
+        // that stopped reading, or sends its body a byte a minute).
+        let stalled_at = self.activity.last().max(closing.unwrap_or(started)) + limits.idle_timeout;
+        let mut next = match closing {
+            // Asked to close and nothing in flight, yet still open (a client that ignores GOAWAY): drop it.
+            Some(since) if !busy => (
+                since + limits.idle_timeout.min(CLOSE_GRACE),
+                Deadline::Drop(Closed::Idle),
+            ),
+            Some(_) => (stalled_at, Deadline::Drop(Closed::Stalled)),
+            None if busy => (stalled_at, Deadline::Close(Closed::Stalled)),
+            // RFC 9112 §9.3 lets a server close an idle connection at any time. The first request must come
+            // within the header timeout, counted from the handshake, not from the first byte.
+            None if self.requests.none_yet() => (
+                started + limits.header_read_timeout,
+                Deadline::Drop(Closed::HeaderTimeout),
+            ),
+            None => (
+                self.requests.quiet_since() + limits.idle_timeout,
+                Deadline::Close(Closed::Idle),
+            ),
+        };
+        if closing.is_none() {
+            let aged = started + limits.max_connection_age;
+            if aged < next.0 {
+                next = (aged, Deadline::Close(Closed::MaxAge));
+            }
+        }
+        if let Some(at) = drop_at
+            && at < next.0
+        {
+            next = (at, Deadline::Drop(Closed::MaxAge));
+        }
+        next
+    }
+}
+
+/// How long a connection asked to close with nothing in flight may take to go (an HTTP/2 client answers the
+/// GOAWAY's PING and closes within a round trip).
+const CLOSE_GRACE: Duration = Duration::from_secs(5);

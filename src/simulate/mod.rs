@@ -109,6 +109,7 @@ pub fn main(options: Options<'_>) -> ExitCode {
                 listener,
                 tls: None,
                 limits: Limits::default(),
+                per_ip: crate::server::per_ip::PerIp::new(0, Vec::new()),
                 handler: Arc::new(simulator),
                 metrics: Arc::new(Metrics::new()),
             }

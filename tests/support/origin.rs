@@ -2,7 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,6 +24,28 @@ pub struct Gates {
     pub client_saw_first_chunk: Notify,
     /// The origin received the first chunk of an `/upload` body: the client may send the rest.
     pub origin_saw_first_chunk: Notify,
+    /// `/hold` requests wait for this.
+    pub release: Notify,
+    /// `/hold` requests waiting now, and the most that ever waited at once.
+    pub holding: AtomicUsize,
+    pub most_held: AtomicUsize,
+    /// `METHOD path` of every request the origin received, in order.
+    pub seen: Mutex<Vec<String>>,
+}
+
+impl Gates {
+    /// True when a request for `path` (without query) ever reached the origin.
+    pub fn saw_path(&self, path: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.split_once(' ').is_some_and(|(_, p)| p == path))
+    }
+
+    pub fn requests(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
 }
 
 pub struct Origin {
@@ -70,6 +93,11 @@ async fn handle(
     gates: Arc<Gates>,
 ) -> Result<Response<Body>, Infallible> {
     let path = request.uri().path().to_owned();
+    gates
+        .seen
+        .lock()
+        .unwrap()
+        .push(format!("{} {path}", request.method()));
     let response = match path.as_str() {
         "/headers" => {
             let headers: serde_json::Map<String, serde_json::Value> = request
@@ -144,6 +172,14 @@ async fn handle(
         }
         // 32 MiB, far more than socket buffers hold: a client that does not read stalls the writer.
         "/large" => Response::new(full(vec![0u8; 32 << 20])),
+        // Held until the test releases it: counts how many requests the gateway lets through at once.
+        "/hold" => {
+            let now = gates.holding.fetch_add(1, Ordering::SeqCst) + 1;
+            gates.most_held.fetch_max(now, Ordering::SeqCst);
+            gates.release.notified().await;
+            gates.holding.fetch_sub(1, Ordering::SeqCst);
+            Response::new(full("released"))
+        }
         "/delay" => {
             tokio::time::sleep(Duration::from_millis(800)).await;
             Response::new(full("finished"))

@@ -93,6 +93,11 @@ pub struct RawLimits {
     pub idle_timeout: Field<String>,
     pub max_header_bytes: Field<String>,
     pub max_connections: Field<String>,
+    pub max_connections_per_ip: Field<String>,
+    pub max_connection_age: Field<String>,
+    pub max_concurrent_streams: Field<String>,
+    pub max_upstream_requests: Field<String>,
+    pub max_upstream_requests_per_connection: Field<String>,
     pub shutdown_grace: Field<String>,
 }
 
@@ -226,6 +231,11 @@ impl RawConfig {
                     idle_timeout: f("idle_timeout"),
                     max_header_bytes: f("max_header_bytes"),
                     max_connections: f("max_connections"),
+                    max_connections_per_ip: f("max_connections_per_ip"),
+                    max_connection_age: f("max_connection_age"),
+                    max_concurrent_streams: f("max_concurrent_streams"),
+                    max_upstream_requests: f("max_upstream_requests"),
+                    max_upstream_requests_per_connection: f("max_upstream_requests_per_connection"),
                     shutdown_grace: f("shutdown_grace"),
                 }
             }),

@@ -28,6 +28,11 @@ pub const LIMITS_KEYS: &[&str] = &[
     "idle_timeout",
     "max_header_bytes",
     "max_connections",
+    "max_connections_per_ip",
+    "max_connection_age",
+    "max_concurrent_streams",
+    "max_upstream_requests",
+    "max_upstream_requests_per_connection",
     "shutdown_grace",
 ];
 pub const UPSTREAM_KEYS: &[&str] = &[

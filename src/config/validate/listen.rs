@@ -234,27 +234,57 @@ impl Validator {
                 }
             },
         };
-        let max_connections = match &raw.max_connections {
-            Field::Absent => Some(d.max_connections),
-            Field::Invalid => None,
-            Field::Set(s) => match s.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Some(n),
-                _ => {
-                    self.push(
-                        "limits.max_connections",
-                        format!("`{s}` is not a whole number of at least 1"),
-                        "write a positive whole number, e.g. `max_connections: 10000`",
-                    );
-                    None
-                }
-            },
-        };
+        let max_connections = self.count(
+            "limits.max_connections",
+            &raw.max_connections,
+            d.max_connections,
+            1,
+            "max_connections: 10000",
+        );
+        let max_connections_per_ip = self.count(
+            "limits.max_connections_per_ip",
+            &raw.max_connections_per_ip,
+            d.max_connections_per_ip,
+            0,
+            "max_connections_per_ip: 512 (0 turns the cap off)",
+        );
+        let max_connection_age = self.timeout(
+            "limits.max_connection_age",
+            &raw.max_connection_age,
+            d.max_connection_age,
+        );
+        let max_concurrent_streams = self.count(
+            "limits.max_concurrent_streams",
+            &raw.max_concurrent_streams,
+            d.max_concurrent_streams as usize,
+            1,
+            "max_concurrent_streams: 100",
+        );
+        let max_upstream_requests = self.count(
+            "limits.max_upstream_requests",
+            &raw.max_upstream_requests,
+            d.max_upstream_requests,
+            1,
+            "max_upstream_requests: 1024",
+        );
+        let max_upstream_requests_per_connection = self.count(
+            "limits.max_upstream_requests_per_connection",
+            &raw.max_upstream_requests_per_connection,
+            d.max_upstream_requests_per_connection,
+            1,
+            "max_upstream_requests_per_connection: 32",
+        );
         Some(Limits {
             header_read_timeout: header_read_timeout?,
             tls_handshake_timeout: tls_handshake_timeout?,
             idle_timeout: idle_timeout?,
             max_header_bytes: max_header_bytes?,
             max_connections: max_connections?,
+            max_connections_per_ip: max_connections_per_ip?,
+            max_connection_age: max_connection_age?,
+            max_concurrent_streams: u32::try_from(max_concurrent_streams?).unwrap_or(u32::MAX),
+            max_upstream_requests: max_upstream_requests?,
+            max_upstream_requests_per_connection: max_upstream_requests_per_connection?,
             shutdown_grace: shutdown_grace?,
         })
     }

@@ -52,6 +52,32 @@ impl Validator {
     }
 
     /// A duration, `default` when absent; `min` and `max` are inclusive bounds.
+    /// A whole number of at least `min`; `example` is a valid setting shown in the fix.
+    pub(super) fn count(
+        &mut self,
+        key: &str,
+        field: &Field<String>,
+        default: usize,
+        min: usize,
+        example: &str,
+    ) -> Option<usize> {
+        match field {
+            Field::Absent => Some(default),
+            Field::Invalid => None,
+            Field::Set(s) => match s.trim().parse::<usize>() {
+                Ok(n) if n >= min => Some(n),
+                _ => {
+                    self.push(
+                        key,
+                        format!("`{s}` is not a whole number of at least {min}"),
+                        format!("write a whole number, e.g. `{example}`"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
     pub(super) fn duration(
         &mut self,
         key: &str,

@@ -1,0 +1,227 @@
+//! Forwarding fields: what the provider is told about the original client, and by whom.
+//!
+//! Only peers in `trusted_proxies` may say who the client was (RFC 7239 §8.1: these fields are trivially
+//! spoofed). From anyone else the whole family is removed, not just the three the gateway sets, because
+//! providers and their frameworks read many spellings: Keycloak (Quarkus) honours `X-Forwarded-Port` and
+//! `-Prefix`, servlet containers `X-Forwarded-Ssl`/`-Scheme`/`-Server`, IIS and rewrite modules
+//! `X-Original-URL`/`X-Rewrite-URL`, and CDNs' client-address fields are read by many. Then the gateway sets
+//! `X-Forwarded-For`, `-Proto` and `-Host` itself, the last from the host it checked (see `host.rs`).
+
+use std::net::IpAddr;
+
+use http::HeaderMap;
+use http::header::{self, HeaderName, HeaderValue};
+use ipnet::IpNet;
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Every field an untrusted client could use to claim a client address, scheme, host, port or path
+/// prefix, removed from requests of untrusted peers. Documented in docs/security.md.
+pub const FORWARDING_FIELDS: [&str; 23] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    "x-forwarded-server",
+    "x-forwarded-uri",
+    "x-forwarded-path",
+    "x-forwarded",
+    "forwarded-for",
+    "x-original-host",
+    "x-original-url",
+    "x-original-uri",
+    "x-rewrite-url",
+    "x-host",
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "cf-connecting-ip",
+    "x-cluster-client-ip",
+];
+
+fn is_forwarding_field(name: &HeaderName) -> bool {
+    FORWARDING_FIELDS.contains(&name.as_str())
+}
+
+#[derive(Debug, Clone)]
+pub struct Forwarding {
+    trusted: Vec<IpNet>,
+    /// The scheme browsers used to reach this listener.
+    proto: HeaderValue,
+}
+
+impl Forwarding {
+    pub fn new(trusted: Vec<IpNet>, tls: bool) -> Self {
+        Forwarding {
+            trusted,
+            proto: HeaderValue::from_static(if tls { "https" } else { "http" }),
+        }
+    }
+
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        if self.trusted.is_empty() {
+            return false;
+        }
+        let peer = peer.to_canonical();
+        self.trusted.iter().any(|net| net.contains(&peer))
+    }
+
+    /// Sets `X-Forwarded-For`, `-Proto` and `-Host` for the upstream; `host` is the checked host of the
+    /// request. From an untrusted peer every forwarding field is removed first; from a trusted one its
+    /// values are kept (its forwarded host was checked before routing) and the peer is appended to
+    /// `X-Forwarded-For`.
+    pub fn apply(&self, headers: &mut HeaderMap, peer: IpAddr, host: Option<HeaderValue>) {
+        let peer = peer.to_canonical();
+        let peer_text = peer.to_string();
+        if self.trusts(peer) {
+            let prior: Vec<&str> = headers
+                .get_all(&X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect();
+            let chain = if prior.is_empty() {
+                peer_text
+            } else {
+                format!("{}, {peer_text}", prior.join(", "))
+            };
+            if let Ok(value) = HeaderValue::from_str(&chain) {
+                headers.insert(&X_FORWARDED_FOR, value);
+            }
+            if !headers.contains_key(&X_FORWARDED_PROTO) {
+                headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
+            }
+            if !headers.contains_key(&X_FORWARDED_HOST)
+                && let Some(host) = host
+            {
+                headers.insert(&X_FORWARDED_HOST, host);
+            }
+            return;
+        }
+        // One pass to see whether there is anything to remove: most requests carry none of these.
+        if headers.keys().any(is_forwarding_field) {
+            for name in FORWARDING_FIELDS {
+                headers.remove(name);
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&peer_text) {
+            headers.insert(&X_FORWARDED_FOR, value);
+        }
+        headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
+        if let Some(host) = host {
+            headers.insert(&X_FORWARDED_HOST, host);
+        }
+    }
+}
+
+/// The original hosts a proxy claims: each entry of `X-Forwarded-Host` and each `host=` of `Forwarded`
+/// (RFC 7239 §5.3, possibly quoted). Unparseable fields yield an empty name, which no check accepts.
+pub fn claimed_hosts(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    let forwarded_hosts = headers
+        .get_all(&X_FORWARDED_HOST)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("").split(','))
+        .map(str::trim);
+    let forwarded = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("host=").split([',', ';']))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| value.trim().trim_matches('"'))
+        });
+    forwarded_hosts.chain(forwarded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_set_any_forwarding_field() {
+        let forwarding = Forwarding::new(vec![], true);
+        let mut pairs: Vec<(&str, &str)> = FORWARDING_FIELDS
+            .iter()
+            .map(|name| (*name, "evil.example"))
+            .collect();
+        pairs.push(("accept", "text/html"));
+        let mut headers = map(&pairs);
+        forwarding.apply(
+            &mut headers,
+            "10.0.0.7".parse().unwrap(),
+            Some(HeaderValue::from_static("sso.example.com")),
+        );
+        assert_eq!(headers["x-forwarded-for"], "10.0.0.7");
+        assert_eq!(headers["x-forwarded-proto"], "https");
+        assert_eq!(headers["x-forwarded-host"], "sso.example.com");
+        assert_eq!(headers["accept"], "text/html");
+        assert_eq!(headers.len(), 4, "{headers:?}");
+    }
+
+    #[test]
+    fn without_a_checked_host_no_forwarded_host_is_sent() {
+        let forwarding = Forwarding::new(vec![], false);
+        let mut headers = map(&[("x-forwarded-host", "evil.example")]);
+        forwarding.apply(&mut headers, "10.0.0.7".parse().unwrap(), None);
+        assert!(!headers.contains_key("x-forwarded-host"));
+    }
+
+    #[test]
+    fn trusted_peer_forwarding_headers_are_kept_and_the_peer_appended() {
+        let forwarding = Forwarding::new(vec!["10.0.0.0/8".parse().unwrap()], false);
+        let mut headers = map(&[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "sso.example.com"),
+            ("x-forwarded-port", "443"),
+        ]);
+        forwarding.apply(
+            &mut headers,
+            "10.1.2.3".parse().unwrap(),
+            Some(HeaderValue::from_static("internal")),
+        );
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 10.1.2.3");
+        assert_eq!(headers["x-forwarded-proto"], "https");
+        assert_eq!(headers["x-forwarded-host"], "sso.example.com");
+        assert_eq!(headers["x-forwarded-port"], "443");
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_peers_match_ipv4_networks() {
+        let forwarding = Forwarding::new(vec!["127.0.0.0/8".parse().unwrap()], false);
+        assert!(forwarding.trusts("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!forwarding.trusts("::ffff:10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn claimed_hosts_lists_every_forwarded_host_entry() {
+        let headers = map(&[
+            ("x-forwarded-host", "a.example, b.example"),
+            (
+                "forwarded",
+                "for=1.2.3.4;Host=\"c.example\", for=5.6.7.8;host=d.example;proto=https",
+            ),
+        ]);
+        let hosts: Vec<&str> = claimed_hosts(&headers).collect();
+        assert_eq!(hosts, ["a.example", "b.example", "c.example", "d.example"]);
+        assert_eq!(claimed_hosts(&HeaderMap::new()).count(), 0);
+    }
+}

@@ -1,0 +1,135 @@
+//! Upstream fan-out (HTTP/2 stream multiplexing turned into provider connections, cf. CVE-2023-44487's
+//! amplification): requests in flight to the provider are bounded per client connection and in all.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::Request;
+use tokio::net::TcpStream;
+
+use crate::raw::passthrough;
+use crate::support::origin;
+use crate::support::{Gateway, PUBLIC_HOST};
+
+fn gateway(origin: &origin::Origin, limits: &str) -> Gateway {
+    let yaml = passthrough(origin).yaml().replace(
+        "limits: { shutdown_grace: 5s, idle_timeout: 5s }",
+        &format!("limits: {{ shutdown_grace: 5s, idle_timeout: 5s, {limits} }}"),
+    );
+    Gateway::start_yaml(&yaml)
+}
+
+/// Opens `streams` requests to `/hold` on one HTTP/2 connection; returns the status of each.
+async fn hold_streams(gateway: &Gateway, streams: usize) -> Vec<tokio::task::JoinHandle<u16>> {
+    let stream = TcpStream::connect(gateway.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    let mut handles = Vec::new();
+    for _ in 0..streams {
+        let mut client = client.clone().ready().await.unwrap();
+        let request = Request::post(format!("http://{PUBLIC_HOST}/hold"))
+            .body(())
+            .unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        handles.push(tokio::spawn(async move {
+            response.await.map(|r| r.status().as_u16()).unwrap_or(0)
+        }));
+    }
+    handles
+}
+
+async fn wait_for_held(origin: &origin::Origin, count: usize) {
+    for _ in 0..100 {
+        if origin.gates.holding.load(Ordering::SeqCst) >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the origin never held {count} requests");
+}
+
+async fn statuses(handles: Vec<tokio::task::JoinHandle<u16>>) -> Vec<u16> {
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(
+            tokio::time::timeout(Duration::from_secs(10), handle)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn one_connection_with_many_stalled_streams_opens_only_its_share_of_provider_requests() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_requests_per_connection: 4");
+    let handles = hold_streams(&gateway, 20).await;
+    wait_for_held(&origin, 4).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    origin.gates.release.notify_waiters();
+    let statuses = statuses(handles).await;
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 503).count(),
+        16,
+        "{statuses:?}"
+    );
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 4);
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains(
+            "freshgate_overload_total{limit=\"max_upstream_requests_per_connection\"} 16"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn all_connections_together_stay_within_max_upstream_requests() {
+    let origin = origin::start().await;
+    let gateway = gateway(
+        &origin,
+        "max_upstream_requests: 5, max_upstream_requests_per_connection: 4",
+    );
+    let mut handles = hold_streams(&gateway, 4).await;
+    wait_for_held(&origin, 4).await;
+    handles.extend(hold_streams(&gateway, 4).await);
+    wait_for_held(&origin, 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    origin.gates.release.notify_waiters();
+    let statuses = statuses(handles).await;
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 503).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn the_gateway_advertises_its_stream_limit() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_concurrent_streams: 16");
+    let stream = TcpStream::connect(gateway.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    // The server's SETTINGS arrive with the first exchange.
+    let mut ready = client.ready().await.unwrap();
+    let request = Request::get(format!("http://{PUBLIC_HOST}/headers"))
+        .body(())
+        .unwrap();
+    let (response, _) = ready.send_request(request, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 200);
+    assert_eq!(ready.current_max_send_streams(), 16);
+}
