@@ -70,7 +70,11 @@ impl Sso {
         };
         match finished {
             Ok((location, mut cookies)) => {
-                cookies.push(clear);
+                cookies.extend(self.cookies.finish_login_cookies(
+                    request.headers(),
+                    state,
+                    timeout.as_secs(),
+                ));
                 Ok(redirect(&location, &cookies))
             }
             Err(SsoError::ProviderError { code, .. }) => {
