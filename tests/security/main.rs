@@ -7,3 +7,4 @@
 mod support;
 
 mod login_cookies;
+mod logout_csrf;
