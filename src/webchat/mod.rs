@@ -144,10 +144,11 @@ impl Webchat {
         let settings = self.settings();
         if let Some(bearer) = bearer(headers) {
             let claims = self.claims_from_access_token(bearer).await?;
-            let identity = token::identity(settings, &claims).map_err(|claim| {
-                WebchatError::MissingIdentity {
+            let identity = token::identity(settings, &claims).map_err(|refusal| match refusal {
+                token::NoIdentity::Missing(claim) => WebchatError::MissingIdentity {
                     claim: claim.to_owned(),
-                }
+                },
+                token::NoIdentity::NotOneAddress => WebchatError::NotOneAddress,
             })?;
             if token::email_unverified(settings, &claims, self.provider.upstream.email_verified) {
                 return Err(WebchatError::EmailNotVerified);
@@ -192,17 +193,17 @@ impl Webchat {
             })?;
             // Access tokens often carry only `sub`; userinfo may know the rest (it checks the token too).
             let policy = upstream.email_verified;
-            if (token::identity(settings, &claims).is_err()
-                || token::email_verified_unknown(settings, &claims, policy))
+            if (matches!(
+                token::identity(settings, &claims),
+                Err(token::NoIdentity::Missing(_))
+            ) || token::email_verified_unknown(settings, &claims, policy))
                 && discovered.metadata.userinfo_endpoint().is_some()
             {
                 let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
                 if let Ok(extra) =
                     flow::userinfo(&self.provider, &discovered, bearer, subject.as_deref()).await
                 {
-                    for (name, value) in extra {
-                        claims.entry(name).or_insert(value);
-                    }
+                    crate::claims::merge_userinfo(&mut claims, extra);
                 }
             }
             Ok(claims)

@@ -6,5 +6,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod email;
 mod login_cookies;
 mod logout_csrf;

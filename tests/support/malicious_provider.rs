@@ -23,7 +23,10 @@ use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 
-use super::PUBLIC_ORIGIN;
+use super::{APP_ORIGIN, PUBLIC_ORIGIN, Setup};
+
+/// The Web Chat widget secret of `setup_with_webchat`.
+pub const WEBCHAT_SECRET: &str = "webchat-test-secret-0123456789abcdef";
 
 /// Where the provider's issuer lives on the public origin.
 pub const ISSUER_PATH: &str = "/realms/evil";
@@ -107,6 +110,22 @@ impl MaliciousProvider {
             shared,
             _stop: stop,
         }
+    }
+
+    /// A gateway configuration with this provider as its upstream.
+    pub fn setup(&self) -> Setup {
+        let mut setup = Setup::new(self.port);
+        setup.issuer_path = ISSUER_PATH;
+        setup
+    }
+
+    /// `setup()` with a Web Chat section (no audience: opaque tokens are checked at userinfo).
+    pub fn setup_with_webchat(&self) -> Setup {
+        let mut setup = self.setup();
+        setup.webchat = Some(format!(
+            "  secret: {WEBCHAT_SECRET}\n  allowed_origins: [{APP_ORIGIN}]\n"
+        ));
+        setup
     }
 
     pub fn issuer(&self) -> &str {
