@@ -9,3 +9,4 @@ mod support;
 mod email;
 mod login_cookies;
 mod logout_csrf;
+mod tokens;
