@@ -26,6 +26,8 @@ pub enum WebchatError {
     ProviderNotReady {
         detail: String,
     },
+    /// Too many opaque tokens are being checked at the provider right now (`limit`).
+    Busy,
     ProviderError {
         detail: String,
     },
@@ -42,7 +44,9 @@ impl WebchatError {
             | WebchatError::MissingIdentity { .. }
             | WebchatError::EmailNotVerified
             | WebchatError::NotOneAddress => StatusCode::FORBIDDEN,
-            WebchatError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            WebchatError::ProviderNotReady { .. } | WebchatError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebchatError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
         }
     }
@@ -58,6 +62,7 @@ impl WebchatError {
             WebchatError::EmailNotVerified => "email_not_verified",
             WebchatError::NotOneAddress => "invalid_email",
             WebchatError::ProviderNotReady { .. } => "provider_not_ready",
+            WebchatError::Busy => "busy",
             WebchatError::ProviderError { .. } => "provider_error",
         }
     }
@@ -82,6 +87,7 @@ impl WebchatError {
             WebchatError::NotOneAddress => "The email address the identity provider sent is not a single address, so Freshdesk cannot identify you by it; ask your IT team to correct it there.".into(),
             WebchatError::EmailNotVerified => "The identity provider has not confirmed that your email address is yours, so Freshdesk cannot identify you by it; verify it there (or ask your IT team to), then sign in again.".into(),
             WebchatError::ProviderNotReady { .. } => "The identity provider cannot be reached right now; try again shortly.".into(),
+            WebchatError::Busy => "Too many tokens are being checked with the identity provider right now; try again in a second.".into(),
             WebchatError::ProviderError { .. } => "The identity provider did not answer correctly; try again shortly.".into(),
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod limit;
 pub mod session;
 pub mod token;
 
@@ -39,6 +40,8 @@ pub struct Webchat {
     provider: Arc<Provider>,
     metrics: Arc<Metrics>,
     pub session: SessionCookie,
+    /// Userinfo look-ups for opaque bearer tokens (`limit`).
+    opaque_lookups: limit::Bucket,
 }
 
 /// What `serve` logs and `check` prints about a `webchat` section that works but is weaker than it should be.
@@ -52,11 +55,12 @@ pub fn start_up_warnings(webchat: &WebchatConfig) -> Vec<String> {
         ));
     }
     if webchat.audience.is_empty() {
-        warnings.push(
+        warnings.push(format!(
             "webchat.audience is empty: JWT access tokens issued to any client of the provider are accepted \
-             (RFC 9068 §4); list the audience your app's access tokens carry"
-                .into(),
-        );
+             (RFC 9068 §4), and opaque tokens are checked at the provider's userinfo endpoint (at most {} \
+             look-ups a second, then 503); list the audience your app's access tokens carry",
+            limit::OPAQUE_LOOKUPS_PER_SECOND
+        ));
     }
     warnings
 }
@@ -81,6 +85,10 @@ impl Webchat {
             provider,
             metrics,
             session,
+            opaque_lookups: limit::Bucket::new(
+                limit::OPAQUE_LOOKUP_BURST,
+                limit::OPAQUE_LOOKUPS_PER_SECOND,
+            ),
         }
     }
 
@@ -215,6 +223,12 @@ impl Webchat {
                     "an opaque access token cannot show its audience, and webchat.audience is set"
                         .into(),
             })
+        } else if !limit::plausible_opaque_token(bearer) {
+            Err(WebchatError::InvalidToken {
+                detail: "not a bearer token (RFC 6750 §2.1)".into(),
+            })
+        } else if !self.opaque_lookups.try_take() {
+            Err(WebchatError::Busy)
         } else {
             flow::userinfo(&self.provider, &discovered, bearer, None)
                 .await
@@ -242,6 +256,11 @@ impl Webchat {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let WebchatError::Busy = error {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         match origin {
             // Let an allowed page read why it was refused.

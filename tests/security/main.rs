@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod config;
 mod email;
 mod login_cookies;
 mod logout_csrf;

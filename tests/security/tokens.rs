@@ -161,3 +161,53 @@ async fn a_return_to_with_user_info_or_oversized_is_refused() {
         .await;
     assert_eq!(ok.status(), 302);
 }
+
+#[tokio::test]
+async fn junk_bearer_tokens_cost_the_provider_a_bounded_number_of_userinfo_calls() {
+    let provider = MaliciousProvider::start();
+    let gateway = Gateway::start(&provider.setup_with_webchat());
+    gateway.wait_ready().await;
+    // Tokens that cannot be bearer tokens are refused without asking the provider.
+    for junk in ["not,a,token", "a=b", "tok\"en"] {
+        let (status, body) = webchat_token(&gateway, junk).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_token")),
+            "{junk}: {body}"
+        );
+    }
+    assert_eq!(provider.userinfo_calls(), 0);
+
+    // A flood of well-formed junk: the provider sees the burst and the sustained rate, the rest get 503.
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for round in 0..5 {
+        let tokens: Vec<String> = (0..40).map(|i| format!("junk-{round}-{i}")).collect();
+        let requests = tokens.iter().map(|token| webchat_token(&gateway, token));
+        for (status, _) in futures_util::future::join_all(requests).await {
+            statuses.push(status);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let calls = provider.userinfo_calls();
+    let bound = 20.0 + 10.0 * elapsed + 1.0;
+    assert!(
+        (calls as f64) <= bound,
+        "{calls} userinfo calls for 200 junk tokens in {elapsed:.1} s (bound {bound:.0})"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&503), "{statuses:?}");
+    let busy = client()
+        .get(format!("http://{}/sso/webchat/token", gateway.addr))
+        .header("host", PUBLIC_HOST)
+        .header("authorization", "Bearer one-more-junk-token")
+        .send()
+        .await
+        .unwrap();
+    if busy.status() == 503 {
+        assert_eq!(busy.headers()["retry-after"], "1");
+    }
+}
