@@ -12,8 +12,8 @@ use crate::config::Account;
 
 /// Longest `state` or `nonce` accepted from Freshworks. The seeds show values of 9 to 11 alphanumeric
 /// characters (`state=hgdg43567`, `nonce=1545894408`); 256 bytes leaves room for twenty times that while
-/// keeping the pending-login cookie, which carries both, under 2 KiB (browsers keep 4 KiB per cookie,
-/// RFC 6265bis §5.6, and every byte rides on the callback request).
+/// keeping the pending-login cookie, which carries both, under 2 KiB (RFC 6265 §6.1 promises 4 KiB per cookie,
+/// and every byte rides on the callback request).
 pub const MAX_PARAM_BYTES: usize = 256;
 
 /// Longest Web Chat `return_to` accepted: it is kept in the pending-login cookie too.
