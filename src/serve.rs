@@ -121,6 +121,9 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             None
         }
     };
+    for warning in crate::config::warnings(&config) {
+        warn!(key = %warning.key, "{warning}");
+    }
     let signing_key = match &config.freshworks {
         None => None,
         Some(freshworks) => {

@@ -118,6 +118,11 @@ async fn check_config(config: &Config, report: &mut Report) {
             .warnings
             .extend(crate::webchat::start_up_warnings(webchat));
     }
+    report.warnings.extend(
+        crate::config::warnings(config)
+            .iter()
+            .map(ToString::to_string),
+    );
     check_provider(&config.upstream, report).await;
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();

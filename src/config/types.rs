@@ -38,6 +38,17 @@ pub struct Config {
     pub session: Session,
     pub freshworks: Option<Freshworks>,
     pub webchat: Option<Webchat>,
+    /// Files holding secrets (TLS key, cookie key, client and widget secrets), with the key that named each,
+    /// for the start-up check of who may read them. The signing key has its own check (`keys`).
+    pub secret_files: Vec<SecretFile>,
+}
+
+/// A file the configuration reads a secret from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// The configuration key that names it, e.g. `upstream.client_secret_file`.
+    pub key: String,
+    pub path: PathBuf,
 }
 
 impl Config {

@@ -70,7 +70,11 @@ impl Sso {
         };
         match finished {
             Ok((location, mut cookies)) => {
-                cookies.push(clear);
+                cookies.extend(self.cookies.finish_login_cookies(
+                    request.headers(),
+                    state,
+                    timeout.as_secs(),
+                ));
                 Ok(redirect(&location, &cookies))
             }
             Err(SsoError::ProviderError { code, .. }) => {
@@ -161,7 +165,7 @@ impl Sso {
         )
         .await
         {
-            Ok(extra) => merge(&mut auth.claims, extra),
+            Ok(extra) => crate::claims::merge_userinfo(&mut auth.claims, extra),
             Err(e) if required_missing(&auth.claims) => {
                 return Err(SsoError::UserinfoFailed {
                     detail: e.to_string(),
@@ -233,13 +237,21 @@ impl Sso {
         let policy = self.provider.upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
         if token::any_missing(settings, &auth.claims, policy) {
-            self.add_userinfo(&mut auth, |all| token::identity(settings, all).is_err())
-                .await?;
+            self.add_userinfo(&mut auth, |all| {
+                matches!(
+                    token::identity(settings, all),
+                    Err(token::NoIdentity::Missing(_))
+                )
+            })
+            .await?;
         }
         let identity =
-            token::identity(settings, &auth.claims).map_err(|claim| SsoError::MissingClaim {
-                claim,
-                sources: crate::claims::describe(&settings.identity),
+            token::identity(settings, &auth.claims).map_err(|refusal| match refusal {
+                token::NoIdentity::Missing(claim) => SsoError::MissingClaim {
+                    claim,
+                    sources: crate::claims::describe(&settings.identity),
+                },
+                token::NoIdentity::NotOneAddress => SsoError::NotOneAddress,
             })?;
         if token::email_unverified(settings, &auth.claims, policy) {
             return Err(SsoError::EmailNotVerified);
@@ -343,20 +355,6 @@ async fn validate(
     }
 }
 
-/// Userinfo fills what the ID token lacks; it never overrides a non-empty ID token claim.
-fn merge(claims: &mut Map<String, Value>, extra: Map<String, Value>) {
-    for (name, value) in extra {
-        let empty = match claims.get(&name) {
-            None | Some(Value::Null) => true,
-            Some(Value::String(text)) => text.trim().is_empty(),
-            _ => false,
-        };
-        if empty {
-            claims.insert(name, value);
-        }
-    }
-}
-
 /// `url` with `pairs` appended to its query, keeping whatever query it already has.
 pub fn append_query(url: &Url, pairs: &[(&str, &str)]) -> String {
     let mut url = url.clone();
@@ -383,18 +381,5 @@ mod tests {
             out,
             "https://acme.freshworks.com/auth/12344/jwt?portal=1&state=a+b%26c&id_token=x.y.z"
         );
-    }
-
-    #[test]
-    fn userinfo_fills_gaps_but_never_overrides() {
-        let mut claims: Map<String, Value> =
-            serde_json::from_str(r#"{"sub":"u","email":"a@x","name":""}"#).unwrap();
-        let extra: Map<String, Value> =
-            serde_json::from_str(r#"{"sub":"u","email":"evil@x","name":"Ann","family_name":"B"}"#)
-                .unwrap();
-        merge(&mut claims, extra);
-        assert_eq!(claims["email"], "a@x");
-        assert_eq!(claims["name"], "Ann");
-        assert_eq!(claims["family_name"], "B");
     }
 }

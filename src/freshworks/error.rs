@@ -64,6 +64,8 @@ pub enum SsoError {
     /// The email address comes from the provider's `email` claim, which the provider does not say it verified
     /// (`upstream.email_verified`).
     EmailNotVerified,
+    /// The email address to sign is not a single address (a list, a display name, several `@`).
+    NotOneAddress,
     Signing {
         detail: String,
     },
@@ -89,6 +91,7 @@ impl SsoError {
             SsoError::UserinfoFailed { .. } => "userinfo_failed",
             SsoError::MissingClaim { .. } => "missing_claim",
             SsoError::EmailNotVerified => "email_not_verified",
+            SsoError::NotOneAddress => "invalid_email",
             SsoError::Signing { .. } => "signing_failed",
             SsoError::NotConfigured { .. } => "not_configured",
             SsoError::BadReturnTo => "bad_return_to",
@@ -139,7 +142,9 @@ impl SsoError {
             SsoError::TokenExchange { .. }
             | SsoError::InvalidIdToken { .. }
             | SsoError::UserinfoFailed { .. } => StatusCode::BAD_GATEWAY,
-            SsoError::MissingClaim { .. } | SsoError::EmailNotVerified => StatusCode::FORBIDDEN,
+            SsoError::MissingClaim { .. }
+            | SsoError::EmailNotVerified
+            | SsoError::NotOneAddress => StatusCode::FORBIDDEN,
             SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -242,6 +247,13 @@ impl SsoError {
                 "Freshworks finds you by your email address, and the identity provider has not confirmed that this address is yours.",
             )
             .advice("Verify your email address at your organisation's sign-in service (or ask your IT team to mark it verified), then sign in again."),
+            SsoError::NotOneAddress => Page::new(
+                status,
+                code,
+                "Your email address cannot be used",
+                "Freshworks finds you by your email address, and the identity provider sent something that is not a single address.",
+            )
+            .advice("Ask your IT team to correct the email address of your account at your organisation's sign-in service, then sign in again."),
             SsoError::MissingClaim { claim, sources } => Page::new(
                 status,
                 code,

@@ -13,6 +13,7 @@ mod error;
 mod login;
 mod logout;
 pub mod pending;
+pub mod pending_list;
 mod replay;
 
 use std::sync::Arc;

@@ -9,12 +9,13 @@
 
 mod files;
 mod freshworks;
+mod insecure;
 mod listen;
 mod session;
 #[cfg(test)]
 mod tests;
 mod upstream;
-mod values;
+pub(crate) mod values;
 mod webchat;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use serde_yaml::Value;
 use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
 use super::raw::{Field, RawConfig, RawLimits, RawLog, RawSession, TOP_KEYS};
-use super::types::Config;
+use super::types::{Config, SecretFile};
 use files::{ReadError, absolute, read_limited};
 
 pub use freshworks::{FRESHWORKS_CLAIMS, default_mapping};
@@ -95,6 +96,7 @@ pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, Conf
     let mut v = Validator {
         base: absolute(source.parent().unwrap_or(Path::new(""))),
         errors,
+        secret_files: Vec::new(),
     };
     let config = v.config(&raw, source);
     match config {
@@ -152,6 +154,8 @@ struct Validator {
     /// Absolute directory of the configuration file, for relative paths.
     base: PathBuf,
     errors: Vec<ConfigError>,
+    /// Every secret file read so far, for `Config::secret_files`.
+    secret_files: Vec<SecretFile>,
 }
 
 impl Validator {
@@ -191,8 +195,14 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        if let Some(url) = &public_url {
+            self.refuse_plain_http_public_url(url);
+        }
         let admin_listen = self.admin_listen(&raw.admin_listen, listen);
         let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
+        if let Some(nets) = &trusted_proxies {
+            self.refuse_trusting_everyone(nets);
+        }
         let allowed_hosts = self.allowed_hosts(&raw.allowed_hosts);
         let log = self.log(raw.log.set().unwrap_or(&RawLog::default()));
         let limits = self.limits(raw.limits.set().unwrap_or(&RawLimits::default()));
@@ -214,6 +224,14 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        let mut secret_files = Vec::new();
+        if let Some(Some(files)) = &tls {
+            secret_files.push(SecretFile {
+                key: "tls.key_file".into(),
+                path: files.key_file.clone(),
+            });
+        }
+        secret_files.append(&mut self.secret_files);
         Some(Config {
             source: source.to_path_buf(),
             listen: listen?,
@@ -228,6 +246,7 @@ impl Validator {
             session: session?,
             freshworks: freshworks?,
             webchat: webchat?,
+            secret_files,
         })
     }
 }
