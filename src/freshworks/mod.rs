@@ -10,7 +10,7 @@
 mod callback;
 pub mod claims;
 mod error;
-mod login;
+pub mod login;
 mod logout;
 pub mod pending;
 pub mod pending_list;

@@ -1,66 +1,55 @@
-//! Just enough DER (ITU-T X.690) reading to look inside the key structures this module handles: PKCS#8
-//! `PrivateKeyInfo` (RFC 5208), PKCS#1 `RSAPrivateKey` / `RSAPublicKey` (RFC 8017 appendix A.1) and X.509
-//! `SubjectPublicKeyInfo` (RFC 5280 §4.1).
+//! Looking inside the key structures this module handles — PKCS#8 `PrivateKeyInfo` (RFC 5208, RFC 5958),
+//! PKCS#1 `RSAPrivateKey` and `RSAPublicKey` (RFC 8017 appendix A.1.1, A.1.2) and X.509
+//! `SubjectPublicKeyInfo` (RFC 5280 §4.1) — with RustCrypto's `pkcs8`, `pkcs1` and `spki` crates, which
+//! decode DER (ITU-T X.690) strictly: canonical lengths and integers, no trailing bytes.
 //!
-//! aws-lc-rs does the real parsing and validation. This reader exists so that a refused key gets a precise
-//! message: aws-lc-rs rejects a 1024-bit key or an EC key with an opaque "key rejected", while an operator
-//! needs to hear "this key has 1024 bits" or "this is an EC key". It also yields the modulus and exponent for
-//! the RFC 7638 thumbprint.
+//! aws-lc-rs does the real validation and the signing. These readers exist so that a refused key gets a
+//! precise message: aws-lc-rs rejects a 1024-bit key or an EC key with an opaque "key rejected", while an
+//! operator needs to hear "this key has 1024 bits" or "this is an EC key". They also yield the modulus and
+//! exponent for the RFC 7638 thumbprint.
 
-const TAG_INTEGER: u8 = 0x02;
-const TAG_BIT_STRING: u8 = 0x03;
-const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_OID: u8 = 0x06;
-const TAG_SEQUENCE: u8 = 0x30;
+use pkcs1::{RsaPrivateKeyRef, RsaPublicKeyRef};
+use pkcs8::PrivateKeyInfoRef;
+use pkcs8::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
-/// rsaEncryption, 1.2.840.113549.1.1.1 (RFC 8017 appendix A.1).
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+/// rsaEncryption (RFC 8017 appendix A.1).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// A DER structure did not parse; the text says which part.
+/// Key algorithms an operator may plausibly hand over instead of an RSA key, named for the message.
+const OTHER_ALGORITHMS: [(ObjectIdentifier, &str); 7] = [
+    // id-ecPublicKey, RFC 5480 §2.1.1.
+    (
+        ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
+        "an EC (elliptic-curve) key",
+    ),
+    // RFC 8410 §3.
+    (
+        ObjectIdentifier::new_unwrap("1.3.101.112"),
+        "an Ed25519 key",
+    ),
+    (ObjectIdentifier::new_unwrap("1.3.101.113"), "an Ed448 key"),
+    (ObjectIdentifier::new_unwrap("1.3.101.110"), "an X25519 key"),
+    (ObjectIdentifier::new_unwrap("1.3.101.111"), "an X448 key"),
+    // id-dsa, RFC 3279 §2.3.2.
+    (
+        ObjectIdentifier::new_unwrap("1.2.840.10040.4.1"),
+        "a DSA key",
+    ),
+    // id-RSASSA-PSS, RFC 8017 appendix A.2.3.
+    (
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"),
+        "an RSA-PSS key (restricted to PS256-style signatures, which cannot make RS256 signatures)",
+    ),
+];
+
+/// A DER structure did not decode; the text says which one and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct DerError(pub(super) &'static str);
+pub(super) struct DerError(pub(super) String);
 
 type Result<T> = std::result::Result<T, DerError>;
 
-/// Splits one tag-length-value element with the expected tag off the front of `input`.
-/// Returns the element's contents and the rest of the input.
-fn element<'a>(input: &'a [u8], tag: u8, what: &'static str) -> Result<(&'a [u8], &'a [u8])> {
-    let (&found, rest) = input.split_first().ok_or(DerError(what))?;
-    if found != tag {
-        return Err(DerError(what));
-    }
-    let (&first, mut rest) = rest.split_first().ok_or(DerError(what))?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        // Long form: the low bits give the number of length octets. 0x80 (indefinite length) is not DER.
-        let count = usize::from(first & 0x7F);
-        if count == 0 || count > 4 || rest.len() < count {
-            return Err(DerError(what));
-        }
-        let (octets, after) = rest.split_at(count);
-        rest = after;
-        octets
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
-    };
-    if rest.len() < len {
-        return Err(DerError(what));
-    }
-    Ok(rest.split_at(len))
-}
-
-/// The big-endian magnitude of a DER INTEGER that must be positive, without leading zero octets.
-fn positive_integer<'a>(input: &'a [u8], what: &'static str) -> Result<(&'a [u8], &'a [u8])> {
-    let (value, rest) = element(input, TAG_INTEGER, what)?;
-    if value.first().is_none_or(|&b| b & 0x80 != 0) {
-        return Err(DerError(what));
-    }
-    let start = value.iter().position(|&b| b != 0).unwrap_or(value.len());
-    if start == value.len() {
-        return Err(DerError(what));
-    }
-    Ok((&value[start..], rest))
+fn malformed(what: &str, error: impl std::fmt::Display) -> DerError {
+    DerError(format!("the {what} structure is malformed: {error}"))
 }
 
 /// The public half of an RSA key: modulus `n` and public exponent `e`, big-endian, no leading zeros.
@@ -71,6 +60,13 @@ pub(super) struct RsaPublicParts {
 }
 
 impl RsaPublicParts {
+    fn of(key: &RsaPublicKeyRef<'_>) -> Self {
+        RsaPublicParts {
+            n: key.modulus.as_bytes().to_vec(),
+            e: key.public_exponent.as_bytes().to_vec(),
+        }
+    }
+
     /// Size of the modulus in bits, the number RFC 7518 §3.3 puts a floor under.
     pub(super) fn bits(&self) -> usize {
         match self.n.first() {
@@ -89,106 +85,53 @@ pub(super) enum Pkcs8Key<'a> {
     Other(String),
 }
 
-/// Reads a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5; RFC 5958 `OneAsymmetricKey` has the same prefix).
+/// Reads a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5) or `OneAsymmetricKey` (RFC 5958 §2).
 pub(super) fn pkcs8(der: &[u8]) -> Result<Pkcs8Key<'_>> {
-    const WHAT: &str = "the PKCS#8 PrivateKeyInfo structure is malformed";
-    let (info, _) = element(der, TAG_SEQUENCE, WHAT)?;
-    let (_version, rest) = element(info, TAG_INTEGER, WHAT)?;
-    let (algorithm, rest) = element(rest, TAG_SEQUENCE, WHAT)?;
-    let (oid, _parameters) = element(algorithm, TAG_OID, WHAT)?;
-    let (private_key, _attributes) = element(rest, TAG_OCTET_STRING, WHAT)?;
-    if oid == OID_RSA_ENCRYPTION {
-        Ok(Pkcs8Key::Rsa(private_key))
+    let info =
+        PrivateKeyInfoRef::try_from(der).map_err(|e| malformed("PKCS#8 PrivateKeyInfo", e))?;
+    if info.algorithm.oid == RSA_ENCRYPTION {
+        Ok(Pkcs8Key::Rsa(info.private_key.as_bytes()))
     } else {
-        Ok(Pkcs8Key::Other(describe_algorithm(oid)))
+        Ok(Pkcs8Key::Other(describe_algorithm(info.algorithm.oid)))
     }
 }
 
 /// Names a non-RSA key algorithm for an error message.
-fn describe_algorithm(oid: &[u8]) -> String {
-    let name = match oid {
-        [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01] => "an EC (elliptic-curve) key",
-        [0x2B, 0x65, 0x70] => "an Ed25519 key",
-        [0x2B, 0x65, 0x71] => "an Ed448 key",
-        [0x2B, 0x65, 0x6E] => "an X25519 key",
-        [0x2B, 0x65, 0x6F] => "an X448 key",
-        [0x2A, 0x86, 0x48, 0xCE, 0x38, 0x04, 0x01] => "a DSA key",
-        [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A] => {
-            "an RSA-PSS key (restricted to PS256-style signatures, which cannot make RS256 signatures)"
-        }
-        _ => return format!("a key of algorithm {}", dotted_oid(oid)),
-    };
-    name.to_owned()
-}
-
-/// Dotted-decimal form of an OBJECT IDENTIFIER's contents, for messages only.
-fn dotted_oid(oid: &[u8]) -> String {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut value: u64 = 0;
-    for &b in oid {
-        value = (value << 7) | u64::from(b & 0x7F);
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let first = (value / 40).min(2);
-                arcs.push(first);
-                arcs.push(value - first * 40);
-            } else {
-                arcs.push(value);
-            }
-            value = 0;
-        }
-    }
-    if arcs.is_empty() {
-        return "(empty OID)".to_owned();
-    }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
+fn describe_algorithm(oid: ObjectIdentifier) -> String {
+    OTHER_ALGORITHMS
+        .iter()
+        .find(|(known, _)| *known == oid)
+        .map_or_else(
+            || format!("a key of algorithm {oid}"),
+            |(_, name)| (*name).to_owned(),
+        )
 }
 
 /// Reads the modulus and public exponent out of a PKCS#1 `RSAPrivateKey`.
 pub(super) fn rsa_private_key(der: &[u8]) -> Result<RsaPublicParts> {
-    const WHAT: &str = "the PKCS#1 RSAPrivateKey structure is malformed";
-    let (key, _) = element(der, TAG_SEQUENCE, WHAT)?;
-    let (_version, rest) = element(key, TAG_INTEGER, WHAT)?;
-    let (n, rest) = positive_integer(rest, WHAT)?;
-    let (e, _private_parts) = positive_integer(rest, WHAT)?;
-    Ok(RsaPublicParts {
-        n: n.to_vec(),
-        e: e.to_vec(),
-    })
+    let key = RsaPrivateKeyRef::try_from(der).map_err(|e| malformed("PKCS#1 RSAPrivateKey", e))?;
+    Ok(RsaPublicParts::of(&key.public_key()))
 }
 
 /// Reads the modulus and public exponent out of a PKCS#1 `RSAPublicKey`.
 pub(super) fn rsa_public_key(der: &[u8]) -> Result<RsaPublicParts> {
-    const WHAT: &str = "the PKCS#1 RSAPublicKey structure is malformed";
-    let (key, _) = element(der, TAG_SEQUENCE, WHAT)?;
-    let (n, rest) = positive_integer(key, WHAT)?;
-    let (e, _) = positive_integer(rest, WHAT)?;
-    Ok(RsaPublicParts {
-        n: n.to_vec(),
-        e: e.to_vec(),
-    })
+    let key = RsaPublicKeyRef::try_from(der).map_err(|e| malformed("PKCS#1 RSAPublicKey", e))?;
+    Ok(RsaPublicParts::of(&key))
 }
 
 /// Returns the PKCS#1 `RSAPublicKey` inside an RSA `SubjectPublicKeyInfo`.
 pub(super) fn spki_rsa_public_key(der: &[u8]) -> Result<&[u8]> {
-    const WHAT: &str = "the SubjectPublicKeyInfo structure is malformed";
-    let (spki, _) = element(der, TAG_SEQUENCE, WHAT)?;
-    let (algorithm, rest) = element(spki, TAG_SEQUENCE, WHAT)?;
-    let (oid, _parameters) = element(algorithm, TAG_OID, WHAT)?;
-    if oid != OID_RSA_ENCRYPTION {
+    let spki =
+        SubjectPublicKeyInfoRef::try_from(der).map_err(|e| malformed("SubjectPublicKeyInfo", e))?;
+    if spki.algorithm.oid != RSA_ENCRYPTION {
         return Err(DerError(
-            "the SubjectPublicKeyInfo is not an rsaEncryption key",
+            "the SubjectPublicKeyInfo is not an rsaEncryption key".to_owned(),
         ));
     }
-    let (bits, _) = element(rest, TAG_BIT_STRING, WHAT)?;
-    // The first octet of a BIT STRING counts the unused bits of the last octet; a DER key has none.
-    match bits.split_first() {
-        Some((0, key)) => Ok(key),
-        _ => Err(DerError(WHAT)),
-    }
+    // A DER-encoded key fills whole octets (RFC 8017 appendix A.1.1); `as_bytes` is `None` otherwise.
+    spki.subject_public_key.as_bytes().ok_or_else(|| {
+        DerError("the SubjectPublicKeyInfo's key has a partial last octet".to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -196,22 +139,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_form_lengths_are_read_and_truncated_input_is_refused() {
-        let mut der = vec![TAG_OCTET_STRING, 0x82, 0x01, 0x00];
-        der.extend(std::iter::repeat_n(7u8, 256));
-        let (value, rest) = element(&der, TAG_OCTET_STRING, "x").unwrap();
-        assert_eq!(value.len(), 256);
-        assert!(rest.is_empty());
-        assert!(element(&der[..100], TAG_OCTET_STRING, "x").is_err());
-        assert!(element(&[TAG_OCTET_STRING, 0x80, 0, 0], TAG_OCTET_STRING, "x").is_err());
+    fn integers_lose_their_sign_octet_and_negative_ones_are_refused() {
+        // RSAPublicKey { n = 0x00 0x80 0x01, e = 3 }
+        let key = [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x03];
+        assert_eq!(
+            rsa_public_key(&key).unwrap(),
+            RsaPublicParts {
+                n: vec![0x80, 0x01],
+                e: vec![0x03]
+            }
+        );
+        let negative = [0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x03];
+        let err = rsa_public_key(&negative).unwrap_err();
+        assert!(
+            err.0
+                .starts_with("the PKCS#1 RSAPublicKey structure is malformed: "),
+            "{err:?}"
+        );
     }
 
     #[test]
-    fn integers_lose_their_sign_octet_and_negative_or_zero_ones_are_refused() {
-        let (n, _) = positive_integer(&[TAG_INTEGER, 3, 0x00, 0x80, 0x01], "x").unwrap();
-        assert_eq!(n, &[0x80, 0x01]);
-        assert!(positive_integer(&[TAG_INTEGER, 1, 0x80], "x").is_err());
-        assert!(positive_integer(&[TAG_INTEGER, 1, 0x00], "x").is_err());
+    fn truncated_and_trailing_bytes_are_refused() {
+        let key = [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x03];
+        assert!(rsa_public_key(&key[..9]).is_err());
+        let mut longer = key.to_vec();
+        longer.push(0);
+        assert!(rsa_public_key(&longer).is_err());
     }
 
     #[test]
@@ -223,15 +176,18 @@ mod tests {
         assert_eq!(parts(vec![0x80; 256]).bits(), 2048);
         assert_eq!(parts(vec![0x7F; 256]).bits(), 2047);
         assert_eq!(parts(vec![0x01, 0x00]).bits(), 9);
+        assert_eq!(parts(vec![0x00]).bits(), 0);
     }
 
     #[test]
     fn unknown_algorithms_are_named_by_their_dotted_oid() {
-        // 1.2.643.2.2.19 (a GOST key).
         assert_eq!(
-            describe_algorithm(&[0x2A, 0x85, 0x03, 0x02, 0x02, 0x13]),
+            describe_algorithm(ObjectIdentifier::new_unwrap("1.2.643.2.2.19")),
             "a key of algorithm 1.2.643.2.2.19"
         );
-        assert_eq!(dotted_oid(OID_RSA_ENCRYPTION), "1.2.840.113549.1.1.1");
+        assert!(
+            describe_algorithm(ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"))
+                .starts_with("an RSA-PSS key")
+        );
     }
 }

@@ -36,11 +36,16 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::PemObject as _;
 
 pub use error::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 
 /// The JOSE header of every token, byte for byte (RFC 7515 §4.1.1 `alg`, RFC 7519 §5.1 `typ`).
 pub const RS256_HEADER: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
+
+/// How a SEC1 (`EC PRIVATE KEY`, RFC 5915) key is named in the refusal.
+const EC_KEY: &str = "an EC (elliptic-curve) key";
 
 /// What [`SigningKey::source`] says for a key made by [`SigningKey::generate`] and not yet saved.
 const GENERATED: &str = "(newly generated key)";
@@ -106,28 +111,22 @@ impl SigningKey {
     /// OpenSSH format, not RSA, too small or too large, malformed, or the probe signature failed.
     pub fn from_pem(pem: &str, source: &Path) -> Result<SigningKey, KeyError> {
         let path = || source.to_path_buf();
-        let blocks = pem::blocks(pem).map_err(|e| KeyError::Malformed {
+        let malformed = |detail: String| KeyError::Malformed {
             path: path(),
-            detail: match e {
-                pem::PemError::Unterminated(label) => {
-                    format!("the `-----BEGIN {label}-----` block has no matching END line")
-                }
-                pem::PemError::BadBase64(label) => {
-                    format!("the `{label}` block is not valid base64")
-                }
-            },
-        })?;
-        let private: Vec<&pem::Block> = blocks
+            detail,
+        };
+        let labels = pem::labels(pem);
+        let private: Vec<&pem::Label<'_>> = labels
             .iter()
             .filter(|b| b.label.ends_with("PRIVATE KEY"))
             .collect();
         let block = match private.as_slice() {
             [one] => *one,
-            [] if blocks.is_empty() => return Err(KeyError::NotPem { path: path() }),
+            [] if labels.is_empty() => return Err(KeyError::NotPem { path: path() }),
             [] => {
-                let mut labels: Vec<&str> = blocks.iter().map(|b| b.label.as_str()).collect();
-                labels.dedup();
-                let found = match labels.as_slice() {
+                let mut names: Vec<&str> = labels.iter().map(|b| b.label).collect();
+                names.dedup();
+                let found = match names.as_slice() {
                     [one] => format!("a `{one}` PEM block"),
                     many => format!("PEM blocks `{}`", many.join("`, `")),
                 };
@@ -137,13 +136,10 @@ impl SigningKey {
                 });
             }
             many => {
-                return Err(KeyError::Malformed {
-                    path: path(),
-                    detail: format!(
-                        "the file holds {} private keys; keep only the Freshworks signing key in it",
-                        many.len()
-                    ),
-                });
+                return Err(malformed(format!(
+                    "the file holds {} private keys; keep only the Freshworks signing key in it",
+                    many.len()
+                )));
             }
         };
         if block.encrypted || block.label == "ENCRYPTED PRIVATE KEY" {
@@ -153,22 +149,24 @@ impl SigningKey {
             path: path(),
             algorithm: algorithm.to_owned(),
         };
-        let pkcs1: &[u8] = match block.label.as_str() {
-            "RSA PRIVATE KEY" => &block.der,
-            "PRIVATE KEY" => match der::pkcs8(&block.der) {
-                Ok(der::Pkcs8Key::Rsa(pkcs1)) => pkcs1,
-                Ok(der::Pkcs8Key::Other(algorithm)) => return Err(not_rsa(&algorithm)),
-                Err(der::DerError(detail)) => {
-                    return Err(KeyError::Malformed {
-                        path: path(),
-                        detail: detail.to_owned(),
-                    });
-                }
-            },
+        match block.label {
+            "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
             "OPENSSH PRIVATE KEY" => return Err(KeyError::OpenSsh { path: path() }),
-            "EC PRIVATE KEY" => return Err(not_rsa("an EC (elliptic-curve) key")),
+            "EC PRIVATE KEY" => return Err(not_rsa(EC_KEY)),
             "DSA PRIVATE KEY" => return Err(not_rsa("a DSA key")),
             other => return Err(not_rsa(&format!("a `{other}` key"))),
+        }
+        // The only private key block is one `PemObject` knows, so it is the one it decodes.
+        let key = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|e| malformed(pem::problem(&e)))?;
+        let pkcs1: &[u8] = match &key {
+            PrivateKeyDer::Pkcs1(pkcs1) => pkcs1.secret_pkcs1_der(),
+            PrivateKeyDer::Pkcs8(pkcs8) => match der::pkcs8(pkcs8.secret_pkcs8_der()) {
+                Ok(der::Pkcs8Key::Rsa(pkcs1)) => pkcs1,
+                Ok(der::Pkcs8Key::Other(algorithm)) => return Err(not_rsa(&algorithm)),
+                Err(der::DerError(detail)) => return Err(malformed(detail)),
+            },
+            _ => return Err(not_rsa(EC_KEY)),
         };
         Self::from_pkcs1_der(pkcs1, source)
     }
@@ -182,7 +180,7 @@ impl SigningKey {
         };
         // The size check comes before aws-lc-rs sees the key: aws-lc-rs refuses a 1024-bit key too, but only
         // as "TooSmall", and the operator needs to hear the number.
-        let parts = der::rsa_private_key(pkcs1).map_err(|e| malformed(e.0.to_owned()))?;
+        let parts = der::rsa_private_key(pkcs1).map_err(|e| malformed(e.0))?;
         let bits = parts.bits();
         if bits < MIN_RSA_BITS {
             return Err(KeyError::TooSmall { path: path(), bits });
@@ -201,7 +199,7 @@ impl SigningKey {
         // The public key published to Freshworks must be the one that goes with the private key in the file.
         let published = der::spki_rsa_public_key(&spki)
             .and_then(der::rsa_public_key)
-            .map_err(|e| malformed(e.0.to_owned()))?;
+            .map_err(|e| malformed(e.0))?;
         if published != parts {
             return Err(malformed(
                 "its public key does not match its private key".to_owned(),
@@ -231,8 +229,7 @@ impl SigningKey {
         let (signing_input, signature) = token
             .rsplit_once('.')
             .ok_or_else(|| failed("the token has no signature part".to_owned()))?;
-        let rsa_public_key =
-            der::spki_rsa_public_key(&self.spki).map_err(|e| failed(e.0.to_owned()))?;
+        let rsa_public_key = der::spki_rsa_public_key(&self.spki).map_err(|e| failed(e.0))?;
         let decoding_key = jsonwebtoken::DecodingKey::from_rsa_der(rsa_public_key);
         match jsonwebtoken::crypto::verify(
             signature,

@@ -452,3 +452,55 @@ fn the_key_id_is_the_rfc_7638_thumbprint() {
         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     );
 }
+
+#[test]
+fn a_key_block_that_is_not_base64_or_not_an_rsa_private_key_inside_is_malformed_with_the_reason() {
+    let dir = TempDir::new().unwrap();
+    let bad_base64 = "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n";
+    let (_, err) = load_err(&dir, "base64.pem", bad_base64);
+    assert!(
+        matches!(&err, KeyError::Malformed { detail, .. } if detail == "a PEM block is not valid base64"),
+        "{err:?}"
+    );
+
+    // PrivateKeyInfo { version 0, rsaEncryption with NULL parameters, an empty privateKey }.
+    let mut info = vec![0x30, 0x14, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09];
+    info.extend([0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01]);
+    info.extend([0x05, 0x00, 0x04, 0x00]);
+    let (_, err) = load_err(&dir, "empty.pem", &pem::encode("PRIVATE KEY", &info));
+    assert!(
+        matches!(&err, KeyError::Malformed { detail, .. }
+            if detail.starts_with("the PKCS#1 RSAPrivateKey structure is malformed: ")),
+        "{err:?}"
+    );
+    let (_, err) = load_err(&dir, "pkcs8.pem", &pem::encode("PRIVATE KEY", &info[..10]));
+    assert!(
+        matches!(&err, KeyError::Malformed { detail, .. }
+            if detail.starts_with("the PKCS#8 PrivateKeyInfo structure is malformed: ")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn dsa_and_unknown_algorithm_keys_are_refused_naming_what_they_are() {
+    let dir = TempDir::new().unwrap();
+    let (_, err) = load_err(
+        &dir,
+        "dsa.pem",
+        &pem::encode("DSA PRIVATE KEY", &[0x30, 0x00]),
+    );
+    assert!(
+        matches!(&err, KeyError::NotRsa { algorithm, .. } if algorithm == "a DSA key"),
+        "{err:?}"
+    );
+    // PrivateKeyInfo { version 0, GOST R 34.10-2001 (1.2.643.2.2.19), an empty privateKey }.
+    let info = [
+        0x30, 0x0F, 0x02, 0x01, 0x00, 0x30, 0x08, 0x06, 0x06, 0x2A, 0x85, 0x03, 0x02, 0x02, 0x13,
+        0x04, 0x00,
+    ];
+    let (_, err) = load_err(&dir, "gost.pem", &pem::encode("PRIVATE KEY", &info));
+    assert!(
+        matches!(&err, KeyError::NotRsa { algorithm, .. } if algorithm == "a key of algorithm 1.2.643.2.2.19"),
+        "{err:?}"
+    );
+}

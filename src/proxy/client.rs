@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
+use rustls::pki_types::pem::PemObject as _;
 
 pub type Connector = HttpsConnector<HttpConnector>;
 
@@ -20,7 +21,7 @@ pub fn client_tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig,
         let pem =
             std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let mut count = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
             let cert =
                 cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
             roots

@@ -29,7 +29,7 @@ fn is_plain(path: &str) -> bool {
 
 /// The path as a lenient server would route it: percent-decoded (repeatedly), `\` read as `/`, lower-cased,
 /// path parameters and anything after a NUL dropped from each segment, empty and `.` segments removed and
-/// `..` resolved. Borrowed when nothing changes.
+/// `..` resolved, except out of a leading `sso`. Borrowed when nothing changes.
 pub fn normalize(path: &str) -> Cow<'_, str> {
     if is_plain(path) {
         return Cow::Borrowed(path);
@@ -51,9 +51,12 @@ pub fn normalize(path: &str) -> Cow<'_, str> {
         let segment = segment.split([';', '\0']).next().unwrap_or("");
         match segment {
             "" | "." => {}
-            ".." => {
+            // Not out of a leading `sso`: a server that does not read this `..` as a dot segment (it does
+            // not decode `%2e`, take `\` for `/` or drop `;…`) stays under `/sso`.
+            ".." if segments.as_slice() != ["sso"] => {
                 segments.pop();
             }
+            ".." => {}
             _ => segments.push(segment),
         }
     }
@@ -111,6 +114,21 @@ mod tests {
                 "{path} -> {normalized}"
             );
         }
+    }
+
+    #[test]
+    fn a_dot_segment_only_some_servers_read_never_leads_out_of_sso() {
+        // nginx merges slashes but keeps `\` as a character: it routes the first one as `/sso/..\\x`.
+        for path in [
+            "//sso/..\\x",
+            "//sso/.%2e/x",
+            "/SSO/..;/x",
+            "/x/../%73so/../y",
+        ] {
+            let normalized = normalize(path);
+            assert!(normalized.starts_with("/sso/"), "{path} -> {normalized}");
+        }
+        assert_eq!(normalize("/realms/sso/../x/"), "/realms/x/");
     }
 
     #[test]

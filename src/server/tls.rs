@@ -1,8 +1,13 @@
 //! The listener's TLS: rustls with the aws-lc-rs provider, ALPN `h2` then `http/1.1`.
+//!
+//! PEM files (RFC 7468) are read with `rustls-pki-types`' [`PemObject`], the reader the rustls project keeps
+//! (it decodes private key sections in constant time); the archived `rustls-pemfile` crate it replaces is
+//! flagged unmaintained (RUSTSEC-2025-0134).
 
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
@@ -32,7 +37,7 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("tls.cert_file {}: cannot read: {e}", path.display()))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|e| {
             format!(
@@ -52,12 +57,120 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("tls.key_file {}: cannot read: {e}", path.display()))?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| format!("tls.key_file {}: not a PEM private key: {e}", path.display()))?
-        .ok_or_else(|| {
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => format!(
+            "tls.key_file {}: holds no private key (expected -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)",
+            path.display()
+        ),
+        e => format!("tls.key_file {}: not a PEM private key: {e}", path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TlsFiles;
+    use std::path::PathBuf;
+
+    fn dev(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("certs")
+            .join(name)
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, contents: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    fn files(cert_file: PathBuf, key_file: PathBuf) -> TlsFiles {
+        TlsFiles {
+            cert_file,
+            key_file,
+        }
+    }
+
+    #[test]
+    fn the_development_certificate_and_its_key_make_an_acceptor() {
+        acceptor(&files(dev("gateway.crt"), dev("gateway.key"))).unwrap();
+    }
+
+    #[test]
+    fn a_certificate_file_without_a_certificate_names_the_key_and_the_fix() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let key_only = dev("gateway.key");
+        let err = acceptor(&files(key_only.clone(), key_only.clone()))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "tls.cert_file {}: holds no certificate (expected -----BEGIN CERTIFICATE-----); point it at the PEM certificate chain, leaf first",
+                key_only.display()
+            )
+        );
+        let broken = write(
+            &dir,
+            "broken.crt",
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        );
+        let err = acceptor(&files(broken.clone(), key_only)).err().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "tls.cert_file {}: not a PEM certificate chain: ",
+                broken.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_key_file_without_a_usable_key_names_the_key_and_what_was_expected() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let cert = dev("gateway.crt");
+        let err = acceptor(&files(cert.clone(), cert.clone())).err().unwrap();
+        assert_eq!(
+            err,
             format!(
                 "tls.key_file {}: holds no private key (expected -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)",
-                path.display()
+                cert.display()
             )
-        })
+        );
+        let truncated = write(&dir, "truncated.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n");
+        let err = acceptor(&files(cert.clone(), truncated.clone()))
+            .err()
+            .unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "tls.key_file {}: not a PEM private key: ",
+                truncated.display()
+            )),
+            "{err}"
+        );
+        let missing = dir.path().join("missing.key");
+        let err = acceptor(&files(cert, missing.clone())).err().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "tls.key_file {}: cannot read: ",
+                missing.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_key_that_does_not_belong_to_the_certificate_is_refused_naming_both_files() {
+        let err = acceptor(&files(dev("gateway.crt"), dev("dev-ca.key")))
+            .err()
+            .unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "tls.key_file {} does not match tls.cert_file {}",
+                dev("dev-ca.key").display(),
+                dev("gateway.crt").display()
+            )),
+            "{err}"
+        );
+    }
 }

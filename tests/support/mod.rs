@@ -411,7 +411,11 @@ pub fn rustls_client_config(extra_root: Option<&Path>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(path) = extra_root {
         let pem = std::fs::read(path).unwrap();
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        for cert in
+            <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(
+                &pem,
+            )
+        {
             roots.add(cert.unwrap()).unwrap();
         }
     }
