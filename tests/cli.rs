@@ -1,5 +1,7 @@
 //! The command line: `check`, `keygen`, `pubkey`, `--help`, `--version`, and `serve` refusing bad input.
 
+#[path = "cli/container.rs"]
+mod container;
 #[path = "cli/kubernetes.rs"]
 mod kubernetes;
 mod support;

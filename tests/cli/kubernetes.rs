@@ -315,7 +315,7 @@ fn check_freshgate_container(
 }
 
 /// Every `*_file` value of a configuration.
-fn file_values(value: &Value, files: &mut Vec<PathBuf>) {
+pub(crate) fn file_values(value: &Value, files: &mut Vec<PathBuf>) {
     if let Some(mapping) = value.as_mapping() {
         for (key, value) in mapping {
             match (key.as_str(), value.as_str()) {
