@@ -205,7 +205,7 @@ pub fn escape(text: &str) -> String {
 /// names and values: a page shows `email`, not a raw backtick. An unpaired backtick stays as it is.
 pub fn escape_with_code(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escape(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
