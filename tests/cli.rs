@@ -367,3 +367,13 @@ fn help_examples_keep_each_comment_on_its_own_line_in_an_80_column_terminal() {
         );
     }
 }
+
+#[test]
+fn the_demo_configuration_has_its_own_cookie_key_and_no_warning_about_a_random_one() {
+    let demo = support::repo().join("examples/demo.yaml");
+    let output = freshgate(&["check", "-c", demo.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(out.contains("ok       configuration"), "{out}");
+    assert!(!out.contains("cookie_key"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+}

@@ -644,6 +644,78 @@ async fn a_provider_that_goes_down_before_the_callback_gets_a_clear_page() {
 }
 
 #[tokio::test]
+async fn every_provider_failure_at_the_callback_gets_a_page_with_a_way_back() {
+    use support::faulty::{Fault, FaultyProvider};
+    let idp = Idp::start(0);
+    // Profile claims only from userinfo: a userinfo failure is then fatal.
+    idp.admin("/__admin/claims-mode", json!({"mode": "userinfo"}))
+        .await;
+    let faulty = FaultyProvider::start(idp.addr().parse().unwrap()).await;
+    let gateway = ready_gateway(&Setup::new(faulty.addr.port())).await;
+    let endpoint = "/realms/acme/protocol/openid-connect";
+    let mut counts = std::collections::HashMap::new();
+    for (what, path, fault, reason) in [
+        (
+            "token endpoint 5xx",
+            "/token",
+            Fault::ServerError,
+            "token_exchange_failed",
+        ),
+        (
+            "token endpoint not JSON",
+            "/token",
+            Fault::NotJson,
+            "token_exchange_failed",
+        ),
+        (
+            "token endpoint hangs",
+            "/token",
+            Fault::Hang,
+            "token_exchange_failed",
+        ),
+        (
+            "userinfo 5xx",
+            "/userinfo",
+            Fault::ServerError,
+            "userinfo_failed",
+        ),
+        (
+            "JWKS re-fetch 5xx",
+            "/certs",
+            Fault::ServerError,
+            "invalid_id_token",
+        ),
+    ] {
+        faulty.heal();
+        let browser = gateway.browser();
+        let callback = browser
+            .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+            .await;
+        if path == "/certs" {
+            // A new key id in the ID token makes the gateway re-fetch the JWKS, which then fails.
+            idp.admin("/__admin/rotate-keys", json!({})).await;
+        }
+        faulty.fail(&format!("{endpoint}{path}"), fault);
+        let response = browser.get(&callback).await;
+        assert_eq!(response.status(), 502, "{what}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("could not verify your identity"),
+            "{what}: {html}"
+        );
+        assert_restart_link(&html);
+        // Counted under its own reason: each fault was met where it was meant to be.
+        let count = counts.entry(reason).or_insert(0);
+        *count += 1;
+        let metrics = gateway.metrics().await;
+        assert!(
+            metrics.contains(&format!("reason=\"{reason}\"}} {count}\n")),
+            "{what}: {metrics}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn logins_in_parallel_tabs_of_one_browser_all_finish() {
     let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
     let browser = gateway.browser();

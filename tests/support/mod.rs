@@ -7,6 +7,7 @@
 //! - `origin`: a plain HTTP origin server (hyper) for passthrough tests.
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod origin;
 
 use std::io::{BufRead, BufReader, Write};
