@@ -826,6 +826,42 @@ async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
     assert_logout_without_hint(&browser).await;
 }
 
+#[tokio::test]
+async fn without_provider_logout_the_signed_out_page_leads_back_to_freshworks() {
+    use support::faulty::{Fault, FaultyProvider};
+    let idp = Idp::start(0);
+    let faulty = FaultyProvider::start(idp.addr().parse().unwrap()).await;
+    faulty.fail("/.well-known/openid-configuration", Fault::NoEndSession);
+    let setup = Setup::new(faulty.addr.port());
+    for (yaml, link) in [
+        (
+            setup.yaml(),
+            format!(
+                r#"<a class="button" href="{}">Continue</a>"#,
+                support::POST_LOGOUT
+            ),
+        ),
+        (
+            setup.yaml().replace(
+                &format!("      logout_redirect_url: {}\n", support::POST_LOGOUT),
+                "",
+            ),
+            r#"<a class="button" href="http://acme.freshworks.test/">Back to Freshworks</a>"#
+                .to_owned(),
+        ),
+    ] {
+        let gateway = Gateway::start_yaml(&yaml);
+        gateway.wait_ready().await;
+        let browser = gateway.browser();
+        let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("You are signed out"), "{html}");
+        assert!(html.contains(&link), "{html}");
+        assert!(!html.contains("Error 200"), "{html}");
+    }
+}
+
 /// Logs out and checks the provider is not sent an `id_token_hint`.
 async fn assert_logout_without_hint(browser: &Browser) {
     let response = browser.get(&browser.url("/sso/jwt/logout")).await;

@@ -27,6 +27,8 @@ pub enum Fault {
     NotJson,
     /// Accepts the request and never answers.
     Hang,
+    /// The provider's JSON answer without `end_session_endpoint` (a provider without RP-initiated logout).
+    NoEndSession,
 }
 
 type Rule = Option<(String, Fault)>;
@@ -103,7 +105,7 @@ async fn forward(
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
-        None => {}
+        Some(Fault::NoEndSession) | None => {}
     }
     let path = request
         .uri()
@@ -111,8 +113,27 @@ async fn forward(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
     *request.uri_mut() = format!("http://{idp}{path}").parse().unwrap();
-    Ok(match client.request(request).await {
-        Ok(response) => response.map(|body| body.boxed()),
-        Err(_) => text(502, "<h1>Bad Gateway</h1>"),
-    })
+    let response = match client.request(request).await {
+        Ok(response) => response,
+        Err(_) => return Ok(text(502, "<h1>Bad Gateway</h1>")),
+    };
+    if fault != Some(Fault::NoEndSession) {
+        return Ok(response.map(|body| body.boxed()));
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut document: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(object) = document.as_object_mut() {
+        object.remove("end_session_endpoint");
+    }
+    parts.headers.remove("content-length");
+    let body = Full::new(Bytes::from(document.to_string()));
+    Ok(Response::from_parts(
+        parts,
+        body.map_err(|e| match e {}).boxed(),
+    ))
 }
