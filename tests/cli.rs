@@ -4,6 +4,8 @@
 mod container;
 #[path = "cli/kubernetes.rs"]
 mod kubernetes;
+#[path = "cli/kustomize.rs"]
+mod kustomize;
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
