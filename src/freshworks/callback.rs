@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::claims;
-use super::error::SsoError;
+use super::error::{SsoError, SwitchAccount};
 use super::login::parse_query;
 use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
@@ -77,10 +77,7 @@ impl Sso {
                 ));
                 Ok(redirect(&location, &cookies))
             }
-            Err(SsoError::ProviderError { code, .. }) => {
-                Err((SsoError::ProviderError { code, restart }, Some(clear)))
-            }
-            Err(other) => Err((other, Some(clear))),
+            Err(error) => Err((error.at_callback(restart), Some(clear))),
         }
     }
 
@@ -194,13 +191,15 @@ impl Sso {
             })
             .await?;
         }
-        claims::check_email_verified(&auth.claims, &freshworks.claims, policy)?;
+        claims::check_email_verified(&auth.claims, &freshworks.claims, policy)
+            .map_err(|e| self.refused(e, &auth, &pending.account))?;
         let payload = claims::payload(
             &auth.claims,
             &freshworks.claims,
             &pending.fw_nonce,
             flow::unix_now(),
-        )?;
+        )
+        .map_err(|e| self.refused(e, &auth, &pending.account))?;
         let token = key.sign_rs256(&payload).map_err(|e| SsoError::Signing {
             detail: e.to_string(),
         })?;
@@ -262,6 +261,24 @@ impl Sso {
         self.metrics.login("success", "webchat");
         tracing::info!(request_id = %id, sub = %auth.subject, "web chat session started");
         Ok((return_to.to_owned(), vec![cookie]))
+    }
+
+    /// A refusal of who the user is (no email, an unverified one): the provider remembers the user, so the
+    /// page offers to sign out there (with the ID token as `id_token_hint`) and log in as someone else.
+    fn refused(&self, error: SsoError, auth: &Authenticated, account: &str) -> SsoError {
+        let hint = LogoutHint {
+            id_token: auth.id_token.clone(),
+            account: account.to_owned(),
+        };
+        let account: String = url::form_urlencoded::byte_serialize(account.as_bytes()).collect();
+        SsoError::AtCallback {
+            error: Box::new(error),
+            restart: None,
+            switch: Some(SwitchAccount {
+                href: format!("/sso/jwt/logout?client_id={account}"),
+                hint_cookie: self.cookies.set_logout_hint(&hint),
+            }),
+        }
     }
 
     /// Where "start the login again" leads: the Freshworks portal of the account, or the app page of a Web

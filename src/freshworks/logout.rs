@@ -93,8 +93,15 @@ impl Sso {
                     "You have been signed out of Freshworks.",
                 )
                 .advice("Close the browser to end your session at your organisation's sign-in service too.");
-                if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
-                    page = page.link("Continue", target.as_str());
+                // Never a dead end: the account's logout_redirect_url, else its Freshworks portal.
+                if let Some(account) = account {
+                    page = match &account.logout_redirect_url {
+                        Some(target) => page.link("Continue", target.as_str()),
+                        None => page.link(
+                            "Back to Freshworks",
+                            format!("{}/", account.redirect_url.origin().ascii_serialization()),
+                        ),
+                    };
                 }
                 let mut response = page.render(request.headers(), id);
                 for cookie in &clear {

@@ -8,6 +8,7 @@
 //! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;

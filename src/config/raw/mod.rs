@@ -15,6 +15,7 @@
 
 mod claims;
 mod schema;
+mod syntax;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -31,6 +32,7 @@ pub use schema::{
     ACCOUNT_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS, SESSION_KEYS, TLS_KEYS,
     TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
 };
+pub use syntax::yaml_error;
 
 /// One value of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

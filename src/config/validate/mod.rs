@@ -79,7 +79,7 @@ pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, Conf
     let fail = |errors: Vec<ConfigError>| Err(ConfigErrors::new(source, errors));
     let mut value: Value = match serde_yaml::from_str(text) {
         Ok(value) => value,
-        Err(e) => return fail(vec![yaml_error(&e)]),
+        Err(e) => return fail(vec![super::raw::yaml_error(text, &e)]),
     };
     if let Err(e) = value.apply_merge() {
         return fail(vec![ConfigError::new(
@@ -126,28 +126,6 @@ fn section_rank(key: &str) -> usize {
     }
     let top = key.split(['.', '[']).next().unwrap_or(key);
     TOP_KEYS.iter().position(|k| *k == top).map_or(1, |i| i + 2)
-}
-
-fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
-    let message = e.to_string();
-    // The message ends with " at line L column C" when it has a location; it is given separately.
-    let message = match message.rfind(" at line ") {
-        Some(i) if e.location().is_some() => message[..i].to_owned(),
-        _ => message,
-    };
-    let problem = match e.location() {
-        Some(at) => format!(
-            "not valid YAML: {message} (line {}, column {})",
-            at.line(),
-            at.column()
-        ),
-        None => format!("not valid YAML: {message}"),
-    };
-    ConfigError::new(
-        "",
-        problem,
-        "fix the YAML syntax there (indent with spaces, not tabs; quote values that contain `: ` or start with `*`, `&`, `!`, `{` or `[`)",
-    )
 }
 
 struct Validator {
