@@ -151,10 +151,7 @@ fn worker_threads_default_to_the_cores_and_must_be_at_least_one() {
             &no_env(),
         );
         assert_eq!(keys(&errors), vec!["limits.worker_threads"], "{errors}");
-        assert!(
-            errors.errors[0].problem.contains("at least 1"),
-            "{errors}"
-        );
+        assert!(errors.errors[0].problem.contains("at least 1"), "{errors}");
     }
 }
 
