@@ -8,7 +8,7 @@
 //! before and after; the provider runs in another process and is not in it.
 //!
 //!     bench/login                     # 300 logins, access log on (the default configuration)
-//!     bench/login --logins 1000 --quiet
+//!     bench/login --logins 1000 --quiet --threads 1
 //!
 //! It prints numbers; it asserts nothing about them.
 
@@ -26,6 +26,7 @@ const REDIRECT_ENCODED: &str = "http%3A%2F%2Facme.freshworks.test%2Fsp%2FOIDC%2F
 fn main() {
     let mut logins = 300usize;
     let mut quiet = false;
+    let mut threads: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -37,51 +38,71 @@ fn main() {
                     .expect("--logins takes a number from 1 to 100000")
             }
             "--quiet" => quiet = true,
+            "--threads" => {
+                threads = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=256).contains(n))
+                    .map(Some)
+                    .expect("--threads takes a number from 1 to 256")
+            }
             // `cargo bench` passes `--bench`; anything else is a mistake.
             "--bench" => {}
-            other => panic!("unknown argument {other}; use --logins N and --quiet"),
+            other => panic!("unknown argument {other}; use --logins N, --quiet and --threads N"),
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(run(logins, quiet));
+    runtime.block_on(run(logins, quiet, threads));
 }
 
-async fn run(logins: usize, quiet: bool) {
+async fn run(logins: usize, quiet: bool, threads: Option<usize>) {
     let idp = Idp::start(0);
     let mut yaml = Setup::new(idp.port).yaml();
     if quiet {
         yaml = yaml.replace(
             "log: { format: json, level: \"info\" }",
-            "log: { format: json, level: \"warn\", access_log: false }",
+            "log: { format: json, level: \"info\", access_log: false }",
+        );
+    }
+    if let Some(threads) = threads {
+        yaml = yaml.replace(
+            "limits: { ",
+            &format!("limits: {{ worker_threads: {threads}, "),
         );
     }
     let gateway = Gateway::start_yaml(&yaml);
     gateway.wait_ready().await;
 
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    let to_gateway = client(&jar, gateway.addr);
-    let to_provider = client(&jar, format!("127.0.0.1:{}", idp.port).parse().unwrap());
+    let provider_addr = format!("127.0.0.1:{}", idp.port).parse().unwrap();
+    // Each login is a new browser (its own cookie jar), so each one signs in at the provider's form.
+    let browser = || {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        (client(&jar, gateway.addr), client(&jar, provider_addr))
+    };
 
     // One login first: discovery, JWKS and pooled connections are in place before counting.
+    let (to_gateway, to_provider) = browser();
     login(&to_gateway, &to_provider, 0).await;
     let cpu_before = cpu_seconds(gateway.pid());
     let started = Instant::now();
     for n in 1..=logins {
+        let (to_gateway, to_provider) = browser();
         login(&to_gateway, &to_provider, n).await;
     }
     let wall = started.elapsed();
     let cpu = cpu_seconds(gateway.pid()) - cpu_before;
     println!(
-        "{logins} logins in {:.1} s ({}): gateway CPU {:.0} ms in all, {:.3} ms per login",
+        "{logins} logins in {:.1} s ({}, worker_threads {}): gateway CPU {:.0} ms in all, {:.3} ms per login",
         wall.as_secs_f64(),
         if quiet {
-            "access log off, level warn"
+            "access log off"
         } else {
-            "access log on, level info"
+            "access log on"
         },
+        threads.map_or("default".to_owned(), |n| n.to_string()),
         cpu * 1e3,
         cpu * 1e3 / logins as f64
     );
@@ -89,6 +110,7 @@ async fn run(logins: usize, quiet: bool) {
 
 fn client(jar: &Arc<reqwest::cookie::Jar>, to: std::net::SocketAddr) -> reqwest::Client {
     reqwest::Client::builder()
+        .use_preconfigured_tls(support::rustls_client_config(None))
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .resolve(PUBLIC_HOST, to)
