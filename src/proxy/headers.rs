@@ -132,6 +132,25 @@ mod tests {
     }
 
     #[test]
+    fn each_hop_by_hop_field_is_removed_even_alone() {
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ] {
+            let mut headers = map(&[(name, "x"), ("accept", "text/html")]);
+            remove_hop_by_hop(&mut headers);
+            assert!(!headers.contains_key(name), "{name} was kept");
+            assert_eq!(headers.len(), 1, "{headers:?}");
+        }
+    }
+
+    #[test]
     fn gateway_cookies_are_stripped_and_others_kept() {
         let mut headers = map(&[(
             "cookie",
