@@ -107,6 +107,14 @@ pub struct Limits {
     pub max_upstream_requests_per_connection: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// Threads that serve connections, each with its own scheduler and its own listening socket
+    /// (`SO_REUSEPORT`); default: the number of cores this process may use.
+    pub worker_threads: usize,
+}
+
+/// The cores this process may run on (its CPU affinity and cgroup quota count), at least one.
+pub fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Default for Limits {
@@ -123,6 +131,7 @@ impl Default for Limits {
             max_upstream_requests: 1024,
             max_upstream_requests_per_connection: 32,
             shutdown_grace: Duration::from_secs(30),
+            worker_threads: default_worker_threads(),
         }
     }
 }

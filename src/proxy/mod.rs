@@ -23,7 +23,6 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::metrics::{Metrics, Overload};
@@ -38,6 +37,8 @@ pub struct Passthrough {
     client: Client<client::Connector, Incoming>,
     scheme: Scheme,
     authority: Authority,
+    /// `authority` as a `Host` value, made once.
+    authority_host: HeaderValue,
     preserve_host: bool,
     response_timeout: Duration,
     /// A WebSocket tunnel with no byte either way for this long is closed (`limits.idle_timeout`).
@@ -58,20 +59,20 @@ impl Passthrough {
         metrics: Arc<Metrics>,
     ) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(client::pool_idle_timeout())
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
+        let client = client::passthrough_client(connector, max_in_flight);
         let scheme = if upstream.proxy_to.scheme() == "https" {
             Scheme::HTTPS
         } else {
             Scheme::HTTP
         };
         let authority = origin_authority(&upstream.proxy_to);
+        let authority_host = HeaderValue::from_str(authority.as_str())
+            .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         Passthrough {
             client,
             scheme,
             authority,
+            authority_host,
             preserve_host: upstream.preserve_host,
             response_timeout: upstream.response_timeout,
             tunnel_idle_timeout,
@@ -134,12 +135,9 @@ impl Passthrough {
                 parts.headers.insert(header::HOST, host);
             }
             _ => {
-                let value = HeaderValue::from_str(self.authority.as_str()).map_err(|e| {
-                    ProxyError::BadRequest {
-                        detail: e.to_string(),
-                    }
-                })?;
-                parts.headers.insert(header::HOST, value);
+                parts
+                    .headers
+                    .insert(header::HOST, self.authority_host.clone());
             }
         }
         let path = parts

@@ -101,6 +101,7 @@ pub struct RawLimits {
     pub max_upstream_requests: Field<String>,
     pub max_upstream_requests_per_connection: Field<String>,
     pub shutdown_grace: Field<String>,
+    pub worker_threads: Field<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -239,6 +240,7 @@ impl RawConfig {
                     max_upstream_requests: f("max_upstream_requests"),
                     max_upstream_requests_per_connection: f("max_upstream_requests_per_connection"),
                     shutdown_grace: f("shutdown_grace"),
+                    worker_threads: f("worker_threads"),
                 }
             }),
             upstream: w.section("upstream", get("upstream"), UPSTREAM_KEYS, |w, s| {
