@@ -4,9 +4,10 @@
 //! But the provider, its servlet container or a proxy in front of it may normalise a path before routing
 //! it: decode percent-encoding (`/%73so`, even twice: `/%2573so`), fold case (`/SSO`), drop path parameters
 //! (`/sso;x`), merge slashes (`//sso`), remove dot segments (`/./sso`, `/x/../sso`, RFC 3986 §5.2.4 and
-//! §6.2.2), read `\` as `/`, or stop at a NUL. A path that only such a normalisation turns into one of ours
-//! is refused before routing, so the provider is never asked to answer on the gateway's paths. Paths that
-//! stay outside `/sso` after normalising are passed through untouched: they are the provider's business.
+//! §6.2.2), read `\` as `/`, or stop at a NUL. A path that such a normalisation — any of them, in any order —
+//! may turn into one of ours is refused before routing ([`may_reach_sso`]), so the provider is never asked to
+//! answer on the gateway's paths. Other paths are passed through untouched: they are the provider's business.
+//! The `path` fuzz target (docs/fuzzing.md) plays such servers against this module.
 
 use std::borrow::Cow;
 
@@ -27,12 +28,11 @@ fn is_plain(path: &str) -> bool {
             .any(|segment| segment == "." || segment == "..")
 }
 
-/// The path as a lenient server would route it: percent-decoded (repeatedly), `\` read as `/`, lower-cased,
-/// path parameters and anything after a NUL dropped from each segment, empty and `.` segments removed and
-/// `..` resolved, except out of a leading `sso`. Borrowed when nothing changes.
-pub fn normalize(path: &str) -> Cow<'_, str> {
+/// The path as the most lenient server reads it before routing: percent-decoded (repeatedly), `\` read as
+/// `/` and lower-cased. `None` when that changes nothing and nothing else can either.
+fn lenient_text(path: &str) -> Option<String> {
     if is_plain(path) {
-        return Cow::Borrowed(path);
+        return None;
     }
     let mut text = path.to_owned();
     for _ in 0..MAX_DECODE_ROUNDS {
@@ -45,23 +45,34 @@ pub fn normalize(path: &str) -> Cow<'_, str> {
         }
         text = decoded;
     }
-    let text = text.replace('\\', "/").to_ascii_lowercase();
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in text.split('/') {
-        let segment = segment.split([';', '\0']).next().unwrap_or("");
+    Some(text.replace('\\', "/").to_ascii_lowercase())
+}
+
+/// The segments of [`lenient_text`], each without its path parameters or what follows a NUL.
+fn segments(text: &str) -> impl Iterator<Item = &str> {
+    text.split('/')
+        .map(|segment| segment.split([';', '\0']).next().unwrap_or(""))
+}
+
+/// The path as a lenient server would route it: percent-decoded (repeatedly), `\` read as `/`, lower-cased,
+/// path parameters and anything after a NUL dropped from each segment, empty and `.` segments removed and
+/// `..` resolved. Borrowed when nothing changes.
+pub fn normalize(path: &str) -> Cow<'_, str> {
+    let Some(text) = lenient_text(path) else {
+        return Cow::Borrowed(path);
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in segments(&text) {
         match segment {
             "" | "." => {}
-            // Not out of a leading `sso`: a server that does not read this `..` as a dot segment (it does
-            // not decode `%2e`, take `\` for `/` or drop `;…`) stays under `/sso`.
-            ".." if segments.as_slice() != ["sso"] => {
-                segments.pop();
+            ".." => {
+                kept.pop();
             }
-            ".." => {}
-            _ => segments.push(segment),
+            _ => kept.push(segment),
         }
     }
     let mut normalized = String::with_capacity(text.len() + 1);
-    for segment in &segments {
+    for segment in &kept {
         normalized.push('/');
         normalized.push_str(segment);
     }
@@ -71,9 +82,37 @@ pub fn normalize(path: &str) -> Cow<'_, str> {
     Cow::Owned(normalized)
 }
 
+/// True when some lenient server may route `path` to `/sso` or under it.
+///
+/// Servers differ in which of the normalisations above they apply and in which order, and [`normalize`]'s
+/// single answer is not enough: `//sso/..\x` normalises to `/x`, but nginx (slashes merged, `\` a plain
+/// character on Unix) routes it as `/sso/..\x`. So the question is asked of the most lenient reading's
+/// segments before dot segments are resolved: can an `sso` segment end up first? Only if it is the first
+/// real segment, or if a `..` comes before it. Every server reads a subset of these separators and dot
+/// segments, so a server can only pop segments with a `..` that this reading has too.
+pub fn may_reach_sso(path: &str) -> bool {
+    let Some(text) = lenient_text(path) else {
+        // Plain: the path is routed as written.
+        return false;
+    };
+    let mut real_before = false;
+    let mut dot_dot_before = false;
+    for segment in segments(&text) {
+        match segment {
+            "" | "." => {}
+            ".." => dot_dot_before = true,
+            "sso" if !real_before || dot_dot_before => return true,
+            _ => real_before = true,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::{Refused, Route};
+    use http::Method;
 
     #[test]
     fn ordinary_provider_paths_are_left_as_they_are_without_allocating() {
@@ -117,18 +156,34 @@ mod tests {
     }
 
     #[test]
-    fn a_dot_segment_only_some_servers_read_never_leads_out_of_sso() {
-        // nginx merges slashes but keeps `\` as a character: it routes the first one as `/sso/..\\x`.
+    fn a_path_some_server_reads_as_sso_is_caught_whatever_it_takes_for_a_separator() {
         for path in [
+            // nginx merges slashes but keeps `\` as a character: it routes this as `/sso/..\x`.
             "//sso/..\\x",
             "//sso/.%2e/x",
             "/SSO/..;/x",
             "/x/../%73so/../y",
+            // A server that keeps `\` routes this as `/sso/…`, one that reads it as `/` as `/.a./…`.
+            "/.a.\\j/../sso//..\\j/../z",
+            "/%2e%2e/sso",
+            "/%53SO",
         ] {
-            let normalized = normalize(path);
-            assert!(normalized.starts_with("/sso/"), "{path} -> {normalized}");
+            assert!(may_reach_sso(path), "{path}");
+            assert_eq!(
+                Route::classify(&Method::GET, path),
+                Err(Refused::NonCanonicalSso),
+                "{path}"
+            );
         }
-        assert_eq!(normalize("/realms/sso/../x/"), "/realms/x/");
+        for path in [
+            "/realms/acme/sso/x",
+            "/realms/Acme/broker/sso/endpoint",
+            "/realms/acme/%2e%2e/x",
+            "/SSOfoo/..",
+            "/x/ss%6f",
+        ] {
+            assert!(!may_reach_sso(path), "{path}");
+        }
     }
 
     #[test]

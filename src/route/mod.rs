@@ -60,9 +60,7 @@ impl Route {
             return Err(Refused::NotAPath);
         }
         match Route::of(path) {
-            Route::Passthrough if Route::of(&canonical::normalize(path)) != Route::Passthrough => {
-                Err(Refused::NonCanonicalSso)
-            }
+            Route::Passthrough if canonical::may_reach_sso(path) => Err(Refused::NonCanonicalSso),
             route => Ok(route),
         }
     }
