@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::raw::webchat_token;
 use crate::support::malicious_provider::{Crafted, MaliciousProvider, SUBJECT};
 use crate::support::{APP_ORIGIN, FRESHWORKS_REDIRECT, Gateway, query};
 
@@ -106,18 +107,6 @@ async fn userinfo_cannot_vouch_for_an_address_it_does_not_name() {
     });
     let (url, _) = sign_in(&gateway).await;
     assert_eq!(signed_email(&url), "alice@example.com");
-}
-
-/// Asks for a Web Chat token with `bearer`; returns the status and the JSON body.
-async fn webchat_token(gateway: &Gateway, bearer: &str) -> (u16, Value) {
-    let response = crate::support::client()
-        .get(format!("http://{}/sso/webchat/token", gateway.addr))
-        .header("host", crate::support::PUBLIC_HOST)
-        .header("authorization", format!("Bearer {bearer}"))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 #[tokio::test]

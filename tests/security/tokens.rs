@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::raw::webchat_token;
 use crate::support::malicious_provider::{Crafted, MaliciousProvider, SUBJECT, now};
 use crate::support::{APP_ORIGIN, FRESHWORKS_REDIRECT, Gateway, PUBLIC_HOST, client};
 
@@ -16,17 +17,6 @@ async fn sign_in(gateway: &Gateway) -> (String, reqwest::Response) {
     browser
         .follow(&browser.url("/sso/jwt/login?client_id=12344&state=s&nonce=n"))
         .await
-}
-
-async fn webchat_token(gateway: &Gateway, bearer: &str) -> (u16, Value) {
-    let response = client()
-        .get(format!("http://{}/sso/webchat/token", gateway.addr))
-        .header("host", PUBLIC_HOST)
-        .header("authorization", format!("Bearer {bearer}"))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 #[tokio::test]
