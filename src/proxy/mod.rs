@@ -5,8 +5,11 @@
 //! hop-by-hop fields (RFC 9110 §7.6.1), forwarding fields, and its own cookies.
 //!
 //! Each request to the provider holds a place under two limits until its response body is done:
-//! `limits.max_upstream_requests` (all connections) and `limits.max_upstream_requests_per_connection` (so
-//! one HTTP/2 connection cannot open a provider connection per stream). Past either, a 503 page at once.
+//! `limits.max_upstream_requests` (all connections; past it, a 503 page at once: the gateway sheds load) and
+//! `limits.max_upstream_requests_per_connection` (so one HTTP/2 connection cannot open a provider connection
+//! per stream). A request past the per-connection limit waits for a place, at most
+//! `upstream.response_timeout`, then gets the 503 page: a browser loading many files at once over one
+//! HTTP/2 connection is slowed, not broken, while a client that stalls its own requests gains nothing.
 
 pub mod client;
 pub mod error;
@@ -87,13 +90,13 @@ impl Passthrough {
         self.forwarding.trusts(peer)
     }
 
-    /// A place under both upstream request limits, or the limit that is full.
-    fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
-        let connection = conn
-            .upstream_permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Overload::UpstreamRequestsPerConnection)?;
+    /// A place under both upstream request limits, or the limit that stayed full.
+    async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
+        let waiting = conn.upstream_permits.clone().acquire_owned();
+        let connection = match tokio::time::timeout(self.response_timeout, waiting).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Overload::UpstreamRequestsPerConnection),
+        };
         let global = self
             .in_flight
             .clone()
@@ -111,7 +114,7 @@ impl Passthrough {
         host: Option<HeaderValue>,
         id: RequestId,
     ) -> Result<Response<Body>, ProxyError> {
-        let permits = self.permits(conn).map_err(|limit| {
+        let permits = self.permits(conn).await.map_err(|limit| {
             self.metrics.overload(limit);
             ProxyError::Overloaded { limit }
         })?;
