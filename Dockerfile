@@ -1,21 +1,28 @@
 # syntax=docker/dockerfile:1
 #
-# freshgate container image.
+# freshgate container image: the binary on Debian slim with CA certificates, run as uid/gid 10001, no shell
+# work at start-up. README.md ("Container image") has the same steps.
 #
 #   docker build -t freshgate .
-#   docker run --rm -p 8443:8443 -p 9901:9901 \
-#     -v "$PWD/gateway.yaml:/etc/freshgate/gateway.yaml:ro" \
+#
+#   # The secrets, one file each (never in the image): the TLS certificate and key (here the development
+#   # ones), the signing key Freshworks trusts, the provider's client secret and the cookie key.
+#   mkdir -p secrets && cp certs/gateway.crt certs/gateway.key secrets/
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/secrets:/out" freshgate keygen --out /out/freshworks-signing.key
+#   printf '%s' 'the client secret from the provider' > secrets/client-secret
+#   head -c 32 /dev/urandom | base64 > secrets/cookie-key
+#   chmod 600 secrets/*
+#
+#   docker run --rm --user "$(id -u):$(id -g)" -p 8443:8443 -p 127.0.0.1:9901:9901 \
+#     -v "$PWD/examples/container.yaml:/etc/freshgate/gateway.yaml:ro" \
 #     -v "$PWD/secrets:/etc/freshgate/secrets:ro" \
 #     freshgate
 #
-# The image holds no configuration and no keys. Mount the configuration at /etc/freshgate/gateway.yaml and
-# the secrets (TLS key and certificate, Freshworks signing key, OIDC client secret) as read-only files, for
-# example under /etc/freshgate/secrets/, from a Kubernetes Secret volume, Docker secrets or a bind mount.
-# freshgate runs as uid/gid 10001, so key files must be readable by that user (e.g. `chown 10001` and
-# `chmod 600`, or a Kubernetes `fsGroup: 10001`). Make the signing key with `freshgate keygen --out FILE`;
-# never bake keys into an image. Port 8443 serves the gateway, 9901 the admin endpoints (health, metrics):
-# inside a container set `admin_listen: 0.0.0.0:9901` so probes from outside the container reach it (the
-# default, 127.0.0.1:9901, is only reachable from inside).
+# examples/container.yaml reads every file from /etc/freshgate/secrets/ and listens for the admin endpoints on
+# 0.0.0.0:9901 so that health checks reach them from outside the container. `--user` runs the gateway as the
+# owner of the secret files (mode 0600); without it the image's user 10001 must be able to read them
+# (`chown 10001`, or `fsGroup: 10001` in Kubernetes: deploy/kubernetes/). `docker run … freshgate check -c /etc/freshgate/gateway.yaml`
+# validates the mounted configuration and contacts the provider.
 
 # ---- build -------------------------------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder

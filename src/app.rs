@@ -33,11 +33,15 @@ pub struct App {
 impl Handler for App {
     async fn handle(&self, request: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
         let id = self.ids.next();
-        let started = Instant::now();
         // Only the path: query strings carry codes and states (and, on the provider's pages, session codes).
-        let logged = self
-            .access_log
-            .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        // Nothing of this is taken, not even the clock, when the access log is off.
+        let logged = self.access_log.then(|| {
+            (
+                request.method().clone(),
+                request.uri().path().to_owned(),
+                Instant::now(),
+            )
+        });
         let peer = conn.peer.ip();
 
         let (route, response) = match self.admit(&request, &conn) {
@@ -62,7 +66,7 @@ impl Handler for App {
 
         let status = response.status();
         self.metrics.request(route, status.as_u16());
-        if let Some((method, path)) = logged {
+        if let Some((method, path, started)) = logged {
             info!(
                 request_id = %id,
                 peer = %peer,

@@ -3,9 +3,12 @@
 //! into nested claims (`address.locality`), or literals — and the first present, non-empty one wins. Freshworks and Freshdesk
 //! want strings, so numbers are written as strings; arrays, objects and blank strings count as absent.
 
+mod email;
+
 use serde_json::{Map, Value};
 
-use crate::config::{ClaimMapping, ClaimSource, EmailVerified};
+use crate::config::{ClaimMapping, ClaimSource};
+pub use email::{email_unverified, email_verified_unknown, is_single_address};
 
 /// The value of one mapping, or `None` when every source is absent or empty.
 pub fn resolve(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Option<String> {
@@ -26,42 +29,20 @@ fn winner<'m>(
     })
 }
 
-/// True when an email address resolved through `mapping` must not be believed: it comes from the provider's
-/// standard `email` claim, and `email_verified` (OIDC Core §5.1) is `false`, or absent while the policy
-/// requires it. Addresses from other claims (`upn`, a directory attribute) or literals are the
-/// administrator's choice and are not checked.
-pub fn email_unverified(
-    claims: &Map<String, Value>,
-    mapping: &ClaimMapping,
-    policy: EmailVerified,
-) -> bool {
-    if policy == EmailVerified::Ignore {
-        return false;
+/// Fills what `claims` (from the ID token or an access token) lack from the userinfo answer (OIDC Core
+/// §5.3): it never overrides a present, non-empty claim, and `email` travels with its `email_verified`
+/// (`email::take_from_userinfo`).
+pub fn merge_userinfo(claims: &mut Map<String, Value>, userinfo: Map<String, Value>) {
+    for (name, value) in email::take_from_userinfo(claims, userinfo) {
+        let empty = match claims.get(&name) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(text)) => text.trim().is_empty(),
+            _ => false,
+        };
+        if empty {
+            claims.insert(name, value);
+        }
     }
-    let from_email_claim = matches!(
-        winner(claims, mapping),
-        Some((_, ClaimSource::Path(path))) if path.len() == 1 && path[0] == "email"
-    );
-    if !from_email_claim {
-        return false;
-    }
-    match claims.get("email_verified") {
-        Some(Value::Bool(verified)) => !verified,
-        Some(Value::String(text)) => !text.eq_ignore_ascii_case("true"),
-        None | Some(Value::Null) => policy == EmailVerified::Required,
-        Some(_) => true,
-    }
-}
-
-/// True when `email_verified` should still be fetched (from userinfo) before `email_unverified` can say yes.
-pub fn email_verified_unknown(
-    claims: &Map<String, Value>,
-    mapping: &ClaimMapping,
-    policy: EmailVerified,
-) -> bool {
-    policy == EmailVerified::Required
-        && !claims.contains_key("email_verified")
-        && email_unverified(claims, mapping, policy)
 }
 
 /// A dotted source is first looked up as one top-level claim name, because namespaced claims carry dots in
@@ -136,42 +117,16 @@ mod tests {
     }
 
     #[test]
-    fn an_email_from_the_email_claim_needs_the_providers_word_that_it_is_verified() {
-        let mapping = ClaimMapping {
-            sources: vec![path("email"), path("upn")],
-        };
-        let with = |verified: Value| {
-            let mut claims = json!({"email": "a@x", "upn": "a@corp"});
-            if !verified.is_null() {
-                claims["email_verified"] = verified;
-            }
-            claims.as_object().unwrap().clone()
-        };
-        use EmailVerified::*;
-        assert!(!email_unverified(&with(json!(true)), &mapping, Required));
-        assert!(!email_unverified(&with(json!("true")), &mapping, Required));
-        assert!(email_unverified(&with(json!(false)), &mapping, Required));
-        assert!(email_unverified(&with(json!("false")), &mapping, IfPresent));
-        assert!(email_unverified(&with(Value::Null), &mapping, Required));
-        assert!(!email_unverified(&with(Value::Null), &mapping, IfPresent));
-        assert!(!email_unverified(&with(json!(false)), &mapping, Ignore));
-        assert!(email_verified_unknown(
-            &with(Value::Null),
-            &mapping,
-            Required
-        ));
-        assert!(!email_verified_unknown(
-            &with(json!(false)),
-            &mapping,
-            Required
-        ));
-        // From another claim, the administrator decided what to trust.
-        let upn_only = json!({"upn": "a@corp", "email_verified": false});
-        assert!(!email_unverified(
-            upn_only.as_object().unwrap(),
-            &mapping,
-            Required
-        ));
+    fn userinfo_fills_gaps_but_never_overrides() {
+        let mut claims: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"u","email":"a@x","name":""}"#).unwrap();
+        let extra: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"u","email":"evil@x","name":"Ann","family_name":"B"}"#)
+                .unwrap();
+        merge_userinfo(&mut claims, extra);
+        assert_eq!(claims["email"], "a@x");
+        assert_eq!(claims["name"], "Ann");
+        assert_eq!(claims["family_name"], "B");
     }
 
     #[test]

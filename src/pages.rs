@@ -21,7 +21,16 @@ pub struct Page {
     pub advice: String,
     /// An optional link, e.g. "Start the login again".
     pub link: Option<(String, String)>,
+    /// A second, less prominent way out, e.g. "Sign out and use another account".
+    pub other_link: Option<(String, String)>,
+    /// Drop the query from the address bar (a callback's `code` and `state` are spent; a reload or a
+    /// bookmark of them only leads to "already used").
+    pub forget_query: bool,
 }
+
+/// The script that drops the query from the address bar; allowed by its hash only (CSP Level 3
+/// `'sha256-…'` source), so pages still run no other script.
+const FORGET_QUERY_SCRIPT: &str = "history.replaceState(null,'',location.pathname)";
 
 impl Page {
     pub fn new(
@@ -37,6 +46,8 @@ impl Page {
             message: message.into(),
             advice: String::new(),
             link: None,
+            other_link: None,
+            forget_query: false,
         }
     }
 
@@ -47,6 +58,16 @@ impl Page {
 
     pub fn link(mut self, label: impl Into<String>, href: impl Into<String>) -> Self {
         self.link = Some((label.into(), href.into()));
+        self
+    }
+
+    pub fn other_link(mut self, label: impl Into<String>, href: impl Into<String>) -> Self {
+        self.other_link = Some((label.into(), href.into()));
+        self
+    }
+
+    pub fn forget_query(mut self) -> Self {
+        self.forget_query = true;
         self
     }
 
@@ -70,12 +91,17 @@ impl Page {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         );
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            ),
-        );
+        let csp = if self.forget_query {
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; script-src '{}'",
+                script_hash(FORGET_QUERY_SCRIPT)
+            )
+        } else {
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'".to_owned()
+        };
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-request-id", value);
         }
@@ -94,18 +120,31 @@ impl Page {
     }
 
     fn html(&self, id: RequestId) -> String {
-        let link = match &self.link {
-            Some((label, href)) => format!(
-                r#"<p><a class="button" href="{}">{}</a></p>"#,
+        let button = |class: &str, (label, href): &(String, String)| {
+            format!(
+                r#"<a class="{class}" href="{}">{}</a>"#,
                 escape(href),
                 escape(label)
-            ),
-            None => String::new(),
+            )
+        };
+        let links: Vec<String> = [("button", &self.link), ("button other", &self.other_link)]
+            .into_iter()
+            .filter_map(|(class, link)| link.as_ref().map(|link| button(class, link)))
+            .collect();
+        let link = if links.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", links.join(" "))
         };
         let advice = if self.advice.is_empty() {
             String::new()
         } else {
-            format!("<p>{}</p>", escape(&self.advice))
+            format!("<p>{}</p>", escape_with_code(&self.advice))
+        };
+        let script = if self.forget_query {
+            format!("<script>{FORGET_QUERY_SCRIPT}</script>")
+        } else {
+            String::new()
         };
         format!(
             r#"<!doctype html>
@@ -113,16 +152,30 @@ impl Page {
 <title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}}
 h1{{font-size:1.4rem}}.button{{display:inline-block;padding:.5rem 1rem;background:#2563eb;color:#fff;border-radius:.3rem;text-decoration:none}}
-.id{{color:#52606d;font-size:.85rem}}</style></head>
+.other{{background:#fff;color:#2563eb;border:1px solid #2563eb;margin-left:.5rem}}
+.id{{color:#52606d;font-size:.85rem}}</style>{script}</head>
 <body><main><h1>{title}</h1><p>{message}</p>{advice}{link}
-<p class="id">Error {status} · {code} · request id <code>{id}</code></p></main></body></html>
+<p class="id">{status_line} · request id <code>{id}</code></p></main></body></html>
 "#,
             title = escape(&self.title),
-            message = escape(&self.message),
-            status = self.status.as_u16(),
-            code = self.code,
+            message = escape_with_code(&self.message),
+            status_line = if self.status.is_success() {
+                self.code.to_owned()
+            } else {
+                format!("Error {} · {}", self.status.as_u16(), self.code)
+            },
         )
     }
+}
+
+/// `'sha256-…'` for a CSP script source (CSP Level 3 §8.4): base64 of the script's SHA-256.
+fn script_hash(script: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, script.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -143,6 +196,26 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text like [`escape`], and shows `` `spans` `` in backticks as code, as the messages write key
+/// names and values: a page shows `email`, not a raw backtick. An unpaired backtick stays as it is.
+pub fn escape_with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(&escape(part));
+            out.push_str("</code>");
+        } else {
+            out.push_str(&escape(part));
         }
     }
     out
@@ -186,5 +259,41 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&text(response).await).unwrap();
         assert_eq!(value["error"], "provider_unreachable");
         assert_eq!(value["request_id"], id.to_string());
+    }
+
+    #[test]
+    fn backtick_spans_become_code_and_stay_escaped() {
+        assert_eq!(
+            escape_with_code("needs `email` & `<b>`"),
+            "needs <code>email</code> &amp; <code>&lt;b&gt;</code>"
+        );
+        assert_eq!(escape_with_code("one ` alone"), "one ` alone");
+    }
+
+    #[tokio::test]
+    async fn a_page_that_forgets_its_query_runs_only_the_script_its_policy_names() {
+        let page = Page::new(StatusCode::FORBIDDEN, "x", "t", "m `claim`").forget_query();
+        let response = page.render(&HeaderMap::new(), RequestIds::new().next());
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = text(response).await;
+        assert!(body.contains(&format!("<script>{FORGET_QUERY_SCRIPT}</script>")));
+        assert_eq!(body.matches("<script").count(), 1);
+        // The hash, computed independently of `script_hash` by openssl.
+        let expected = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "printf '%s' \"{FORGET_QUERY_SCRIPT}\" | openssl dgst -sha256 -binary | openssl base64"
+            ))
+            .output()
+            .unwrap();
+        let expected = String::from_utf8(expected.stdout).unwrap();
+        assert!(
+            csp.ends_with(&format!("script-src 'sha256-{}'", expected.trim())),
+            "{csp}"
+        );
+        assert!(body.contains("m <code>claim</code>"));
     }
 }

@@ -67,10 +67,7 @@ pub fn main(path: &Path) -> ExitCode {
             .ok()
             .filter(|v| !v.trim().is_empty()),
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(config.limits.worker_threads) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("freshgate: cannot start the async runtime: {e}");
@@ -109,6 +106,22 @@ pub fn main(path: &Path) -> ExitCode {
     })
 }
 
+/// The scheduler the gateway runs on: `limits.worker_threads` threads. With one, tokio's current-thread
+/// scheduler: no work-stealing queues, no cross-thread wake-ups, and timers and I/O readiness on the thread
+/// that serves, which is what a one-core deployment (or one pinned to a core) wants.
+fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if worker_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads)
+            .enable_all()
+            .build()
+    }
+}
+
 /// Loads what must load, binds the listeners and starts serving.
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     let config = Arc::new(config);
@@ -121,6 +134,9 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             None
         }
     };
+    for warning in crate::config::warnings(&config) {
+        warn!(key = %warning.key, "{warning}");
+    }
     let signing_key = match &config.freshworks {
         None => None,
         Some(freshworks) => {

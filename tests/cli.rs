@@ -1,5 +1,11 @@
 //! The command line: `check`, `keygen`, `pubkey`, `--help`, `--version`, and `serve` refusing bad input.
 
+#[path = "cli/container.rs"]
+mod container;
+#[path = "cli/kubernetes.rs"]
+mod kubernetes;
+#[path = "cli/kustomize.rs"]
+mod kustomize;
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
@@ -52,7 +58,7 @@ fn check_names_every_problem_of_a_broken_config_at_once() {
     assert!(out.contains("freshworks.signing_key_file"), "{out}");
     assert!(out.contains("missing/signing.key"), "{out}");
     assert!(
-        out.contains("upstream.issuer") && out.contains("Connection refused"),
+        out.contains("upstream.backchannel_url") && out.contains("Connection refused"),
         "{out}"
     );
     assert!(out.contains("3 problems"), "{out}");
@@ -224,4 +230,152 @@ fn simulate_refuses_an_account_that_does_not_redirect_to_this_machine() {
         out.contains("127.0.0.1:9911/sso/callback") && out.contains("--account"),
         "{out}"
     );
+}
+
+#[test]
+fn check_names_the_backchannel_url_when_that_is_what_refused_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    let port = support::free_port();
+    std::fs::write(&config, Setup::new(port).yaml()).unwrap();
+    let output = freshgate(&["check", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let problem = out
+        .lines()
+        .find(|line| line.contains("PROBLEM"))
+        .expect("a problem line");
+    assert!(
+        problem.contains(&format!(
+            "PROBLEM  upstream.backchannel_url: cannot fetch http://127.0.0.1:{port}/realms/acme/.well-known/openid-configuration"
+        )) && problem.contains("Connection refused"),
+        "the problem names the address that was contacted: {out}"
+    );
+}
+
+#[test]
+fn check_with_one_secret_variable_unset_still_shows_every_other_result_and_the_paste_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    let idp = Idp::start_at(0, "https://sso.freshgate.test");
+    let mut setup = Setup::new(idp.port);
+    setup.tls = true;
+    let yaml = setup.yaml().replace(
+        &format!("client_secret: {}", support::CLIENT_SECRET),
+        "client_secret: ${FRESHGATE_TEST_UNSET_SECRET}",
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let output = Command::new(support::binary())
+        .args(["check", "-c", config.to_str().unwrap()])
+        .env_remove("FRESHGATE_TEST_UNSET_SECRET")
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "PROBLEM  upstream.client_secret: environment variable FRESHGATE_TEST_UNSET_SECRET is not set"
+        ),
+        "{out}"
+    );
+    for shown in [
+        "ok       TLS certificate",
+        "ok       signing key",
+        "ok       provider https://sso.freshgate.test/realms/acme",
+        "Login URL   https://sso.freshgate.test/sso/jwt/login",
+        "Public key  MII",
+        "Redirect URI  https://sso.freshgate.test/sso/jwt/callback",
+        "1 problem;",
+    ] {
+        assert!(out.contains(shown), "{shown:?} missing: {out}");
+    }
+    assert!(
+        !out.contains("AAAAAAAAAAAAAAAA"),
+        "the stand-in value is shown: {out}"
+    );
+}
+
+#[test]
+fn a_yaml_syntax_error_is_shown_once_at_the_line_of_the_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &config,
+        "listen: 0.0.0.0:8443\npublic_url: https://sso.example.com\nupstream:\n  client_id: \"freshgate\n  scopes: [openid]\n",
+    )
+    .unwrap();
+    let output = freshgate(&["check", "-c", config.to_str().unwrap()]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("not valid YAML at line 4, column 14: while scanning a quoted scalar that starts there, found unexpected end of stream at line 6, column 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("      4 |   client_id: \"freshgate\n        |              ^\n"),
+        "the line is quoted with a caret under the quote: {out}"
+    );
+    assert_eq!(out.matches("line 6").count(), 1, "{out}");
+}
+
+#[test]
+fn keygen_into_a_closed_pipe_exits_quietly_after_writing_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.key");
+    let mut child = Command::new(support::binary())
+        .args(["keygen", "--out", key.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away at once, as `head` does after its lines: keygen writes into a closed pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert!(key.exists(), "the key was written");
+}
+
+#[test]
+fn help_examples_keep_each_comment_on_its_own_line_in_an_80_column_terminal() {
+    let output = Command::new(support::binary())
+        .arg("--help")
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let help = text(&output);
+    let examples = help
+        .split("Examples:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("an Examples section");
+    assert!(examples.lines().count() >= 6, "{help}");
+    for line in examples.lines() {
+        let line = line.trim_start();
+        assert!(
+            line.starts_with('#')
+                || line.starts_with("freshgate ")
+                || line.starts_with("FRESHGATE_CONFIG="),
+            "a wrapped line reads like a command: {line:?}\n{help}"
+        );
+        assert!(
+            !line.starts_with("freshgate") || !line.contains('#'),
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_configuration_has_its_own_cookie_key_and_no_warning_about_a_random_one() {
+    let demo = support::repo().join("examples/demo.yaml");
+    let output = freshgate(&["check", "-c", demo.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(out.contains("ok       configuration"), "{out}");
+    assert!(!out.contains("cookie_key"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
 }

@@ -194,13 +194,110 @@ async fn refused_at_the_callback(user: &str, password: &str, reason: &str) -> St
     html
 }
 
+/// A failure page at the callback leads back to the account's Freshworks portal (the pending login is
+/// gone) and drops the spent `code` and `state` from the address bar.
+fn assert_restart_link(html: &str) {
+    assert!(
+        html.contains(
+            r#"<a class="button" href="http://acme.freshworks.test/">Start the login again</a>"#
+        ),
+        "no way back: {html}"
+    );
+    assert!(
+        html.contains("<script>history.replaceState(null,'',location.pathname)</script>"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_user_can_sign_out_at_the_provider_and_log_in_as_someone_else() {
+    let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
+    let browser = gateway.browser();
+    let login = browser.url(&format!("/sso/jwt/login?{}", current_shape("s", "n")));
+    let action = browser.open_form_from(&login).await;
+    let (_, refused) = browser
+        .submit_credentials(&action, "mallory", "mallory-password")
+        .await;
+    assert_eq!(refused.status(), 403);
+    let csp = refused.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    let html = refused.text().await.unwrap();
+    assert_restart_link(&html);
+    let switch = r#"href="/sso/jwt/logout?client_id=12344">Sign out and use another account</a>"#;
+    assert!(html.contains(switch), "{html}");
+
+    // Without it, logging in again meets the same refusal: the provider remembers mallory.
+    let (_, again) = browser.follow(&login).await;
+    assert_eq!(again.status(), 403, "the provider asked for credentials");
+
+    // The link on the gateway's own page: a browser says the navigation is same-origin.
+    let response = browser
+        .client
+        .get(browser.url("/sso/jwt/logout?client_id=12344"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let params = query(&location);
+    assert_eq!(params["post_logout_redirect_uri"], support::POST_LOGOUT);
+    assert_eq!(
+        support::jwt_payload(&params["id_token_hint"])["sub"],
+        "mallory-0005",
+        "the refusal kept the provider's ID token as logout hint"
+    );
+    let (confirm_url, confirm) = browser.follow(&location).await;
+    let html = confirm.text().await.unwrap();
+    assert!(
+        html.contains("logoutForm').submit()"),
+        "the provider accepted the hint and signs out without asking: {html}"
+    );
+    // What the page's script does in a browser: submit the provider's logout form.
+    let form = html.split("<form").nth(1).expect("a logout form");
+    let attr = |text: &str, name: &str| {
+        text.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|v| v.replace("&amp;", "&"))
+    };
+    let action = url::Url::parse(&confirm_url)
+        .unwrap()
+        .join(&attr(form, "action").expect("the form has an action"))
+        .unwrap();
+    let fields: Vec<(String, String)> = form
+        .split("<input")
+        .skip(1)
+        .filter_map(|input| Some((attr(input, "name")?, attr(input, "value")?)))
+        .collect();
+    let response = browser
+        .client
+        .post(action)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let left_to = response.headers()["location"].to_str().unwrap();
+    assert!(left_to.starts_with(support::POST_LOGOUT), "{left_to}");
+
+    // Signed out at the provider: a fresh login asks who the user is, and alice gets in.
+    let action = browser.open_form_from(&login).await;
+    let (url, _) = browser
+        .submit_credentials(&action, "alice", "alice-password")
+        .await;
+    verified_payload(&url, "s", "n");
+}
+
 #[tokio::test]
 async fn a_user_without_email_gets_a_page_naming_the_claim_and_no_token() {
     let html = refused_at_the_callback("carol", "carol-password", "missing_claim").await;
     assert!(
-        html.contains("email address") && html.contains("`email`"),
+        html.contains("email address") && html.contains("<code>email</code>"),
         "{html}"
     );
+    assert!(!html.contains('`'), "no raw Markdown on the page: {html}");
 }
 
 #[tokio::test]
@@ -227,7 +324,7 @@ async fn email_verified_ignore_lets_the_administrator_waive_the_check() {
 async fn bad_login_requests_get_a_400_page_and_never_a_redirect() {
     let gateway = ready_gateway(&Setup::new(Idp::shared().port)).await;
     let browser = gateway.browser();
-    let long = "x".repeat(1025);
+    let long = "x".repeat(257);
     let mut cases: Vec<String> = vec![
         "client_id=99999&state=s&nonce=n".into(),
         "state=s&nonce=n".into(),
@@ -238,6 +335,7 @@ async fn bad_login_requests_get_a_400_page_and_never_a_redirect() {
         format!("client_id=12344&state=s&nonce={long}"),
         "client_id=12344&state=s&state=t&nonce=n".into(),
         "client_id=12344&module_id=1&state=s&nonce=n".into(),
+        "client_id=12344&state=a%0D%0Ab&nonce=n".into(),
     ];
     for evil in [
         "//evil.example",
@@ -274,10 +372,10 @@ async fn bad_login_requests_get_a_400_page_and_never_a_redirect() {
     let ok = browser
         .get(&browser.url(&format!(
             "/sso/jwt/login?client_id=12344&state=s&nonce={}",
-            "y".repeat(1024)
+            "y".repeat(256)
         )))
         .await;
-    assert_eq!(ok.status(), 302, "1 KiB is still accepted");
+    assert_eq!(ok.status(), 302, "256 bytes are still accepted");
 }
 
 #[tokio::test]
@@ -474,14 +572,9 @@ async fn forged_and_foreign_id_tokens_are_rejected() {
             "{mode}: a token was minted"
         );
         assert_eq!(response.status(), 502, "{mode}");
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("could not verify your identity"),
-            "{mode}"
-        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("could not verify your identity"), "{mode}");
+        assert_restart_link(&html);
     }
     let metrics = gateway.metrics().await;
     assert!(
@@ -546,12 +639,86 @@ async fn a_provider_that_goes_down_before_the_callback_gets_a_clear_page() {
     let response = browser.get(&callback).await;
     assert_eq!(response.status(), 502);
     assert!(response.headers().get("location").is_none());
-    assert!(response.text().await.unwrap().contains("could not verify"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("could not verify"), "{html}");
+    assert_restart_link(&html);
     assert!(
         gateway.has_logged("token_exchange_failed"),
         "{}",
         gateway.logs()
     );
+}
+
+#[tokio::test]
+async fn every_provider_failure_at_the_callback_gets_a_page_with_a_way_back() {
+    use support::faulty::{Fault, FaultyProvider};
+    let idp = Idp::start(0);
+    // Profile claims only from userinfo: a userinfo failure is then fatal.
+    idp.admin("/__admin/claims-mode", json!({"mode": "userinfo"}))
+        .await;
+    let faulty = FaultyProvider::start(idp.addr().parse().unwrap()).await;
+    let gateway = ready_gateway(&Setup::new(faulty.addr.port())).await;
+    let endpoint = "/realms/acme/protocol/openid-connect";
+    let mut counts = std::collections::HashMap::new();
+    for (what, path, fault, reason) in [
+        (
+            "token endpoint 5xx",
+            "/token",
+            Fault::ServerError,
+            "token_exchange_failed",
+        ),
+        (
+            "token endpoint not JSON",
+            "/token",
+            Fault::NotJson,
+            "token_exchange_failed",
+        ),
+        (
+            "token endpoint hangs",
+            "/token",
+            Fault::Hang,
+            "token_exchange_failed",
+        ),
+        (
+            "userinfo 5xx",
+            "/userinfo",
+            Fault::ServerError,
+            "userinfo_failed",
+        ),
+        (
+            "JWKS re-fetch 5xx",
+            "/certs",
+            Fault::ServerError,
+            "invalid_id_token",
+        ),
+    ] {
+        faulty.heal();
+        let browser = gateway.browser();
+        let callback = browser
+            .login_until_callback(&current_shape("s", "n"), "alice", "alice-password")
+            .await;
+        if path == "/certs" {
+            // A new key id in the ID token makes the gateway re-fetch the JWKS, which then fails.
+            idp.admin("/__admin/rotate-keys", json!({})).await;
+        }
+        faulty.fail(&format!("{endpoint}{path}"), fault);
+        let response = browser.get(&callback).await;
+        assert_eq!(response.status(), 502, "{what}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("could not verify your identity"),
+            "{what}: {html}"
+        );
+        assert_restart_link(&html);
+        // Counted under its own reason: each fault was met where it was meant to be.
+        let count = counts.entry(reason).or_insert(0);
+        *count += 1;
+        let metrics = gateway.metrics().await;
+        assert!(
+            metrics.contains(&format!("reason=\"{reason}\"}} {count}\n")),
+            "{what}: {metrics}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -633,7 +800,14 @@ async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
             .contains("freshgate-logout="),
         "the hint is sent to the logout URL only"
     );
-    let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+    // Freshworks sends the browser here from its own pages.
+    let response = browser
+        .client
+        .get(browser.url("/sso/jwt/logout"))
+        .header("referer", "http://acme.freshworks.test/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 302);
     let cleared = response.headers()["set-cookie"]
         .to_str()
@@ -665,6 +839,42 @@ async fn logout_after_a_login_sends_the_providers_id_token_as_hint_once() {
     assert_logout_without_hint(&browser).await;
 }
 
+#[tokio::test]
+async fn without_provider_logout_the_signed_out_page_leads_back_to_freshworks() {
+    use support::faulty::{Fault, FaultyProvider};
+    let idp = Idp::start(0);
+    let faulty = FaultyProvider::start(idp.addr().parse().unwrap()).await;
+    faulty.fail("/.well-known/openid-configuration", Fault::NoEndSession);
+    let setup = Setup::new(faulty.addr.port());
+    for (yaml, link) in [
+        (
+            setup.yaml(),
+            format!(
+                r#"<a class="button" href="{}">Continue</a>"#,
+                support::POST_LOGOUT
+            ),
+        ),
+        (
+            setup.yaml().replace(
+                &format!("      logout_redirect_url: {}\n", support::POST_LOGOUT),
+                "",
+            ),
+            r#"<a class="button" href="http://acme.freshworks.test/">Back to Freshworks</a>"#
+                .to_owned(),
+        ),
+    ] {
+        let gateway = Gateway::start_yaml(&yaml);
+        gateway.wait_ready().await;
+        let browser = gateway.browser();
+        let response = browser.get(&browser.url("/sso/jwt/logout")).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("You are signed out"), "{html}");
+        assert!(html.contains(&link), "{html}");
+        assert!(!html.contains("Error 200"), "{html}");
+    }
+}
+
 /// Logs out and checks the provider is not sent an `id_token_hint`.
 async fn assert_logout_without_hint(browser: &Browser) {
     let response = browser.get(&browser.url("/sso/jwt/logout")).await;
@@ -688,7 +898,7 @@ async fn a_forged_logout_cookie_is_ignored() {
 }
 
 #[tokio::test]
-async fn a_login_over_tls_uses_host_prefixed_secure_cookies() {
+async fn a_login_over_tls_uses_secure_prefixed_cookies() {
     let idp = Idp::start_at(0, "https://sso.freshgate.test");
     let mut setup = Setup::new(idp.port);
     setup.tls = true;
@@ -697,10 +907,19 @@ async fn a_login_over_tls_uses_host_prefixed_secure_cookies() {
     let start = browser
         .get(&browser.url(&format!("/sso/jwt/login?{}", current_shape("s", "n"))))
         .await;
-    let cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-freshgate-login-"), "{cookie}");
+    let cookies: Vec<&str> = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("__Secure-freshgate-login-"))
+        .unwrap_or_else(|| panic!("{cookies:?}"));
     assert!(
-        cookie.contains("; Secure")
+        cookie.contains("; Path=/sso/jwt/callback;")
+            && cookie.contains("; Secure")
             && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Lax")
     );

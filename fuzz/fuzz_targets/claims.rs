@@ -7,7 +7,7 @@
 mod common;
 
 use arbitrary::{Arbitrary, Unstructured};
-use freshgate::claims::resolve;
+use freshgate::claims::{is_single_address, resolve};
 use freshgate::config::validate::{FRESHWORKS_CLAIMS, default_mapping};
 use freshgate::config::{ClaimMap, ClaimMapping, ClaimSource, EmailVerified};
 use freshgate::freshworks::SsoError;
@@ -119,9 +119,17 @@ fn check(claims: &Map<String, Value>, map: &ClaimMap, fw_nonce: &str, iat: u64) 
         }
     }
     let required_missing = any_required_missing(claims, map);
+    // Only a single plain address is ever signed (finding: `a@x, b@y` with email_verified true).
+    let email = map
+        .entries
+        .iter()
+        .find(|(name, _)| name == "email")
+        .and_then(|(_, mapping)| resolve(claims, mapping));
+    let not_one_address = email.as_deref().is_some_and(|e| !is_single_address(e));
     match payload(claims, map, fw_nonce, iat) {
         Ok(Value::Object(out)) => {
             assert!(!required_missing);
+            assert!(!not_one_address, "signed an email that is not one address: {email:?}");
             assert_eq!(out.get("nonce"), Some(&Value::String(fw_nonce.to_owned())));
             assert_eq!(out.get("iat"), Some(&Value::from(iat)));
             for (name, mapping) in &map.entries {
@@ -139,6 +147,10 @@ fn check(claims: &Map<String, Value>, map: &ClaimMap, fw_nonce: &str, iat: u64) 
             assert_eq!(out.len(), present + 2);
         }
         Ok(other) => panic!("the payload is not an object: {other}"),
+        Err(SsoError::NotOneAddress) => {
+            assert!(not_one_address, "refused a single address: {email:?}");
+            common::check_page(&SsoError::NotOneAddress.page());
+        }
         Err(error) => {
             assert!(required_missing, "{error:?}");
             let SsoError::MissingClaim { claim, .. } = &error else {

@@ -120,38 +120,49 @@ impl Guards {
     }
 
     pub fn render(&self, out: &mut String) {
-        out.push_str("# HELP freshgate_overload_total Work turned away at a limit, by limit.\n");
-        out.push_str("# TYPE freshgate_overload_total counter\n");
-        for limit in Overload::ALL {
-            let n = self.overload[limit as usize].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "freshgate_overload_total{{limit=\"{}\"}} {n}",
-                limit.name()
-            );
-        }
-        out.push_str("# HELP freshgate_connections_closed_total Client connections the gateway closed, by reason.\n");
-        out.push_str("# TYPE freshgate_connections_closed_total counter\n");
-        for reason in Closed::ALL {
-            let n = self.closed[reason as usize].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "freshgate_connections_closed_total{{reason=\"{}\"}} {n}",
-                reason.name()
-            );
-        }
-        out.push_str(
-            "# HELP freshgate_requests_refused_total Requests refused before routing, by reason.\n",
+        let count = |counters: &[AtomicU64], i: usize| counters[i].load(Ordering::Relaxed);
+        render_counter(
+            out,
+            "freshgate_overload_total",
+            "Work turned away at a limit, by limit.",
+            "limit",
+            Overload::ALL
+                .iter()
+                .map(|l| (l.name(), count(&self.overload, *l as usize))),
         );
-        out.push_str("# TYPE freshgate_requests_refused_total counter\n");
-        for reason in Refusal::ALL {
-            let n = self.refused[reason as usize].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "freshgate_requests_refused_total{{reason=\"{}\"}} {n}",
-                reason.name()
-            );
-        }
+        render_counter(
+            out,
+            "freshgate_connections_closed_total",
+            "Client connections the gateway closed, by reason.",
+            "reason",
+            Closed::ALL
+                .iter()
+                .map(|r| (r.name(), count(&self.closed, *r as usize))),
+        );
+        render_counter(
+            out,
+            "freshgate_requests_refused_total",
+            "Requests refused before routing, by reason.",
+            "reason",
+            Refusal::ALL
+                .iter()
+                .map(|r| (r.name(), count(&self.refused, *r as usize))),
+        );
+    }
+}
+
+/// One counter family with one label: its `# HELP` and `# TYPE` lines, then a line per label value.
+pub(super) fn render_counter<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: impl Iterator<Item = (&'a str, u64)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (value, n) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
     }
 }
 

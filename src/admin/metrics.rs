@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::guards::Guards;
 pub use super::guards::{Closed, Overload, Refusal};
+use super::guards::{Guards, render_counter};
 use crate::route::Route;
 
 /// Upper bounds, in seconds, of the upstream latency histogram's buckets.
@@ -184,18 +184,16 @@ impl Metrics {
         let _ = writeln!(out, "freshgate_upstream_duration_seconds_sum {sum}");
         let _ = writeln!(out, "freshgate_upstream_duration_seconds_count {count}");
 
-        out.push_str(
-            "# HELP freshgate_upstream_errors_total Upstream exchanges that failed, by kind.\n",
+        render_counter(
+            &mut out,
+            "freshgate_upstream_errors_total",
+            "Upstream exchanges that failed, by kind.",
+            "kind",
+            UpstreamError::ALL.iter().map(|kind| {
+                let n = self.upstream_errors[*kind as usize].load(Ordering::Relaxed);
+                (kind.name(), n)
+            }),
         );
-        out.push_str("# TYPE freshgate_upstream_errors_total counter\n");
-        for kind in UpstreamError::ALL {
-            let n = self.upstream_errors[kind as usize].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "freshgate_upstream_errors_total{{kind=\"{}\"}} {n}",
-                kind.name()
-            );
-        }
 
         out.push_str(
             "# HELP freshgate_logins_total Finished login attempts, by outcome and reason.\n",

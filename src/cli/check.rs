@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::metrics::Metrics;
-use crate::config::{Config, ConfigErrors, ProcessEnv, Secret, Upstream, validate};
+use crate::config::{Config, ConfigErrors, Env, ProcessEnv, Secret, Upstream, validate};
 use crate::keys::{SigningKey, permission_warning};
 use crate::oidc::{Backchannel, Provider, compatibility};
 use crate::proxy::client::client_tls_config;
@@ -37,7 +37,7 @@ pub fn main(path: &Path) -> ExitCode {
         }
     };
     let report = runtime.block_on(check(path));
-    print!("{}", render(path, &report));
+    super::print_out(&render(path, &report));
     if report.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -48,16 +48,69 @@ pub fn main(path: &Path) -> ExitCode {
 pub async fn check(path: &Path) -> Report {
     let mut report = Report::default();
     match validate::load(path, &ProcessEnv) {
-        Ok(config) => check_config(&config, &mut report).await,
+        Ok(config) => {
+            report
+                .ok
+                .push(format!("configuration {}", config.source.display()));
+            check_config(&config, &mut report).await
+        }
         Err(errors) => {
             add_config_errors(&errors, &mut report);
-            // The provider is still worth a look: an unreachable provider is one more thing to fix.
-            if let Some(upstream) = upstream_from_raw(path) {
+            if let Some(env) = StandInSecrets::for_errors(&errors)
+                && let Ok(config) = validate::load(path, &env)
+            {
+                // Only secrets are missing: everything else is still checked and the paste block shown.
+                check_config(&config, &mut report).await;
+            } else if let Some(upstream) = upstream_from_raw(path) {
+                // The provider is still worth a look: an unreachable provider is one more thing to fix.
                 check_provider(&upstream, &mut report).await;
             }
         }
     }
     report
+}
+
+/// Keys whose value is a secret: an unset variable there stops `serve`, but not the rest of `check`.
+const SECRET_KEYS: [&str; 3] = [
+    "upstream.client_secret",
+    "session.cookie_key",
+    "webchat.secret",
+];
+
+/// The process environment plus a stand-in for each variable that is unset in a secret key (and only
+/// there), so that `check` can go on with everything else. The stand-in is 32 zero bytes in base64: valid
+/// as a cookie key and as a Web Chat secret, and never used for anything but this check.
+struct StandInSecrets(Vec<String>);
+
+impl StandInSecrets {
+    const VALUE: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    /// `None` unless every problem is an unset variable in a secret key.
+    fn for_errors(errors: &ConfigErrors) -> Option<StandInSecrets> {
+        let mut names = Vec::new();
+        for error in &errors.errors {
+            let name = error
+                .problem
+                .strip_prefix("environment variable ")?
+                .strip_suffix(" is not set")?;
+            if !SECRET_KEYS.contains(&error.key.as_str()) {
+                return None;
+            }
+            names.push(name.to_owned());
+        }
+        Some(StandInSecrets(names))
+    }
+}
+
+impl Env for StandInSecrets {
+    fn var(&self, name: &str) -> Option<String> {
+        ProcessEnv.var(name).or_else(|| {
+            self.0
+                .iter()
+                .any(|unset| unset == name)
+                .then(|| Self::VALUE.to_owned())
+        })
+    }
 }
 
 fn add_config_errors(errors: &ConfigErrors, report: &mut Report) {
@@ -74,9 +127,6 @@ fn add_config_errors(errors: &ConfigErrors, report: &mut Report) {
 }
 
 async fn check_config(config: &Config, report: &mut Report) {
-    report
-        .ok
-        .push(format!("configuration {}", config.source.display()));
     if let Some(files) = &config.tls {
         match tls::acceptor(files) {
             Ok(_) => report.ok.push(format!(
@@ -118,6 +168,11 @@ async fn check_config(config: &Config, report: &mut Report) {
             .warnings
             .extend(crate::webchat::start_up_warnings(webchat));
     }
+    report.warnings.extend(
+        crate::config::warnings(config)
+            .iter()
+            .map(ToString::to_string),
+    );
     check_provider(&config.upstream, report).await;
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();
@@ -171,12 +226,32 @@ async fn check_provider(upstream: &Upstream, report: &mut Report) {
         Backchannel::new(upstream, client_tls),
         Arc::new(Metrics::new()),
     );
+    // With upstream.backchannel_url the requests go there: problems name what was contacted.
+    let (key, contacted, fix) = match &upstream.backchannel_url {
+        Some(backchannel) => (
+            "upstream.backchannel_url",
+            format!(
+                "{}{}/.well-known/openid-configuration (upstream.backchannel_url, for {})",
+                backchannel.origin().ascii_serialization(),
+                upstream.issuer_url.path().trim_end_matches('/'),
+                provider.discovery_url()
+            ),
+            "check that the provider is up and listening at upstream.backchannel_url",
+        ),
+        None => (
+            "upstream.issuer",
+            provider.discovery_url(),
+            "check that the provider is up and upstream.issuer points at it",
+        ),
+    };
     match tokio::time::timeout(PROVIDER_TIMEOUT, provider.discover()).await {
         Err(_) => report.problems.push(format!(
-            "upstream.issuer: {} did not answer within {} s; check that the provider is up and upstream.issuer / upstream.backchannel_url point at it",
-            provider.discovery_url(),
+            "{key}: {contacted} did not answer within {} s\n    fix: {fix}",
             PROVIDER_TIMEOUT.as_secs()
         )),
+        Ok(Err(reason)) if reason.contains("(upstream.backchannel_url, for ") => report
+            .problems
+            .push(format!("{key}: {reason}\n    fix: {fix}")),
         Ok(Err(reason)) => report.problems.push(format!(
             "upstream.issuer: {reason}\n    fix: check that the provider is up and upstream.issuer (and upstream.backchannel_url, if set) point at it"
         )),

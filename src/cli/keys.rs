@@ -3,26 +3,22 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::ConfigArg;
+use super::{ConfigArg, print_out};
 use crate::config::{ProcessEnv, validate};
 use crate::keys::{SigningKey, write_new_key};
 
 pub fn keygen(bits: usize, out: &Path) -> ExitCode {
     match write_new_key(out, bits) {
         Ok(key) => {
-            println!(
-                "Wrote a new {bits}-bit RSA signing key to {} (mode 0600).",
-                out.display()
-            );
-            println!("Keep it secret: whoever holds it can log anyone in to Freshworks.");
-            println!();
-            println!(
-                "Public key for Freshworks (Security > Single sign-on > JWT SSO > public key):"
-            );
-            println!("{}", key.public_key_body());
-            println!();
-            println!("Public key as PEM:");
-            print!("{}", key.public_key_pem());
+            print_out(&format!(
+                "Wrote a new {bits}-bit RSA signing key to {} (mode 0600).\n\
+                 Keep it secret: whoever holds it can log anyone in to Freshworks.\n\n\
+                 Public key for Freshworks (Security > Single sign-on > JWT SSO > public key):\n{}\n\n\
+                 Public key as PEM:\n{}",
+                out.display(),
+                key.public_key_body(),
+                key.public_key_pem()
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -58,9 +54,9 @@ pub fn pubkey(config: &ConfigArg, key: Option<&Path>, pem: bool) -> ExitCode {
     match SigningKey::load(&path) {
         Ok(key) => {
             if pem {
-                print!("{}", key.public_key_pem());
+                print_out(&key.public_key_pem());
             } else {
-                println!("{}", key.public_key_body());
+                print_out(&format!("{}\n", key.public_key_body()));
             }
             ExitCode::SUCCESS
         }

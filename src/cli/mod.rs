@@ -17,11 +17,16 @@ pub const DEFAULT_CONFIG: &str = "gateway.yaml";
 
 const EXAMPLES: &str = "\
 Examples:
-  freshgate keygen --out certs/freshworks-signing.key   # make the key Freshworks verifies tokens with
-  freshgate check -c gateway.yaml                       # validate everything, print what to paste into Freshworks
-  freshgate serve -c gateway.yaml                       # run the gateway
-  freshgate simulate -c gateway.yaml --account demo     # try the login without touching Freshworks
+  # Make the key Freshworks verifies tokens with:
+  freshgate keygen --out certs/freshworks-signing.key
+  # Validate everything, print what to paste into Freshworks:
+  freshgate check -c gateway.yaml
+  # Run the gateway:
+  freshgate serve -c gateway.yaml
   FRESHGATE_CONFIG=/etc/freshgate/gateway.yaml freshgate serve
+  # Try the login without touching Freshworks:
+  freshgate simulate -c gateway.yaml --account demo
+  # Print the public key of a signing key:
   freshgate pubkey --key certs/freshworks-signing.key --pem
 
 Documentation: README.md and docs/configuration.md";
@@ -118,6 +123,22 @@ pub enum Command {
         #[arg(long)]
         pem: bool,
     },
+}
+
+/// Writes command output to stdout. A reader that has gone (`freshgate keygen | head`) is not an error, as
+/// for other command-line tools: the rest of the output is dropped quietly instead of a panic in `println!`.
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("freshgate: cannot write to stdout: {e}");
+        }
+        _ => {}
+    }
 }
 
 pub fn run(cli: Cli) -> ExitCode {

@@ -8,7 +8,8 @@
 //!    durations (`duration.rs`), URLs, addresses and CIDRs, and reading `*_file` secrets. It never stops at
 //!    the first problem: every problem is collected with the key, what is wrong and how to fix it.
 //!
-//! Relative paths in the file are resolved against the directory that holds the file.
+//! Relative paths in the file are resolved against the directory that holds the file. Settings nothing
+//! legitimate needs are refused there too; `warnings` lists the ones that only weaken the gateway.
 
 pub mod duration;
 pub mod env;
@@ -16,7 +17,9 @@ pub mod error;
 pub mod raw;
 pub mod types;
 pub mod validate;
+pub mod warnings;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors};
 pub use types::*;
+pub use warnings::warnings;

@@ -38,6 +38,17 @@ pub struct Config {
     pub session: Session,
     pub freshworks: Option<Freshworks>,
     pub webchat: Option<Webchat>,
+    /// Files holding secrets (TLS key, cookie key, client and widget secrets), with the key that named each,
+    /// for the start-up check of who may read them. The signing key has its own check (`keys`).
+    pub secret_files: Vec<SecretFile>,
+}
+
+/// A file the configuration reads a secret from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// The configuration key that names it, e.g. `upstream.client_secret_file`.
+    pub key: String,
+    pub path: PathBuf,
 }
 
 impl Config {
@@ -96,6 +107,14 @@ pub struct Limits {
     pub max_upstream_requests_per_connection: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// Threads that serve connections, each with its own scheduler and its own listening socket
+    /// (`SO_REUSEPORT`); default: the number of cores this process may use.
+    pub worker_threads: usize,
+}
+
+/// The cores this process may run on (its CPU affinity and cgroup quota count), at least one.
+pub fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Default for Limits {
@@ -112,6 +131,7 @@ impl Default for Limits {
             max_upstream_requests: 1024,
             max_upstream_requests_per_connection: 32,
             shutdown_grace: Duration::from_secs(30),
+            worker_threads: default_worker_threads(),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::claims;
-use super::error::SsoError;
+use super::error::{SsoError, SwitchAccount};
 use super::login::parse_query;
 use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
@@ -70,13 +70,14 @@ impl Sso {
         };
         match finished {
             Ok((location, mut cookies)) => {
-                cookies.push(clear);
+                cookies.extend(self.cookies.finish_login_cookies(
+                    request.headers(),
+                    state,
+                    timeout.as_secs(),
+                ));
                 Ok(redirect(&location, &cookies))
             }
-            Err(SsoError::ProviderError { code, .. }) => {
-                Err((SsoError::ProviderError { code, restart }, Some(clear)))
-            }
-            Err(other) => Err((other, Some(clear))),
+            Err(error) => Err((error.at_callback(restart), Some(clear))),
         }
     }
 
@@ -161,7 +162,7 @@ impl Sso {
         )
         .await
         {
-            Ok(extra) => merge(&mut auth.claims, extra),
+            Ok(extra) => crate::claims::merge_userinfo(&mut auth.claims, extra),
             Err(e) if required_missing(&auth.claims) => {
                 return Err(SsoError::UserinfoFailed {
                     detail: e.to_string(),
@@ -190,13 +191,15 @@ impl Sso {
             })
             .await?;
         }
-        claims::check_email_verified(&auth.claims, &freshworks.claims, policy)?;
+        claims::check_email_verified(&auth.claims, &freshworks.claims, policy)
+            .map_err(|e| self.refused(e, &auth, &pending.account))?;
         let payload = claims::payload(
             &auth.claims,
             &freshworks.claims,
             &pending.fw_nonce,
             flow::unix_now(),
-        )?;
+        )
+        .map_err(|e| self.refused(e, &auth, &pending.account))?;
         let token = key.sign_rs256(&payload).map_err(|e| SsoError::Signing {
             detail: e.to_string(),
         })?;
@@ -233,13 +236,21 @@ impl Sso {
         let policy = self.provider.upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
         if token::any_missing(settings, &auth.claims, policy) {
-            self.add_userinfo(&mut auth, |all| token::identity(settings, all).is_err())
-                .await?;
+            self.add_userinfo(&mut auth, |all| {
+                matches!(
+                    token::identity(settings, all),
+                    Err(token::NoIdentity::Missing(_))
+                )
+            })
+            .await?;
         }
         let identity =
-            token::identity(settings, &auth.claims).map_err(|claim| SsoError::MissingClaim {
-                claim,
-                sources: crate::claims::describe(&settings.identity),
+            token::identity(settings, &auth.claims).map_err(|refusal| match refusal {
+                token::NoIdentity::Missing(claim) => SsoError::MissingClaim {
+                    claim,
+                    sources: crate::claims::describe(&settings.identity),
+                },
+                token::NoIdentity::NotOneAddress => SsoError::NotOneAddress,
             })?;
         if token::email_unverified(settings, &auth.claims, policy) {
             return Err(SsoError::EmailNotVerified);
@@ -250,6 +261,24 @@ impl Sso {
         self.metrics.login("success", "webchat");
         tracing::info!(request_id = %id, sub = %auth.subject, "web chat session started");
         Ok((return_to.to_owned(), vec![cookie]))
+    }
+
+    /// A refusal of who the user is (no email, an unverified one): the provider remembers the user, so the
+    /// page offers to sign out there (with the ID token as `id_token_hint`) and log in as someone else.
+    fn refused(&self, error: SsoError, auth: &Authenticated, account: &str) -> SsoError {
+        let hint = LogoutHint {
+            id_token: auth.id_token.clone(),
+            account: account.to_owned(),
+        };
+        let account: String = url::form_urlencoded::byte_serialize(account.as_bytes()).collect();
+        SsoError::AtCallback {
+            error: Box::new(error),
+            restart: None,
+            switch: Some(SwitchAccount {
+                href: format!("/sso/jwt/logout?client_id={account}"),
+                hint_cookie: self.cookies.set_logout_hint(&hint),
+            }),
+        }
     }
 
     /// Where "start the login again" leads: the Freshworks portal of the account, or the app page of a Web
@@ -343,20 +372,6 @@ async fn validate(
     }
 }
 
-/// Userinfo fills what the ID token lacks; it never overrides a non-empty ID token claim.
-fn merge(claims: &mut Map<String, Value>, extra: Map<String, Value>) {
-    for (name, value) in extra {
-        let empty = match claims.get(&name) {
-            None | Some(Value::Null) => true,
-            Some(Value::String(text)) => text.trim().is_empty(),
-            _ => false,
-        };
-        if empty {
-            claims.insert(name, value);
-        }
-    }
-}
-
 /// `url` with `pairs` appended to its query, keeping whatever query it already has.
 pub fn append_query(url: &Url, pairs: &[(&str, &str)]) -> String {
     let mut url = url.clone();
@@ -383,18 +398,5 @@ mod tests {
             out,
             "https://acme.freshworks.com/auth/12344/jwt?portal=1&state=a+b%26c&id_token=x.y.z"
         );
-    }
-
-    #[test]
-    fn userinfo_fills_gaps_but_never_overrides() {
-        let mut claims: Map<String, Value> =
-            serde_json::from_str(r#"{"sub":"u","email":"a@x","name":""}"#).unwrap();
-        let extra: Map<String, Value> =
-            serde_json::from_str(r#"{"sub":"u","email":"evil@x","name":"Ann","family_name":"B"}"#)
-                .unwrap();
-        merge(&mut claims, extra);
-        assert_eq!(claims["email"], "a@x");
-        assert_eq!(claims["name"], "Ann");
-        assert_eq!(claims["family_name"], "B");
     }
 }

@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::error::SsoError;
-use crate::claims::{describe, email_unverified, email_verified_unknown, resolve};
+use crate::claims::{
+    describe, email_unverified, email_verified_unknown, is_single_address, resolve,
+};
 use crate::config::{ClaimMap, ClaimMapping, EmailVerified};
 
 /// Claims Freshworks requires (the seeds: "Required"); the others are sent only when present.
@@ -48,7 +50,8 @@ pub fn any_required_missing(claims: &Map<String, Value>, map: &ClaimMap) -> bool
 }
 
 /// The Freshworks payload: the mapped claims, `iat` in integer seconds, and Freshworks' nonce byte for byte.
-/// Optional claims are left out when absent (never null).
+/// Optional claims are left out when absent (never null); `email` must be a single address, whatever it was
+/// mapped from, since Freshworks opens the account it names.
 pub fn payload(
     claims: &Map<String, Value>,
     map: &ClaimMap,
@@ -58,6 +61,9 @@ pub fn payload(
     let mut out = Map::new();
     for (name, mapping) in &map.entries {
         match resolve(claims, mapping) {
+            Some(value) if name == "email" && !is_single_address(&value) => {
+                return Err(SsoError::NotOneAddress);
+            }
             Some(value) => {
                 out.insert(name.clone(), Value::String(value));
             }
@@ -184,6 +190,23 @@ mod tests {
             other => panic!("expected a missing claim, got {other:?}"),
         }
         assert!(any_missing(&c, &map(), EmailVerified::Ignore));
+    }
+
+    #[test]
+    fn only_a_single_email_address_is_ever_signed() {
+        for email in [
+            "alice@example.com, bob@evil.test",
+            "Bob <bob@evil.test>",
+            "alice@example.com bob@evil.test",
+            "alice@example.com@evil.test",
+        ] {
+            let c =
+                claims(json!({"sub": "u", "email": email, "given_name": "A", "family_name": "B"}));
+            assert!(
+                matches!(payload(&c, &map(), "n", 1), Err(SsoError::NotOneAddress)),
+                "{email}"
+            );
+        }
     }
 
     #[test]

@@ -64,15 +64,35 @@ pub enum SsoError {
     /// The email address comes from the provider's `email` claim, which the provider does not say it verified
     /// (`upstream.email_verified`).
     EmailNotVerified,
+    /// The email address to sign is not a single address (a list, a display name, several `@`).
+    NotOneAddress,
     Signing {
         detail: String,
     },
+    /// A failure at the callback after the pending login was read. Its cookie is cleared with this page, so
+    /// the page carries the way back (`restart`); a refusal of who the user is also offers `switch`.
+    AtCallback {
+        error: Box<SsoError>,
+        restart: Option<String>,
+        switch: Option<SwitchAccount>,
+    },
+}
+
+/// "Sign out and use another account": the provider remembers the user, so logging in again would meet the
+/// same refusal. The link leads to the gateway's Logout URL (RP-initiated logout at the provider, then the
+/// account's `logout_redirect_url`, from where a fresh login starts); `hint_cookie` keeps the provider's ID
+/// token for `id_token_hint` so the provider signs the user out without asking.
+#[derive(Debug)]
+pub struct SwitchAccount {
+    pub href: String,
+    pub hint_cookie: Option<String>,
 }
 
 impl SsoError {
     /// The `reason` label of `freshgate_logins_total`.
     pub fn reason(&self) -> &'static str {
         match self {
+            SsoError::AtCallback { error, .. } => error.reason(),
             SsoError::BadLoginRequest { reason, .. } => reason,
             SsoError::UnknownAccount { .. } => "unknown_account",
             SsoError::RedirectUriMismatch { .. } => "redirect_uri_mismatch",
@@ -89,6 +109,7 @@ impl SsoError {
             SsoError::UserinfoFailed { .. } => "userinfo_failed",
             SsoError::MissingClaim { .. } => "missing_claim",
             SsoError::EmailNotVerified => "email_not_verified",
+            SsoError::NotOneAddress => "invalid_email",
             SsoError::Signing { .. } => "signing_failed",
             SsoError::NotConfigured { .. } => "not_configured",
             SsoError::BadReturnTo => "bad_return_to",
@@ -98,6 +119,7 @@ impl SsoError {
     /// What goes to the log line (never a token, code or secret).
     pub fn detail(&self) -> String {
         match self {
+            SsoError::AtCallback { error, .. } => error.detail(),
             SsoError::BadLoginRequest { message, .. } => message.clone(),
             SsoError::UnknownAccount { id } => {
                 format!("no account `{}` in freshworks.accounts", truncate(id))
@@ -120,6 +142,7 @@ impl SsoError {
 
     pub fn status(&self) -> StatusCode {
         match self {
+            SsoError::AtCallback { error, .. } => error.status(),
             SsoError::BadLoginRequest { .. }
             | SsoError::UnknownAccount { .. }
             | SsoError::RedirectUriMismatch { .. }
@@ -139,12 +162,59 @@ impl SsoError {
             SsoError::TokenExchange { .. }
             | SsoError::InvalidIdToken { .. }
             | SsoError::UserinfoFailed { .. } => StatusCode::BAD_GATEWAY,
-            SsoError::MissingClaim { .. } | SsoError::EmailNotVerified => StatusCode::FORBIDDEN,
+            SsoError::MissingClaim { .. }
+            | SsoError::EmailNotVerified
+            | SsoError::NotOneAddress => StatusCode::FORBIDDEN,
             SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The same failure, known to have happened at the callback once its pending login was read.
+    pub fn at_callback(self, restart: Option<String>) -> SsoError {
+        match self {
+            SsoError::ProviderError { code, .. } => SsoError::ProviderError { code, restart },
+            SsoError::AtCallback { error, switch, .. } => SsoError::AtCallback {
+                error,
+                restart,
+                switch,
+            },
+            error => SsoError::AtCallback {
+                error: Box::new(error),
+                restart,
+                switch: None,
+            },
+        }
+    }
+
+    /// The `Set-Cookie` a page must carry besides the pending-login one (the logout hint of `switch`).
+    pub fn extra_cookie(&self) -> Option<&str> {
+        match self {
+            SsoError::AtCallback {
+                switch: Some(switch),
+                ..
+            } => switch.hint_cookie.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn page(&self) -> Page {
+        if let SsoError::AtCallback {
+            error,
+            restart,
+            switch,
+        } = self
+        {
+            let mut page = error.page().forget_query();
+            if let Some(restart) = restart
+                && page.link.is_none()
+            {
+                page = page.link("Start the login again", restart);
+            }
+            if let Some(switch) = switch {
+                page = page.other_link("Sign out and use another account", &switch.href);
+            }
+            return page;
+        }
         let status = self.status();
         let code = self.reason();
         let ask_it = "If it keeps happening, tell your IT team and quote the request id below.";
@@ -242,6 +312,13 @@ impl SsoError {
                 "Freshworks finds you by your email address, and the identity provider has not confirmed that this address is yours.",
             )
             .advice("Verify your email address at your organisation's sign-in service (or ask your IT team to mark it verified), then sign in again."),
+            SsoError::NotOneAddress => Page::new(
+                status,
+                code,
+                "Your email address cannot be used",
+                "Freshworks finds you by your email address, and the identity provider sent something that is not a single address.",
+            )
+            .advice("Ask your IT team to correct the email address of your account at your organisation's sign-in service, then sign in again."),
             SsoError::MissingClaim { claim, sources } => Page::new(
                 status,
                 code,
@@ -276,20 +353,23 @@ impl SsoError {
                 "The link asks to return to a page that is not allowed to use the chat sign-in.",
             )
             .advice("Open the chat from your application's page again."),
+            SsoError::AtCallback { error, .. } => error.page(),
         };
         match self.restart() {
-            Some(url) => page.link("Start the login again", url),
+            Some(Some(url)) => page.link("Start the login again", url).forget_query(),
+            Some(None) => page.forget_query(),
             None => page,
         }
     }
 
-    fn restart(&self) -> Option<&str> {
+    /// For the failures that only happen at the callback: where to start again, if known.
+    fn restart(&self) -> Option<Option<&str>> {
         match self {
             SsoError::NoPendingLogin { restart }
             | SsoError::TamperedLogin { restart }
             | SsoError::ExpiredLogin { restart, .. }
             | SsoError::ReplayedCallback { restart }
-            | SsoError::ProviderError { restart, .. } => restart.as_deref(),
+            | SsoError::ProviderError { restart, .. } => Some(restart.as_deref()),
             _ => None,
         }
     }
@@ -314,5 +394,78 @@ fn truncate(text: &str) -> String {
         format!("{cut}…")
     } else {
         cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a login can fail once the callback has read (and cleared) its pending login.
+    fn callback_failures() -> Vec<SsoError> {
+        let detail = || "detail".to_owned();
+        vec![
+            SsoError::ProviderNotReady { detail: detail() },
+            SsoError::ProviderError {
+                code: "server_error".into(),
+                restart: None,
+            },
+            SsoError::IssuerMismatch,
+            SsoError::MissingCode,
+            SsoError::TokenExchange { detail: detail() },
+            SsoError::InvalidIdToken { detail: detail() },
+            SsoError::UserinfoFailed { detail: detail() },
+            SsoError::MissingClaim {
+                claim: "email",
+                sources: "email".into(),
+            },
+            SsoError::EmailNotVerified,
+            SsoError::Signing { detail: detail() },
+            SsoError::UnknownAccount { id: "1".into() },
+        ]
+    }
+
+    #[test]
+    fn every_failure_at_the_callback_links_back_and_keeps_its_status_and_reason() {
+        for error in callback_failures() {
+            let (status, reason) = (error.status(), error.reason());
+            let error = error.at_callback(Some("https://acme.example/".into()));
+            assert_eq!((error.status(), error.reason()), (status, reason));
+            let page = error.page();
+            assert_eq!(
+                page.link,
+                Some((
+                    "Start the login again".to_owned(),
+                    "https://acme.example/".to_owned()
+                )),
+                "{reason}"
+            );
+            assert!(page.forget_query, "{reason}");
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_offers_to_sign_out_and_use_another_account() {
+        let refusal = SsoError::AtCallback {
+            error: Box::new(SsoError::EmailNotVerified),
+            restart: None,
+            switch: Some(SwitchAccount {
+                href: "/sso/jwt/logout?client_id=1".into(),
+                hint_cookie: Some("freshgate-logout=sealed".into()),
+            }),
+        }
+        .at_callback(Some("https://acme.example/".into()));
+        assert_eq!(refusal.extra_cookie(), Some("freshgate-logout=sealed"));
+        let page = refusal.page();
+        assert_eq!(
+            page.other_link.map(|(label, _)| label),
+            Some("Sign out and use another account".to_owned())
+        );
+        assert!(page.link.is_some());
+        let other = SsoError::TokenExchange {
+            detail: String::new(),
+        }
+        .at_callback(None);
+        assert!(other.page().other_link.is_none() && other.extra_cookie().is_none());
     }
 }

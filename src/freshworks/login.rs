@@ -10,8 +10,14 @@ use std::collections::HashMap;
 use super::error::SsoError;
 use crate::config::Account;
 
-/// Longest `state` or `nonce` accepted from Freshworks.
-pub const MAX_PARAM_BYTES: usize = 1024;
+/// Longest `state` or `nonce` accepted from Freshworks. The seeds show values of 9 to 11 alphanumeric
+/// characters (`state=hgdg43567`, `nonce=1545894408`); 256 bytes leaves room for twenty times that while
+/// keeping the pending-login cookie, which carries both, under 2 KiB (RFC 6265 §6.1 promises 4 KiB per cookie,
+/// and every byte rides on the callback request).
+pub const MAX_PARAM_BYTES: usize = 256;
+
+/// Longest Web Chat `return_to` accepted: it is kept in the pending-login cookie too.
+pub const MAX_RETURN_TO_BYTES: usize = 1024;
 
 /// A checked login request.
 #[derive(Debug, Clone)]
@@ -113,6 +119,10 @@ fn required(params: &HashMap<String, String>, name: &'static str) -> Result<Stri
             "oversized_parameter",
             format!("The link's `{name}` is longer than {MAX_PARAM_BYTES} bytes."),
         )),
+        Some(value) if value.chars().any(char::is_control) => Err(bad(
+            "invalid_parameter",
+            format!("The link's `{name}` contains control characters."),
+        )),
         Some(value) => Ok(value.clone()),
     }
 }
@@ -135,6 +145,7 @@ impl super::Sso {
         self.metrics.login("started", shape);
         tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
         self.start_login(
+            request.headers(),
             checked.account.id.clone(),
             checked.state,
             checked.nonce,
@@ -154,26 +165,25 @@ impl super::Sso {
             parse_query(request.uri().query()).map_err(|_| (SsoError::BadReturnTo, None))?;
         let return_to = params
             .get("return_to")
-            .and_then(|url| url::Url::parse(url).ok())
-            .filter(|url| {
-                let origin = url.origin().ascii_serialization();
-                webchat.settings().allowed_origins.contains(&origin)
-            })
+            .and_then(|url| checked_return_to(url, &webchat.settings().allowed_origins))
             .ok_or((SsoError::BadReturnTo, None))?;
         self.metrics.login("started", "webchat");
         tracing::info!(request_id = %id, "web chat login started; browser sent to the provider");
         self.start_login(
+            request.headers(),
             String::new(),
             String::new(),
             String::new(),
-            Some(return_to.to_string()),
+            Some(return_to),
         )
     }
 
     /// Seals a new pending login in a cookie and sends the browser to the provider's authorization
-    /// endpoint with PKCE S256 and a fresh state and nonce of our own.
+    /// endpoint with PKCE S256 and a fresh state and nonce of our own. The browser's oldest pending login is
+    /// dropped when it already has `MAX_PENDING_LOGINS` (see `pending_list`).
     fn start_login(
         &self,
+        headers: &http::HeaderMap,
         account: String,
         fw_state: String,
         fw_nonce: String,
@@ -203,11 +213,24 @@ impl super::Sso {
             &pending.nonce,
             &pending.pkce_verifier,
         );
-        let cookie = self
-            .cookies
-            .set_cookie(&pending, self.login_timeout().as_secs());
-        Ok(super::redirect(url.as_str(), &[cookie]))
+        let cookies =
+            self.cookies
+                .start_login_cookies(headers, &pending, self.login_timeout().as_secs());
+        Ok(super::redirect(url.as_str(), &cookies))
     }
+}
+
+/// `return_to` when it is an absolute URL on an allowed origin, without user info (`https://x@app/` would
+/// pass an origin check yet name someone else's page to some parsers, CVE-2021-21291's class), and short
+/// enough to keep in the pending-login cookie.
+fn checked_return_to(text: &str, allowed_origins: &[String]) -> Option<String> {
+    if text.len() > MAX_RETURN_TO_BYTES {
+        return None;
+    }
+    let url = url::Url::parse(text).ok()?;
+    let origin = url.origin().ascii_serialization();
+    let plain = url.username().is_empty() && url.password().is_none();
+    (plain && allowed_origins.contains(&origin)).then(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -309,6 +332,46 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn control_characters_in_state_or_nonce_are_refused_and_non_ascii_is_kept() {
+        let accounts = accounts();
+        for (query, ok) in [
+            (
+                "client_id=12344&state=st%20%C3%A4%2B%2F%3D&nonce=n%C3%B8nce",
+                true,
+            ),
+            ("client_id=12344&state=a%0Ab&nonce=n", false),
+            ("client_id=12344&state=s&nonce=n%00", false),
+            ("client_id=12344&state=s&nonce=n%7F", false),
+        ] {
+            assert_eq!(check(&params(query), &accounts).is_ok(), ok, "{query}");
+        }
+    }
+
+    #[test]
+    fn return_to_must_be_a_plain_url_of_an_allowed_origin() {
+        let allowed = vec!["https://app.example.com".to_owned()];
+        let long = format!(
+            "https://app.example.com/{}",
+            "a".repeat(MAX_RETURN_TO_BYTES)
+        );
+        let cases: &[(&str, bool)] = &[
+            ("https://app.example.com/chat?x=1", true),
+            ("https://APP.example.com:443/", true),
+            ("https://x@app.example.com/", false),
+            ("https://app.example.com:pw@app.example.com/", false),
+            ("https://app.example.com@evil.example/", false),
+            ("https://app.example.com.evil.example/", false),
+            ("http://app.example.com/", false),
+            ("//app.example.com/", false),
+            ("javascript:alert(1)", false),
+            (&long, false),
+        ];
+        for (url, ok) in cases {
+            assert_eq!(checked_return_to(url, &allowed).is_some(), *ok, "{url}");
+        }
     }
 
     #[test]

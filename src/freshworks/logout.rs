@@ -6,8 +6,14 @@
 //! the gateway, the provider's ID token kept in the sealed logout cookie goes along as `id_token_hint`: Okta
 //! requires it, and Keycloak then signs the user out without asking for confirmation. The cookie is deleted
 //! either way.
+//!
+//! Because the hint makes the provider sign the user out silently, it goes only with a logout this browser
+//! asked for: a same-origin or direct navigation (Fetch Metadata `Sec-Fetch-Site: same-origin` / `none`) or
+//! one whose `Referer` is the gateway or a configured Freshworks account. Any other site can still navigate
+//! a browser here (logout CSRF, RFC 9700 §4.7), but then the provider asks the user before signing out.
 
-use http::{Request, Response, StatusCode};
+use http::header::REFERER;
+use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::login::parse_query;
@@ -25,6 +31,7 @@ impl Sso {
     ) -> Result<Response<Body>, Failure> {
         let params = parse_query(request.uri().query()).unwrap_or_default();
         let hint = self.cookies.logout_hint(request.headers());
+        let asked_here = asked_by_user_or_freshworks(request.headers(), &self.logout_origins());
         let named = params
             .get("client_id")
             .or(params.get("module_id"))
@@ -59,9 +66,10 @@ impl Sso {
         );
         match end_session {
             Some(mut url) => {
+                let sent_hint = hint.as_ref().filter(|_| asked_here);
                 {
                     let mut query = url.query_pairs_mut();
-                    if let Some(hint) = &hint {
+                    if let Some(hint) = sent_hint {
                         query.append_pair("id_token_hint", &hint.id_token);
                     }
                     query.append_pair("client_id", &self.provider.upstream.client_id);
@@ -71,7 +79,8 @@ impl Sso {
                 }
                 tracing::info!(
                     request_id = %id,
-                    id_token_hint = hint.is_some(),
+                    id_token_hint = sent_hint.is_some(),
+                    hint_withheld = hint.is_some() && sent_hint.is_none(),
                     "logout: browser sent to the provider's end_session_endpoint"
                 );
                 Ok(redirect(url.as_str(), &clear))
@@ -84,8 +93,15 @@ impl Sso {
                     "You have been signed out of Freshworks.",
                 )
                 .advice("Close the browser to end your session at your organisation's sign-in service too.");
-                if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
-                    page = page.link("Continue", target.as_str());
+                // Never a dead end: the account's logout_redirect_url, else its Freshworks portal.
+                if let Some(account) = account {
+                    page = match &account.logout_redirect_url {
+                        Some(target) => page.link("Continue", target.as_str()),
+                        None => page.link(
+                            "Back to Freshworks",
+                            format!("{}/", account.redirect_url.origin().ascii_serialization()),
+                        ),
+                    };
                 }
                 let mut response = page.render(request.headers(), id);
                 for cookie in &clear {
@@ -100,6 +116,20 @@ impl Sso {
         }
     }
 
+    /// Origins whose pages may start a silent logout: the gateway's and every Freshworks account's.
+    fn logout_origins(&self) -> Vec<String> {
+        let mut origins = vec![self.config.public_url.origin().ascii_serialization()];
+        if let Some(freshworks) = &self.config.freshworks {
+            for account in freshworks.accounts.values() {
+                origins.push(account.redirect_url.origin().ascii_serialization());
+                if let Some(url) = &account.logout_redirect_url {
+                    origins.push(url.origin().ascii_serialization());
+                }
+            }
+        }
+        origins
+    }
+
     /// The account named in the request, else the only configured one.
     fn logout_account(&self, id: Option<&String>) -> Option<&Account> {
         let accounts = &self.config.freshworks.as_ref()?.accounts;
@@ -107,6 +137,79 @@ impl Sso {
             Some(id) => accounts.get(id),
             None if accounts.len() == 1 => accounts.values().next(),
             None => None,
+        }
+    }
+}
+
+/// True when the logout request shows it was not forged by another site: a same-origin or direct navigation
+/// by Fetch Metadata, or a `Referer` on one of `origins`. Browsers never let a page forge either; an absent
+/// `Referer` proves nothing (a page can suppress it), so it does not count.
+fn asked_by_user_or_freshworks(headers: &HeaderMap, origins: &[String]) -> bool {
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok());
+    if matches!(fetch_site, Some("same-origin" | "none")) {
+        return true;
+    }
+    headers
+        .get(REFERER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|referer| url::Url::parse(referer).ok())
+        .is_some_and(|referer| origins.contains(&referer.origin().ascii_serialization()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_same_origin_direct_or_freshworks_referred_logouts_may_be_silent() {
+        let origins = vec![
+            "https://sso.example.com".to_owned(),
+            "https://acme.myfreshworks.com".to_owned(),
+        ];
+        let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+            (Some("same-origin"), None, true),
+            (Some("none"), None, true),
+            (
+                Some("cross-site"),
+                Some("https://acme.myfreshworks.com/logout"),
+                true,
+            ),
+            (
+                None,
+                Some("https://sso.example.com/realms/acme/account"),
+                true,
+            ),
+            (Some("cross-site"), None, false),
+            (Some("cross-site"), Some("https://evil.example/"), false),
+            (Some("same-site"), Some("https://other.example.com/"), false),
+            (
+                Some("cross-site"),
+                Some("https://acme.myfreshworks.com.evil.example/"),
+                false,
+            ),
+            (
+                Some("cross-site"),
+                Some("http://acme.myfreshworks.com/"),
+                false,
+            ),
+            (Some("cross-site"), Some("not a url"), false),
+            (None, None, false),
+        ];
+        for (fetch_site, referer, silent) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(site) = fetch_site {
+                headers.insert("sec-fetch-site", site.parse().unwrap());
+            }
+            if let Some(referer) = referer {
+                headers.insert(REFERER, referer.parse().unwrap());
+            }
+            assert_eq!(
+                asked_by_user_or_freshworks(&headers, &origins),
+                *silent,
+                "{fetch_site:?} {referer:?}"
+            );
         }
     }
 }

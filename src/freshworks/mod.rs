@@ -13,6 +13,7 @@ mod error;
 pub mod login;
 mod logout;
 pub mod pending;
+pub mod pending_list;
 mod replay;
 
 use std::sync::Arc;
@@ -159,10 +160,14 @@ impl Sso {
                     "login refused"
                 );
                 let mut response = error.page().render(&headers, id);
-                if let Some(cookie) = clear_cookie
-                    && let Ok(value) = HeaderValue::from_str(&cookie)
+                for cookie in clear_cookie
+                    .as_deref()
+                    .into_iter()
+                    .chain(error.extra_cookie())
                 {
-                    response.headers_mut().append(header::SET_COOKIE, value);
+                    if let Ok(value) = HeaderValue::from_str(cookie) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
                 }
                 response
             }

@@ -6,7 +6,13 @@
 //! in several tabs each have their own cookie, and the name is the AEAD's associated data, so a cookie cannot
 //! be replayed under another state. Binding our `state` to this browser-held cookie is the CSRF defence of
 //! RFC 9700 §4.7.1; the cookie is `HttpOnly`, `SameSite=Lax` (the callback is a top-level GET redirect),
-//! and `Secure` with the `__Host-` prefix when browsers use https (RFC 6265bis §4.1.3.2).
+//! and `Secure` when browsers use https.
+//!
+//! The cookie is scoped to the callback (`Path=/sso/jwt/callback`), the only request that needs it, so the
+//! provider's pages never carry it; `__Host-` would demand `Path=/`, so over https it takes the `__Secure-`
+//! prefix (RFC 6265bis §4.1.3.1) and stays host-only by having no `Domain`. How many such cookies one browser
+//! holds is bounded by `pending_list` (at most `MAX_PENDING_LOGINS`, the oldest dropped), so a page that
+//! sends a browser to the Login URL again and again cannot fill its Cookie header.
 
 use http::HeaderMap;
 use http::header::COOKIE;
@@ -16,7 +22,10 @@ use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
 use crate::sealed::Sealer;
 
 /// Characters of our state that go into the cookie name.
-const NAME_STATE_CHARS: usize = 16;
+pub(super) const NAME_STATE_CHARS: usize = 16;
+
+/// The gateway's redirect URI path at the provider: the only path pending-login cookies are sent to.
+pub const CALLBACK_PATH: &str = "/sso/jwt/callback";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLogin {
@@ -54,7 +63,7 @@ const MAX_COOKIE_BYTES: usize = 4000;
 
 pub struct CookieJar {
     sealer: Sealer,
-    secure: bool,
+    pub(super) secure: bool,
 }
 
 impl CookieJar {
@@ -67,13 +76,22 @@ impl CookieJar {
 
     /// The cookie name for a login with our `state`.
     pub fn name(&self, state: &str) -> String {
-        let short: String = state
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .take(NAME_STATE_CHARS)
-            .collect();
-        let prefix = if self.secure { "__Host-" } else { "" };
-        format!("{prefix}{GATEWAY_COOKIE_PREFIX}-login-{short}")
+        self.name_for_id(&login_id(state))
+    }
+
+    /// The cookie name for a login whose id (the start of our state, see `login_id`) is `id`.
+    pub(super) fn name_for_id(&self, id: &str) -> String {
+        format!("{}{GATEWAY_COOKIE_PREFIX}-login-{id}", self.prefix())
+    }
+
+    /// `__Secure-` over https: the cookies that are not `Path=/` cannot be `__Host-`.
+    pub(super) fn prefix(&self) -> &'static str {
+        if self.secure { "__Secure-" } else { "" }
+    }
+
+    /// `; Secure` over https.
+    pub(super) fn secure_attribute(&self) -> &'static str {
+        if self.secure { "; Secure" } else { "" }
     }
 
     pub fn seal(&self, pending: &PendingLogin) -> String {
@@ -85,13 +103,13 @@ impl CookieJar {
         self.sealer.open(name, value)
     }
 
-    /// `Set-Cookie` for a new pending login.
+    /// `Set-Cookie` for a new pending login (see `start_login_cookies` for the whole set).
     pub fn set_cookie(&self, pending: &PendingLogin, max_age_secs: u64) -> String {
         format!(
-            "{}={}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
+            "{}={}; Path={CALLBACK_PATH}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
             self.name(&pending.state),
             self.seal(pending),
-            if self.secure { "; Secure" } else { "" }
+            self.secure_attribute()
         )
     }
 
@@ -131,13 +149,23 @@ impl CookieJar {
         )
     }
 
-    /// `Set-Cookie` that deletes the cookie named `name`.
+    /// `Set-Cookie` that deletes the pending-login cookie named `name`.
     pub fn clear_cookie(&self, name: &str) -> String {
         format!(
-            "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
-            if self.secure { "; Secure" } else { "" }
+            "{name}=; Path={CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            self.secure_attribute()
         )
     }
+}
+
+/// The id of a login with our `state`: its first `NAME_STATE_CHARS` cookie-name characters. Our states are
+/// 43 random base64url characters, so 16 of them (96 bits) tell concurrent logins apart.
+pub(super) fn login_id(state: &str) -> String {
+    state
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(NAME_STATE_CHARS)
+        .collect()
 }
 
 /// The value of the cookie called `name` in the request, if any.
@@ -197,14 +225,23 @@ mod tests {
     }
 
     #[test]
-    fn secure_cookies_use_the_host_prefix_and_plain_http_ones_do_not() {
+    fn pending_cookies_go_to_the_callback_only_and_are_secure_prefixed_over_https() {
         let login = pending("AbCdEfGhIjKlMnOpQrStUv");
         let secure = CookieJar::new(&[1; 32], true).set_cookie(&login, 600);
-        assert!(secure.starts_with("__Host-freshgate-login-AbCdEfGhIjKlMnOp="));
-        assert!(secure.contains("; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure"));
+        assert!(secure.starts_with("__Secure-freshgate-login-AbCdEfGhIjKlMnOp="));
+        assert!(
+            secure
+                .contains("; Path=/sso/jwt/callback; Max-Age=600; HttpOnly; SameSite=Lax; Secure")
+        );
         let plain = CookieJar::new(&[1; 32], false).set_cookie(&login, 600);
         assert!(plain.starts_with("freshgate-login-AbCdEfGhIjKlMnOp="));
+        assert!(plain.contains("; Path=/sso/jwt/callback;"));
         assert!(!plain.contains("Secure"));
+        let cleared = CookieJar::new(&[1; 32], true).clear_cookie("__Secure-freshgate-login-x");
+        assert!(
+            cleared.contains("; Path=/sso/jwt/callback; Max-Age=0;"),
+            "{cleared}"
+        );
     }
 
     #[test]

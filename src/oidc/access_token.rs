@@ -1,15 +1,15 @@
 //! Validating the provider's JWT access tokens (RFC 9068) for the gateway's own APIs (Web Chat tokens).
 //!
 //! Signature with a key from the provider's JWKS and an asymmetric algorithm pinned by that key (never
-//! `none`, never HMAC: RFC 8725 §2.1, §3.1), `iss` exactly the provider's, `exp` (and `nbf`) with bounded
-//! skew, and `aud` when the operator configured accepted audiences. An ID token is not an access token
+//! `none`, never HMAC: RFC 8725 §2.1, §3.1), `iss` exactly the provider's, `exp`, `nbf` and `iat` with
+//! bounded skew, and `aud` when the operator configured accepted audiences. An ID token is not an access token
 //! (RFC 9068 §4, RFC 8725 §3.11): tokens that look like one are refused.
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::flow::CLOCK_SKEW;
+use super::flow::{CLOCK_SKEW, not_in_the_future};
 use super::provider::Discovered;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,6 +101,9 @@ pub fn validate(
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
         .map_err(|e| invalid(e.to_string()))?;
     let claims = data.claims;
+    // The library checks `exp` and `nbf` but not `iat`: a token issued in the future is forged or from a
+    // provider whose clock is wrong, either way not to be believed (RFC 7519 §4.1.6).
+    not_in_the_future(&claims, "iat", super::flow::unix_now()).map_err(invalid)?;
     // Keycloak marks ID tokens with `"typ": "ID"`; every ID token carries a nonce when one was sent.
     if claims.get("typ").and_then(Value::as_str) == Some("ID") || claims.contains_key("nonce") {
         return Err(invalid("this is an ID token, not an access token".into()));

@@ -78,7 +78,7 @@ impl Backchannel {
         &self,
         request: Request<Vec<u8>>,
     ) -> Result<Response<Vec<u8>>, BackchannelError> {
-        let url = request.uri().to_string();
+        let mut url = request.uri().to_string();
         let (mut parts, body) = request.into_parts();
         if let Some(rewrite) = &self.rewrite
             && rewrite.applies_to(&parts.uri)
@@ -111,6 +111,8 @@ impl Backchannel {
                 url: url.clone(),
                 detail: e.to_string(),
             })?;
+            // Errors name what was contacted, not only the public URL it stands in for.
+            url = format!("{} (upstream.backchannel_url, for {url})", parts.uri);
         }
         let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
         let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await

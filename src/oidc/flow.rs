@@ -20,7 +20,8 @@ use url::Url;
 use super::provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered, Provider};
 use crate::config::Upstream;
 
-/// Clock skew tolerated on `exp` and `iat` (RFC 8725 §3.10 asks for bounded lifetimes, not zero skew).
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4: "some small leeway, usually no more
+/// than a few minutes, to account for clock skew").
 pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
 
 /// A random URL-safe string of 32 bytes of entropy: states, nonces, PKCE verifiers (RFC 7636 §4.1).
@@ -174,7 +175,7 @@ pub struct IdClaims {
 /// Validates the ID token (OIDC Core §3.1.3.7): signature with a key from the provider's JWKS and an
 /// asymmetric algorithm the provider advertises (never `none`, never HMAC — RFC 8725 §2.1, §3.1), `iss`
 /// exactly ours, `aud` containing our client id and no untrusted other audience, `azp` when several
-/// audiences, `exp` and `iat` within `CLOCK_SKEW`, and our `nonce`. `max_age` bounds how old `iat` may be.
+/// audiences, `exp`, `iat` and `nbf` within `CLOCK_SKEW`, and our `nonce`. `max_age` bounds how old `iat` may be.
 pub fn validate_id_token(
     discovered: &Discovered,
     upstream: &Upstream,
@@ -233,10 +234,11 @@ pub fn validate_id_token(
                 _ => {}
             }
             let subject = claims.subject().as_str().to_owned();
-            Ok(IdClaims {
-                subject,
-                claims: payload_claims(id_token)?,
-            })
+            let claims = payload_claims(id_token)?;
+            // The library leaves `nbf` alone (OIDC Core does not define it for ID tokens), but a token
+            // that says it is not valid yet is not valid (RFC 7519 §4.1.5).
+            not_in_the_future(&claims, "nbf", unix_now()).map_err(IdTokenError::Invalid)?;
+            Ok(IdClaims { subject, claims })
         }
         Err(ClaimsVerificationError::SignatureVerification(
             SignatureVerificationError::NoMatchingKey,
@@ -315,10 +317,57 @@ pub async fn userinfo(
     }
 }
 
+/// Checks that the time claim `name` (`nbf`, `iat`), when present, is a number of seconds no later than
+/// `now` + `CLOCK_SKEW`: RFC 7519 §4.1.5 (a token must not be accepted before `nbf`) and §4.1.6 (`iat`
+/// says when it was issued, which cannot be later than now).
+pub fn not_in_the_future(claims: &Map<String, Value>, name: &str, now: u64) -> Result<(), String> {
+    let Some(value) = claims.get(name) else {
+        return Ok(());
+    };
+    let Some(seconds) = value.as_f64() else {
+        return Err(format!("{name} is not a number of seconds"));
+    };
+    if seconds > (now + CLOCK_SKEW.as_secs()) as f64 {
+        return Err(format!("{name} is in the future"));
+    }
+    Ok(())
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_time_claim_later_than_now_plus_the_skew_is_refused() {
+        let now = 1_700_000_000u64;
+        let skew = CLOCK_SKEW.as_secs();
+        let cases: Vec<(Value, bool)> = vec![
+            (json!(null), true), // absent: the claim is optional
+            (json!(now - 3600), true),
+            (json!(now), true),
+            (json!(now + skew), true),
+            (json!(now + skew + 1), false),
+            (json!(now + 3600), false),
+            (json!((now + 10) as f64 + 0.5), true),
+            (json!("1700000000"), false),
+            (json!(true), false),
+        ];
+        for (value, ok) in cases {
+            let mut claims = Map::new();
+            if !value.is_null() {
+                claims.insert("nbf".into(), value.clone());
+            }
+            let result = not_in_the_future(&claims, "nbf", now);
+            assert_eq!(result.is_ok(), ok, "{value}: {result:?}");
+        }
+    }
 }

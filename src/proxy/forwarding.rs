@@ -4,7 +4,9 @@
 //! spoofed). From anyone else the whole family is removed, not just the three the gateway sets, because
 //! providers and their frameworks read many spellings: Keycloak (Quarkus) honours `X-Forwarded-Port` and
 //! `-Prefix`, servlet containers `X-Forwarded-Ssl`/`-Scheme`/`-Server`, IIS and rewrite modules
-//! `X-Original-URL`/`X-Rewrite-URL`, and CDNs' client-address fields are read by many. Then the gateway sets
+//! `X-Original-URL`/`X-Rewrite-URL`, and CDNs' client-address fields are read by many. Underscore spellings
+//! (`X_Forwarded_Host`) go too: CGI-style servers and frameworks read `_` as `-` (the bypass of
+//! CVE-2025-64484). Then the gateway sets
 //! `X-Forwarded-For`, `-Proto` and `-Host` itself, the last from the host it checked (see `host.rs`).
 
 use std::net::IpAddr;
@@ -45,8 +47,15 @@ pub const FORWARDING_FIELDS: [&str; 23] = [
     "x-cluster-client-ip",
 ];
 
+/// True for a field of the family, in either spelling: `x-forwarded-host` or `x_forwarded_host`.
 fn is_forwarding_field(name: &HeaderName) -> bool {
-    FORWARDING_FIELDS.contains(&name.as_str())
+    let name = name.as_str();
+    if name.contains('_') {
+        let dashed = name.replace('_', "-");
+        FORWARDING_FIELDS.contains(&dashed.as_str())
+    } else {
+        FORWARDING_FIELDS.contains(&name)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +114,12 @@ impl Forwarding {
         }
         // One pass to see whether there is anything to remove: most requests carry none of these.
         if headers.keys().any(is_forwarding_field) {
-            for name in FORWARDING_FIELDS {
+            let found: Vec<HeaderName> = headers
+                .keys()
+                .filter(|name| is_forwarding_field(name))
+                .cloned()
+                .collect();
+            for name in found {
                 headers.remove(name);
             }
         }
@@ -143,17 +157,7 @@ pub fn claimed_hosts(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        headers
-    }
+    use crate::proxy::headers::map;
 
     #[test]
     fn an_untrusted_peer_cannot_set_any_forwarding_field() {
@@ -163,6 +167,9 @@ mod tests {
             .map(|name| (*name, "evil.example"))
             .collect();
         pairs.push(("accept", "text/html"));
+        pairs.push(("x_forwarded_host", "evil.example"));
+        pairs.push(("X_Forwarded_Port", "8443"));
+        pairs.push(("x_custom_field", "kept"));
         let mut headers = map(&pairs);
         forwarding.apply(
             &mut headers,
@@ -173,7 +180,8 @@ mod tests {
         assert_eq!(headers["x-forwarded-proto"], "https");
         assert_eq!(headers["x-forwarded-host"], "sso.example.com");
         assert_eq!(headers["accept"], "text/html");
-        assert_eq!(headers.len(), 4, "{headers:?}");
+        assert_eq!(headers["x_custom_field"], "kept");
+        assert_eq!(headers.len(), 5, "{headers:?}");
     }
 
     #[test]

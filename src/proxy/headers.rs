@@ -14,6 +14,10 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 /// `Upgrade`, `Trailer`), plus `Proxy-Authorization`, which is meant for us and must not leak upstream.
 /// A WebSocket opening puts back its own `Upgrade` and `Connection` afterwards (`websocket.rs`).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the few fields a request or response has, instead of eight lookups: most carry none.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -35,6 +39,18 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove(header::TRAILER);
     headers.remove(header::PROXY_AUTHORIZATION);
     headers.remove(header::UPGRADE);
+}
+
+/// True for the fields [`remove_hop_by_hop`] removes by name (those `Connection` names come with it).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    *name == header::CONNECTION
+        || *name == header::TE
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::TRAILER
+        || *name == header::PROXY_AUTHORIZATION
+        || *name == header::UPGRADE
+        || *name == KEEP_ALIVE
+        || *name == PROXY_CONNECTION
 }
 
 /// Removes the gateway's own cookies so the provider never sees them, and merges cookie fields split by an
@@ -79,20 +95,22 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
+/// A header map from name/value pairs, in order (repeated names append), for tests.
+#[cfg(test)]
+pub(crate) fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    headers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        headers
-    }
 
     #[test]
     fn removes_all_hop_by_hop_headers_including_those_named_in_connection() {
@@ -113,6 +131,25 @@ mod tests {
         remove_hop_by_hop(&mut headers);
         assert_eq!(headers.len(), 1, "{headers:?}");
         assert_eq!(headers["accept"], "text/html");
+    }
+
+    #[test]
+    fn each_hop_by_hop_field_is_removed_even_alone() {
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ] {
+            let mut headers = map(&[(name, "x"), ("accept", "text/html")]);
+            remove_hop_by_hop(&mut headers);
+            assert!(!headers.contains_key(name), "{name} was kept");
+            assert_eq!(headers.len(), 1, "{headers:?}");
+        }
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! hop-by-hop fields (RFC 9110 §7.6.1), forwarding fields, and its own cookies.
 //!
 //! Each request to the provider holds a place under two limits until its response body is done:
-//! `limits.max_upstream_requests` (all connections) and `limits.max_upstream_requests_per_connection` (so
-//! one HTTP/2 connection cannot open a provider connection per stream). Past either, a 503 page at once.
+//! `limits.max_upstream_requests` (all connections; past it, a 503 page at once: the gateway sheds load) and
+//! `limits.max_upstream_requests_per_connection` (so one HTTP/2 connection cannot open a provider connection
+//! per stream). A request past the per-connection limit waits for a place, at most
+//! `upstream.response_timeout`, then gets the 503 page: a browser loading many files at once over one
+//! HTTP/2 connection is slowed, not broken, while a client that stalls its own requests gains nothing.
 
 pub mod client;
 pub mod error;
@@ -23,7 +26,6 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::metrics::{Metrics, Overload};
@@ -38,6 +40,8 @@ pub struct Passthrough {
     client: Client<client::Connector, Incoming>,
     scheme: Scheme,
     authority: Authority,
+    /// `authority` as a `Host` value, made once.
+    authority_host: HeaderValue,
     preserve_host: bool,
     response_timeout: Duration,
     /// A WebSocket tunnel with no byte either way for this long is closed (`limits.idle_timeout`).
@@ -58,20 +62,20 @@ impl Passthrough {
         metrics: Arc<Metrics>,
     ) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(client::pool_idle_timeout())
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
+        let client = client::passthrough_client(connector, max_in_flight);
         let scheme = if upstream.proxy_to.scheme() == "https" {
             Scheme::HTTPS
         } else {
             Scheme::HTTP
         };
         let authority = origin_authority(&upstream.proxy_to);
+        let authority_host = HeaderValue::from_str(authority.as_str())
+            .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         Passthrough {
             client,
             scheme,
             authority,
+            authority_host,
             preserve_host: upstream.preserve_host,
             response_timeout: upstream.response_timeout,
             tunnel_idle_timeout,
@@ -86,13 +90,13 @@ impl Passthrough {
         self.forwarding.trusts(peer)
     }
 
-    /// A place under both upstream request limits, or the limit that is full.
-    fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
-        let connection = conn
-            .upstream_permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Overload::UpstreamRequestsPerConnection)?;
+    /// A place under both upstream request limits, or the limit that stayed full.
+    async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
+        let waiting = conn.upstream_permits.clone().acquire_owned();
+        let connection = match tokio::time::timeout(self.response_timeout, waiting).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Overload::UpstreamRequestsPerConnection),
+        };
         let global = self
             .in_flight
             .clone()
@@ -110,7 +114,7 @@ impl Passthrough {
         host: Option<HeaderValue>,
         id: RequestId,
     ) -> Result<Response<Body>, ProxyError> {
-        let permits = self.permits(conn).map_err(|limit| {
+        let permits = self.permits(conn).await.map_err(|limit| {
             self.metrics.overload(limit);
             ProxyError::Overloaded { limit }
         })?;
@@ -134,12 +138,9 @@ impl Passthrough {
                 parts.headers.insert(header::HOST, host);
             }
             _ => {
-                let value = HeaderValue::from_str(self.authority.as_str()).map_err(|e| {
-                    ProxyError::BadRequest {
-                        detail: e.to_string(),
-                    }
-                })?;
-                parts.headers.insert(header::HOST, value);
+                parts
+                    .headers
+                    .insert(header::HOST, self.authority_host.clone());
             }
         }
         let path = parts

@@ -135,17 +135,7 @@ pub async fn tunnel<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        headers
-    }
+    use crate::proxy::headers::map;
 
     /// The example of RFC 6455 §1.3.
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";

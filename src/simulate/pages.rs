@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::Shape;
 use super::verdict::Verdict;
-use crate::pages::escape;
+use crate::pages::{escape, escape_with_code};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}\
 h1{font-size:1.5rem}.button{display:inline-block;padding:.6rem 1.2rem;background:#2563eb;color:#fff;border-radius:.3rem;text-decoration:none;margin-right:.5rem}\
@@ -78,7 +78,7 @@ pub fn verdict_page(verdict: &Verdict) -> String {
             body,
             "<tr class=\"check {class}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td></tr>",
             escape(check.name),
-            escape(&check.detail)
+            escape_with_code(&check.detail)
         );
     }
     body.push_str("</table><h2>Claims</h2><table id=\"claims\">");

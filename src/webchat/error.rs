@@ -21,9 +21,13 @@ pub enum WebchatError {
     },
     /// Identified by an email address the provider does not say it verified (`upstream.email_verified`).
     EmailNotVerified,
+    /// The email claim is not a single address (a list, a display name, several `@`).
+    NotOneAddress,
     ProviderNotReady {
         detail: String,
     },
+    /// Too many opaque tokens are being checked at the provider right now (`limit`).
+    Busy,
     ProviderError {
         detail: String,
     },
@@ -38,8 +42,11 @@ impl WebchatError {
             WebchatError::OriginNotAllowed
             | WebchatError::CsrfCheckFailed
             | WebchatError::MissingIdentity { .. }
-            | WebchatError::EmailNotVerified => StatusCode::FORBIDDEN,
-            WebchatError::ProviderNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | WebchatError::EmailNotVerified
+            | WebchatError::NotOneAddress => StatusCode::FORBIDDEN,
+            WebchatError::ProviderNotReady { .. } | WebchatError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebchatError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
         }
     }
@@ -53,7 +60,9 @@ impl WebchatError {
             WebchatError::CsrfCheckFailed => "csrf_check_failed",
             WebchatError::MissingIdentity { .. } => "missing_claim",
             WebchatError::EmailNotVerified => "email_not_verified",
+            WebchatError::NotOneAddress => "invalid_email",
             WebchatError::ProviderNotReady { .. } => "provider_not_ready",
+            WebchatError::Busy => "busy",
             WebchatError::ProviderError { .. } => "provider_error",
         }
     }
@@ -75,8 +84,10 @@ impl WebchatError {
             WebchatError::MissingIdentity { claim } => format!(
                 "Your account has no `{claim}` at the identity provider, so Freshdesk cannot identify you; ask your IT team to add it."
             ),
+            WebchatError::NotOneAddress => "The email address the identity provider sent is not a single address, so Freshdesk cannot identify you by it; ask your IT team to correct it there.".into(),
             WebchatError::EmailNotVerified => "The identity provider has not confirmed that your email address is yours, so Freshdesk cannot identify you by it; verify it there (or ask your IT team to), then sign in again.".into(),
             WebchatError::ProviderNotReady { .. } => "The identity provider cannot be reached right now; try again shortly.".into(),
+            WebchatError::Busy => "Too many tokens are being checked with the identity provider right now; try again in a second.".into(),
             WebchatError::ProviderError { .. } => "The identity provider did not answer correctly; try again shortly.".into(),
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod limit;
 pub mod session;
 pub mod token;
 
@@ -39,6 +40,8 @@ pub struct Webchat {
     provider: Arc<Provider>,
     metrics: Arc<Metrics>,
     pub session: SessionCookie,
+    /// Userinfo look-ups for opaque bearer tokens (`limit`).
+    opaque_lookups: limit::Bucket,
 }
 
 /// What `serve` logs and `check` prints about a `webchat` section that works but is weaker than it should be.
@@ -52,11 +55,12 @@ pub fn start_up_warnings(webchat: &WebchatConfig) -> Vec<String> {
         ));
     }
     if webchat.audience.is_empty() {
-        warnings.push(
+        warnings.push(format!(
             "webchat.audience is empty: JWT access tokens issued to any client of the provider are accepted \
-             (RFC 9068 §4); list the audience your app's access tokens carry"
-                .into(),
-        );
+             (RFC 9068 §4), and opaque tokens are checked at the provider's userinfo endpoint (at most {} \
+             look-ups a second, then 503); list the audience your app's access tokens carry",
+            limit::OPAQUE_LOOKUPS_PER_SECOND
+        ));
     }
     warnings
 }
@@ -81,6 +85,10 @@ impl Webchat {
             provider,
             metrics,
             session,
+            opaque_lookups: limit::Bucket::new(
+                limit::OPAQUE_LOOKUP_BURST,
+                limit::OPAQUE_LOOKUPS_PER_SECOND,
+            ),
         }
     }
 
@@ -144,10 +152,11 @@ impl Webchat {
         let settings = self.settings();
         if let Some(bearer) = bearer(headers) {
             let claims = self.claims_from_access_token(bearer).await?;
-            let identity = token::identity(settings, &claims).map_err(|claim| {
-                WebchatError::MissingIdentity {
+            let identity = token::identity(settings, &claims).map_err(|refusal| match refusal {
+                token::NoIdentity::Missing(claim) => WebchatError::MissingIdentity {
                     claim: claim.to_owned(),
-                }
+                },
+                token::NoIdentity::NotOneAddress => WebchatError::NotOneAddress,
             })?;
             if token::email_unverified(settings, &claims, self.provider.upstream.email_verified) {
                 return Err(WebchatError::EmailNotVerified);
@@ -192,17 +201,17 @@ impl Webchat {
             })?;
             // Access tokens often carry only `sub`; userinfo may know the rest (it checks the token too).
             let policy = upstream.email_verified;
-            if (token::identity(settings, &claims).is_err()
-                || token::email_verified_unknown(settings, &claims, policy))
+            if (matches!(
+                token::identity(settings, &claims),
+                Err(token::NoIdentity::Missing(_))
+            ) || token::email_verified_unknown(settings, &claims, policy))
                 && discovered.metadata.userinfo_endpoint().is_some()
             {
                 let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
                 if let Ok(extra) =
                     flow::userinfo(&self.provider, &discovered, bearer, subject.as_deref()).await
                 {
-                    for (name, value) in extra {
-                        claims.entry(name).or_insert(value);
-                    }
+                    crate::claims::merge_userinfo(&mut claims, extra);
                 }
             }
             Ok(claims)
@@ -214,6 +223,12 @@ impl Webchat {
                     "an opaque access token cannot show its audience, and webchat.audience is set"
                         .into(),
             })
+        } else if !limit::plausible_opaque_token(bearer) {
+            Err(WebchatError::InvalidToken {
+                detail: "not a bearer token (RFC 6750 §2.1)".into(),
+            })
+        } else if !self.opaque_lookups.try_take() {
+            Err(WebchatError::Busy)
         } else {
             flow::userinfo(&self.provider, &discovered, bearer, None)
                 .await
@@ -241,6 +256,11 @@ impl Webchat {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let WebchatError::Busy = error {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         match origin {
             // Let an allowed page read why it was refused.

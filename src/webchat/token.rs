@@ -47,18 +47,26 @@ pub fn email_verified_unknown(
         && crate::claims::email_verified_unknown(claims, &config.identity, policy)
 }
 
+/// Why the claims identify nobody to Freshdesk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoIdentity {
+    /// The identifying field (`email` or `unique_external_id`) has no value.
+    Missing(&'static str),
+    /// The email address is not a single address (`crate::claims::is_single_address`).
+    NotOneAddress,
+}
+
 /// What identifies the user and what Freshdesk should know about them, without `exp`; kept in the browser
-/// session cookie so each token can be minted fresh.
-/// `Err` names the identifying field that has no value.
+/// session cookie so each token can be minted fresh. An email identity must be one address.
 pub fn identity(
     config: &Webchat,
     claims: &Map<String, Value>,
-) -> Result<Map<String, Value>, &'static str> {
-    let field = match config.identify_by {
-        IdentifyBy::Email => "email",
-        IdentifyBy::UniqueExternalId => "unique_external_id",
-    };
-    let value = resolve(claims, &config.identity).ok_or(field)?;
+) -> Result<Map<String, Value>, NoIdentity> {
+    let field = config.identify_by.as_str();
+    let value = resolve(claims, &config.identity).ok_or(NoIdentity::Missing(field))?;
+    if config.identify_by == IdentifyBy::Email && !crate::claims::is_single_address(&value) {
+        return Err(NoIdentity::NotOneAddress);
+    }
     let mut payload = Map::new();
     payload.insert(field.into(), Value::String(value));
     let contact = properties(&config.contact_properties, claims);
@@ -161,7 +169,29 @@ mod tests {
     fn a_user_without_the_identifying_claim_gets_no_token() {
         let mut c = claims();
         c.remove("email");
-        assert_eq!(identity(&config(IdentifyBy::Email), &c), Err("email"));
+        assert_eq!(
+            identity(&config(IdentifyBy::Email), &c),
+            Err(NoIdentity::Missing("email"))
+        );
+    }
+
+    #[test]
+    fn an_email_identity_must_be_one_address_and_an_external_id_need_not_look_like_one() {
+        for list in [
+            "a@example.com, b@evil.test",
+            "B <b@evil.test>",
+            "a@example.com@evil.test",
+        ] {
+            let mut c = claims();
+            c.insert("email".into(), json!(list));
+            c.insert("sub".into(), json!(list));
+            assert_eq!(
+                identity(&config(IdentifyBy::Email), &c),
+                Err(NoIdentity::NotOneAddress),
+                "{list}"
+            );
+            assert!(identity(&config(IdentifyBy::UniqueExternalId), &c).is_ok());
+        }
     }
 
     #[test]

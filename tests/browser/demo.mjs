@@ -9,7 +9,8 @@ try {
   stack = await startStack({ ports: DEMO_PORTS, quiet: check });
 } catch (err) {
   console.error(`demo: could not start: ${err.message}`);
-  console.error('demo: are ports 8080, 8081, 9901 and 9911 free?');
+  const ports = Object.values(DEMO_PORTS);
+  console.error(`demo: are ports ${ports.slice(0, -1).join(', ')} and ${ports.at(-1)} free?`);
   process.exit(1);
 }
 

@@ -79,6 +79,24 @@ test('cancelling at the provider shows the gateway page that says so', async (t)
   });
 });
 
+test('a refused user signs out at the provider from the refusal page and logs in as someone else', async (t) => {
+  await scenario(t, async (page) => {
+    await logIn(page, fixture.stack.portal, { username: 'mallory', password: 'mallory-password' });
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Your email address is not verified');
+    assert.equal(new URL(page.url()).search, '', `the spent code and state stay in the address bar: ${page.url()}`);
+    assert.ok(!(await page.textContent('main')).includes('`'), 'raw Markdown backticks on the page');
+    await Promise.all([page.waitForURL(fixture.stack.portal), page.click('text=Sign out and use another account')]);
+    await page.click('#login');
+    await page.waitForSelector('#username', { timeout: 15000 });
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'alice-password');
+    await page.click('#sign-in');
+    const who = await expectVerdictPassed(page);
+    assert.match(who, /Alice Anderson/);
+  });
+});
+
 test('a wrong password then the right one logs in', async (t) => {
   await scenario(t, async (page) => {
     await page.goto(fixture.stack.portal);

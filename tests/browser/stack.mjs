@@ -132,7 +132,7 @@ export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = 
   try {
     const idp = start('provider', process.execPath, [
       path.join(REPO, 'tests/idp/server.mjs'), '--port', String(ports.idp), '--origin', origin,
-      '--exit-on-stdin-close',
+      '--post-logout-redirect-uri', `http://127.0.0.1:${ports.simulator}/`, '--exit-on-stdin-close',
     ], { quiet: true });
     children.push(idp);
     await waitFor(idp, (l) => l.includes('"ready":true'), 'the provider ready line');

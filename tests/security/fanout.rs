@@ -19,7 +19,8 @@ fn gateway(origin: &origin::Origin, limits: &str) -> Gateway {
     Gateway::start_yaml(&yaml)
 }
 
-/// Opens `streams` requests to `/hold` on one HTTP/2 connection; returns the status of each.
+/// Opens `streams` requests to `/hold` on one HTTP/2 connection; each task reads its response to the end
+/// (keeping the stream open as a browser would) and returns the status.
 async fn hold_streams(gateway: &Gateway, streams: usize) -> Vec<tokio::task::JoinHandle<u16>> {
     let stream = TcpStream::connect(gateway.addr).await.unwrap();
     let (client, connection) = h2::client::handshake(stream).await.unwrap();
@@ -32,7 +33,13 @@ async fn hold_streams(gateway: &Gateway, streams: usize) -> Vec<tokio::task::Joi
             .unwrap();
         let (response, _) = client.send_request(request, true).unwrap();
         handles.push(tokio::spawn(async move {
-            response.await.map(|r| r.status().as_u16()).unwrap_or(0)
+            let Ok(response) = response.await else {
+                return 0;
+            };
+            let status = response.status().as_u16();
+            let mut body = response.into_body();
+            while let Some(Ok(_)) = body.data().await {}
+            status
         }));
     }
     handles
@@ -67,7 +74,8 @@ async fn one_connection_with_many_stalled_streams_opens_only_its_share_of_provid
     let gateway = gateway(&origin, "max_upstream_requests_per_connection: 4");
     let handles = hold_streams(&gateway, 20).await;
     wait_for_held(&origin, 4).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The other 16 wait for a place for upstream.response_timeout (2 s here), then get 503.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     origin.gates.release.notify_waiters();
     let statuses = statuses(handles).await;
     assert_eq!(
@@ -88,6 +96,26 @@ async fn one_connection_with_many_stalled_streams_opens_only_its_share_of_provid
         ),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_burst_on_one_connection_waits_for_its_turn_instead_of_failing() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_requests_per_connection: 4");
+    let handles = hold_streams(&gateway, 12).await;
+    let releaser = {
+        let gates = origin.gates.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                gates.release.notify_waiters();
+            }
+        })
+    };
+    let statuses = statuses(handles).await;
+    releaser.abort();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

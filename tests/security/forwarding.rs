@@ -6,7 +6,7 @@ use crate::support::origin;
 use crate::support::{Gateway, PUBLIC_HOST};
 
 /// Every spelling the review found reaching the provider, and more that frameworks read.
-const SPOOFED: [&str; 20] = [
+const SPOOFED: [&str; 22] = [
     "X-Forwarded-Port: 8443",
     "X-Forwarded-Prefix: /evil",
     "X-Forwarded-Ssl: on",
@@ -27,6 +27,9 @@ const SPOOFED: [&str; 20] = [
     "X-Host: evil.example",
     "X-Cluster-Client-IP: 6.6.6.6",
     "X-Original-URI: /admin",
+    // CVE-2025-64484: underscore spellings, which CGI-style servers read as dashes.
+    "X_Forwarded_Host: evil.example",
+    "x_forwarded_for: 6.6.6.6",
 ];
 
 #[tokio::test]

@@ -1,14 +1,21 @@
-//! The security suite: one test per attack class, against the built gateway and real peers (the OpenID
-//! provider test server, a plain origin, a lenient upstream and a malicious provider under
-//! `tests/support/`). docs/security.md maps each test to the advisory class it guards against.
+//! Attacks on the gateway, one module per class, each test proving one defence against the built binary
+//! with real peers: the project's OpenID provider test server, a plain origin, a lenient upstream that
+//! accepts upgrades it should not, a malicious provider that signs crafted tokens, and browsers with cookie
+//! jars (all under `tests/support/`). `docs/security.md` maps every test to the advisory class it guards
+//! against.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod config;
 mod connections;
+mod email;
 mod fanout;
 mod forwarding;
 mod host;
+mod login_cookies;
+mod logout_csrf;
 mod paths;
 mod raw;
+mod tokens;
 mod websocket;

@@ -88,3 +88,22 @@ async fn connect_and_asterisk_targets_are_answered_by_the_gateway_and_never_forw
         origin.gates.seen.lock().unwrap()
     );
 }
+
+#[tokio::test]
+async fn routing_looks_at_the_path_alone_never_at_the_query() {
+    let origin = origin::start().await;
+    let gateway = Gateway::start(&passthrough(&origin));
+    let provider = exchange(
+        gateway.addr,
+        &format!("GET /headers?next=/sso/jwt/login HTTP/1.1\r\nHost: {PUBLIC_HOST}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status(&provider), 200, "{provider}");
+    let ours = exchange(
+        gateway.addr,
+        &format!("GET /sso/unknown?next=/realms/acme HTTP/1.1\r\nHost: {PUBLIC_HOST}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status(&ours), 404, "{ours}");
+    assert!(!origin.gates.saw_path("/sso/unknown"));
+}

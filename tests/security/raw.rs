@@ -58,3 +58,18 @@ pub async fn metric_reaches(gateway: &crate::support::Gateway, line: &str) -> bo
     }
     false
 }
+
+/// Asks for a Web Chat token with `bearer`; returns the status and the JSON body.
+pub async fn webchat_token(
+    gateway: &crate::support::Gateway,
+    bearer: &str,
+) -> (u16, serde_json::Value) {
+    let response = crate::support::client()
+        .get(format!("http://{}/sso/webchat/token", gateway.addr))
+        .header("host", crate::support::PUBLIC_HOST)
+        .header("authorization", format!("Bearer {bearer}"))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}

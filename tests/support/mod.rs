@@ -5,9 +5,12 @@
 //!   its JSON log captured (and checked for leaked secrets by the tests that care).
 //! - `Browser`: an HTTP client with a cookie jar that resolves the public host to the gateway.
 //! - `origin`: a plain HTTP origin server (hyper) for passthrough tests.
+//! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod lenient_upstream;
+pub mod malicious_provider;
 pub mod origin;
 
 use std::io::{BufRead, BufReader, Write};

@@ -172,13 +172,21 @@ async fn handle(
         }
         // 32 MiB, far more than socket buffers hold: a client that does not read stalls the writer.
         "/large" => Response::new(full(vec![0u8; 32 << 20])),
-        // Held until the test releases it: counts how many requests the gateway lets through at once.
+        // Answers at once, but holds its body until the test releases it: counts how many requests the
+        // gateway keeps in flight at once.
         "/hold" => {
             let now = gates.holding.fetch_add(1, Ordering::SeqCst) + 1;
             gates.most_held.fetch_max(now, Ordering::SeqCst);
-            gates.release.notified().await;
-            gates.holding.fetch_sub(1, Ordering::SeqCst);
-            Response::new(full("released"))
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(1);
+            let notified = gates.clone();
+            tokio::spawn(async move {
+                notified.release.notified().await;
+                notified.holding.fetch_sub(1, Ordering::SeqCst);
+                let _ = tx
+                    .send(Ok(Frame::data(Bytes::from_static(b"released"))))
+                    .await;
+            });
+            Response::new(BoxBody::new(StreamBody::new(tokio_stream_from(rx))))
         }
         "/delay" => {
             tokio::time::sleep(Duration::from_millis(800)).await;

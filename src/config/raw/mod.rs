@@ -15,6 +15,7 @@
 
 mod claims;
 mod schema;
+mod syntax;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -31,6 +32,7 @@ pub use schema::{
     ACCOUNT_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS, SESSION_KEYS, TLS_KEYS,
     TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
 };
+pub use syntax::yaml_error;
 
 /// One value of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,6 +101,7 @@ pub struct RawLimits {
     pub max_upstream_requests: Field<String>,
     pub max_upstream_requests_per_connection: Field<String>,
     pub shutdown_grace: Field<String>,
+    pub worker_threads: Field<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -237,6 +240,7 @@ impl RawConfig {
                     max_upstream_requests: f("max_upstream_requests"),
                     max_upstream_requests_per_connection: f("max_upstream_requests_per_connection"),
                     shutdown_grace: f("shutdown_grace"),
+                    worker_threads: f("worker_threads"),
                 }
             }),
             upstream: w.section("upstream", get("upstream"), UPSTREAM_KEYS, |w, s| {

@@ -34,6 +34,7 @@ pub const LIMITS_KEYS: &[&str] = &[
     "max_upstream_requests",
     "max_upstream_requests_per_connection",
     "shutdown_grace",
+    "worker_threads",
 ];
 pub const UPSTREAM_KEYS: &[&str] = &[
     "issuer",

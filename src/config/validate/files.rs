@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::Validator;
 use crate::config::raw::Field;
-use crate::config::types::Secret;
+use crate::config::types::{Secret, SecretFile};
 
 /// `*_file` secrets are refused past this size (guards against pointing one at a device or a log).
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
@@ -44,6 +44,10 @@ impl Validator {
     /// The content of a small secret file, trailing whitespace removed; never quoted in messages.
     pub(super) fn secret_file(&mut self, key: &str, written: &str, fix: &str) -> Option<String> {
         let path = self.existing_file(key, written, fix)?;
+        self.secret_files.push(SecretFile {
+            key: key.to_owned(),
+            path: path.clone(),
+        });
         let problem = match read_limited(&path, MAX_SECRET_BYTES) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {

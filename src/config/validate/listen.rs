@@ -274,6 +274,13 @@ impl Validator {
             1,
             "max_upstream_requests_per_connection: 32",
         );
+        let worker_threads = self.count(
+            "limits.worker_threads",
+            &raw.worker_threads,
+            d.worker_threads,
+            1,
+            "worker_threads: 2 (the default is the number of cores)",
+        );
         Some(Limits {
             header_read_timeout: header_read_timeout?,
             tls_handshake_timeout: tls_handshake_timeout?,
@@ -286,6 +293,7 @@ impl Validator {
             max_upstream_requests: max_upstream_requests?,
             max_upstream_requests_per_connection: max_upstream_requests_per_connection?,
             shutdown_grace: shutdown_grace?,
+            worker_threads: worker_threads?,
         })
     }
 }

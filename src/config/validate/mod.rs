@@ -9,12 +9,13 @@
 
 mod files;
 mod freshworks;
+mod insecure;
 mod listen;
 mod session;
 #[cfg(test)]
 mod tests;
 mod upstream;
-mod values;
+pub(crate) mod values;
 mod webchat;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use serde_yaml::Value;
 use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
 use super::raw::{Field, RawConfig, RawLimits, RawLog, RawSession, TOP_KEYS};
-use super::types::Config;
+use super::types::{Config, SecretFile};
 use files::{ReadError, absolute, read_limited};
 
 pub use freshworks::{FRESHWORKS_CLAIMS, default_mapping};
@@ -78,7 +79,7 @@ pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, Conf
     let fail = |errors: Vec<ConfigError>| Err(ConfigErrors::new(source, errors));
     let mut value: Value = match serde_yaml::from_str(text) {
         Ok(value) => value,
-        Err(e) => return fail(vec![yaml_error(&e)]),
+        Err(e) => return fail(vec![super::raw::yaml_error(text, &e)]),
     };
     if let Err(e) = value.apply_merge() {
         return fail(vec![ConfigError::new(
@@ -95,6 +96,7 @@ pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, Conf
     let mut v = Validator {
         base: absolute(source.parent().unwrap_or(Path::new(""))),
         errors,
+        secret_files: Vec::new(),
     };
     let config = v.config(&raw, source);
     match config {
@@ -126,32 +128,12 @@ fn section_rank(key: &str) -> usize {
     TOP_KEYS.iter().position(|k| *k == top).map_or(1, |i| i + 2)
 }
 
-fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
-    let message = e.to_string();
-    // The message ends with " at line L column C" when it has a location; it is given separately.
-    let message = match message.rfind(" at line ") {
-        Some(i) if e.location().is_some() => message[..i].to_owned(),
-        _ => message,
-    };
-    let problem = match e.location() {
-        Some(at) => format!(
-            "not valid YAML: {message} (line {}, column {})",
-            at.line(),
-            at.column()
-        ),
-        None => format!("not valid YAML: {message}"),
-    };
-    ConfigError::new(
-        "",
-        problem,
-        "fix the YAML syntax there (indent with spaces, not tabs; quote values that contain `: ` or start with `*`, `&`, `!`, `{` or `[`)",
-    )
-}
-
 struct Validator {
     /// Absolute directory of the configuration file, for relative paths.
     base: PathBuf,
     errors: Vec<ConfigError>,
+    /// Every secret file read so far, for `Config::secret_files`.
+    secret_files: Vec<SecretFile>,
 }
 
 impl Validator {
@@ -191,8 +173,14 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        if let Some(url) = &public_url {
+            self.refuse_plain_http_public_url(url);
+        }
         let admin_listen = self.admin_listen(&raw.admin_listen, listen);
         let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
+        if let Some(nets) = &trusted_proxies {
+            self.refuse_trusting_everyone(nets);
+        }
         let allowed_hosts = self.allowed_hosts(&raw.allowed_hosts);
         let log = self.log(raw.log.set().unwrap_or(&RawLog::default()));
         let limits = self.limits(raw.limits.set().unwrap_or(&RawLimits::default()));
@@ -214,6 +202,14 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        let mut secret_files = Vec::new();
+        if let Some(Some(files)) = &tls {
+            secret_files.push(SecretFile {
+                key: "tls.key_file".into(),
+                path: files.key_file.clone(),
+            });
+        }
+        secret_files.append(&mut self.secret_files);
         Some(Config {
             source: source.to_path_buf(),
             listen: listen?,
@@ -228,6 +224,7 @@ impl Validator {
             session: session?,
             freshworks: freshworks?,
             webchat: webchat?,
+            secret_files,
         })
     }
 }

@@ -226,7 +226,9 @@ pub(super) fn origin_of(url: &Url) -> Option<Url> {
     Url::parse(&url.origin().ascii_serialization()).ok()
 }
 
-fn is_local_host(url: &Url) -> bool {
+/// True for hosts that are this machine or never public: `localhost`, `*.localhost`, loopback addresses, and
+/// `.test` names (RFC 6761 §6.2, reserved for testing).
+pub(crate) fn is_local_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.');

@@ -133,6 +133,29 @@ fn limits_accept_sizes_and_durations_and_reject_nonsense() {
 }
 
 #[test]
+fn worker_threads_default_to_the_cores_and_must_be_at_least_one() {
+    let dir = Dir::new();
+    assert_eq!(
+        dir.ok(MINIMAL, &no_env()).limits.worker_threads,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    assert_eq!(
+        dir.ok(&with("limits: { worker_threads: 3 }\n"), &no_env())
+            .limits
+            .worker_threads,
+        3
+    );
+    for bad in ["0", "-1", "two"] {
+        let errors = dir.err(
+            &with(&format!("limits: {{ worker_threads: {bad} }}\n")),
+            &no_env(),
+        );
+        assert_eq!(keys(&errors), vec!["limits.worker_threads"], "{errors}");
+        assert!(errors.errors[0].problem.contains("at least 1"), "{errors}");
+    }
+}
+
+#[test]
 fn log_settings_are_checked() {
     let dir = Dir::new();
     let c = dir.ok(

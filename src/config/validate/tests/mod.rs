@@ -2,6 +2,7 @@
 //! scratch directory to load from, the smallest valid file, and shorthands for the problems found.
 
 mod freshworks;
+mod insecure;
 mod listen;
 mod session;
 mod top_level;
