@@ -14,8 +14,8 @@ use crate::body::Body;
 use crate::freshworks::Sso;
 use crate::host::Hosts;
 use crate::pages::Page;
-use crate::proxy::Passthrough;
 use crate::proxy::forwarding::claimed_hosts;
+use crate::proxy::{Forwarding, Passthrough};
 use crate::request_id::{RequestId, RequestIds};
 use crate::route::{Refused, Route};
 use crate::server::{ConnInfo, Handler};
@@ -25,7 +25,9 @@ pub struct App {
     pub hosts: Hosts,
     pub ids: RequestIds,
     pub metrics: Arc<Metrics>,
-    pub proxy: Passthrough,
+    /// `None` when there is no `upstream`: only the gateway's own pages are served.
+    pub proxy: Option<Passthrough>,
+    pub forwarding: Forwarding,
     pub sso: Option<Sso>,
     pub access_log: bool,
 }
@@ -100,7 +102,7 @@ impl App {
             )?;
         let host = self.hosts.check(request)?;
         // A trusted proxy's word on the original host is passed on, so it is held to the same names.
-        if self.proxy.trusts(conn.peer.ip())
+        if self.forwarding.trusts(conn.peer.ip())
             && !claimed_hosts(request.headers()).all(|name| self.hosts.accepts_name(name))
         {
             return Err(Refusal::MisdirectedRequest);
@@ -115,9 +117,12 @@ impl App {
         host: Option<HeaderValue>,
         id: RequestId,
     ) -> Response<Body> {
+        let Some(proxy) = &self.proxy else {
+            return not_found(request.headers(), id);
+        };
         // Only what an error page needs; a refcount bump, not a copy of the headers.
         let accept = request.headers().get(http::header::ACCEPT).cloned();
-        match self.proxy.forward(request, &conn, host, id).await {
+        match proxy.forward(request, &conn, host, id).await {
             Ok(response) => response,
             Err(error) => {
                 if let Some(kind) = error.upstream_kind() {

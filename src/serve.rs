@@ -18,6 +18,7 @@ use crate::admin::Admin;
 use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
+use crate::directory::Directory;
 use crate::freshworks::Sso;
 use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
@@ -155,7 +156,8 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             }
         }
     };
-    let client_tls = match client_tls_config(config.upstream.ca_file.as_deref()) {
+    let upstream_ca = config.upstream.as_ref().and_then(|u| u.ca_file.as_deref());
+    let client_tls = match client_tls_config(upstream_ca) {
         Ok(client_tls) => Some(client_tls),
         Err(problem) => {
             problems.push(format!("upstream.ca_file: {problem}"));
@@ -185,23 +187,41 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     });
 
     let metrics = Arc::new(Metrics::new());
-    let backchannel = Backchannel::new(&config.upstream, client_tls.clone());
-    let provider = Arc::new(Provider::new(
-        config.upstream.clone(),
-        backchannel,
-        metrics.clone(),
-    ));
-    tokio::spawn(provider.clone().keep_fresh());
+    let provider = config.upstream.as_ref().map(|upstream| {
+        let backchannel = Backchannel::new(upstream, client_tls.clone());
+        let provider = Arc::new(Provider::new(
+            upstream.clone(),
+            backchannel,
+            metrics.clone(),
+        ));
+        tokio::spawn(provider.clone().keep_fresh());
+        provider
+    });
+    // The directory is contacted in the background: a gateway that starts before its domain controller
+    // (or while it is down) serves, and readiness says why logins cannot work yet.
+    let directory = match &config.directory {
+        None => None,
+        Some(settings) => match Directory::new(settings.clone(), metrics.clone()) {
+            Ok(directory) => {
+                let directory = Arc::new(directory);
+                tokio::spawn(directory.clone().keep_checked());
+                Some(directory)
+            }
+            Err(problem) => return Err(vec![problem]),
+        },
+    };
 
     let forwarding = Forwarding::new(config.trusted_proxies.clone(), config.tls.is_some());
-    let passthrough = Passthrough::new(
-        &config.upstream,
-        config.limits.idle_timeout,
-        config.limits.max_upstream_requests,
-        forwarding,
-        client_tls,
-        metrics.clone(),
-    );
+    let passthrough = config.upstream.as_ref().map(|upstream| {
+        Passthrough::new(
+            upstream,
+            config.limits.idle_timeout,
+            config.limits.max_upstream_requests,
+            forwarding.clone(),
+            client_tls,
+            metrics.clone(),
+        )
+    });
     let signing_key_loaded = config.freshworks.as_ref().map(|_| signing_key.is_some());
     let sso = (config.freshworks.is_some() || config.webchat.is_some()).then(|| {
         Sso::new(
@@ -209,6 +229,8 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             signing_key,
             cookie_key,
             provider.clone(),
+            directory.clone(),
+            forwarding.clone(),
             metrics.clone(),
         )
     });
@@ -221,6 +243,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         ids: RequestIds::new(),
         metrics: metrics.clone(),
         proxy: passthrough,
+        forwarding,
         sso,
         access_log: config.log.access_log,
     };
@@ -256,6 +279,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         let admin = Admin {
             metrics: metrics.clone(),
             provider,
+            directory,
             signing_key_loaded,
         };
         let limits = Limits {

@@ -53,6 +53,7 @@ pub struct Metrics {
     provider_ready: AtomicI64,
     jwks_fetches: Mutex<BTreeMap<&'static str, u64>>,
     guards: Guards,
+    pub directory: super::directory::DirectoryMetrics,
 }
 
 impl Default for Metrics {
@@ -76,6 +77,7 @@ impl Metrics {
             provider_ready: AtomicI64::new(0),
             jwks_fetches: Mutex::new(BTreeMap::new()),
             guards: Guards::default(),
+            directory: super::directory::DirectoryMetrics::new(),
         }
     }
 
@@ -237,6 +239,7 @@ impl Metrics {
             self.provider_ready.load(Ordering::Relaxed)
         );
         self.guards.render(&mut out);
+        self.directory.render(&mut out);
         out
     }
 }

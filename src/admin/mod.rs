@@ -1,6 +1,7 @@
 //! The admin listener: `/healthz`, `/readyz`, `/metrics`. Bind it to loopback or a cluster-internal address;
 //! it exposes no secrets but tells a reader about the deployment.
 
+pub mod directory;
 pub mod guards;
 pub mod metrics;
 
@@ -17,13 +18,17 @@ use metrics::Metrics;
 
 pub struct Admin {
     pub metrics: Arc<Metrics>,
-    pub provider: Arc<Provider>,
+    /// `None` without `upstream`.
+    pub provider: Option<Arc<Provider>>,
+    /// `None` without `directory`.
+    pub directory: Option<Arc<crate::directory::Directory>>,
     /// Whether a Freshworks signing key is configured and was loaded at start-up (`None`: not configured).
     pub signing_key_loaded: Option<bool>,
 }
 
 impl Admin {
-    /// Ready when the signing key is loaded and the provider's discovery document and JWKS are fetched.
+    /// Ready when the signing key is loaded, the provider's discovery document and JWKS are fetched, and the
+    /// directory's service account binds (each when configured).
     pub fn readiness(&self) -> (bool, serde_json::Value) {
         let mut reasons = Vec::new();
         let signing_key = match self.signing_key_loaded {
@@ -34,17 +39,26 @@ impl Admin {
                 "missing"
             }
         };
-        let provider = match self.provider.current() {
-            Ok(_) => "ok".to_owned(),
-            Err(reason) => {
+        let provider = match self.provider.as_ref().map(|p| p.current()) {
+            None => "not configured",
+            Some(Ok(_)) => "ok",
+            Some(Err(reason)) => {
                 reasons.push(reason.clone());
-                "not ready".to_owned()
+                "not ready"
+            }
+        };
+        let directory = match self.directory.as_ref().map(|d| d.health()) {
+            None => "not configured",
+            Some(None) => "ok",
+            Some(Some(reason)) => {
+                reasons.push(format!("directory: {reason}"));
+                "not ready"
             }
         };
         let ready = reasons.is_empty();
         let body = serde_json::json!({
             "ready": ready,
-            "checks": { "signing_key": signing_key, "provider": provider },
+            "checks": { "signing_key": signing_key, "provider": provider, "directory": directory },
             "reasons": reasons,
         });
         (ready, body)

@@ -173,7 +173,9 @@ async fn check_config(config: &Config, report: &mut Report) {
             .iter()
             .map(ToString::to_string),
     );
-    check_provider(&config.upstream, report).await;
+    if let Some(upstream) = &config.upstream {
+        check_provider(upstream, report).await;
+    }
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();
         let _ = writeln!(
@@ -189,17 +191,19 @@ async fn check_config(config: &Config, report: &mut Report) {
                 .as_deref()
                 .unwrap_or("(unavailable until the signing key problem is fixed)")
         );
-        let _ = writeln!(paste);
-        let _ = writeln!(
-            paste,
-            "Register at the provider, for client `{}`:",
-            config.upstream.client_id
-        );
-        let _ = writeln!(
-            paste,
-            "  Redirect URI  {}",
-            config.public("/sso/jwt/callback")
-        );
+        if let Some(upstream) = &config.upstream {
+            let _ = writeln!(paste);
+            let _ = writeln!(
+                paste,
+                "Register at the provider, for client `{}`:",
+                upstream.client_id
+            );
+            let _ = writeln!(
+                paste,
+                "  Redirect URI  {}",
+                config.public("/sso/jwt/callback")
+            );
+        }
         for account in freshworks.accounts.values() {
             if let Some(url) = &account.logout_redirect_url {
                 let _ = writeln!(
@@ -307,6 +311,7 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
         connect_timeout: Duration::from_secs(5),
         response_timeout: PROVIDER_TIMEOUT,
         jwks_refresh: Duration::from_secs(3600),
+        groups_claim: "groups".into(),
     })
 }
 

@@ -34,7 +34,10 @@ pub struct Config {
     pub allowed_hosts: Option<Vec<HostName>>,
     pub log: LogConfig,
     pub limits: Limits,
-    pub upstream: Upstream,
+    /// The OpenID provider; `None` when every account logs in against the directory and Web Chat is off.
+    pub upstream: Option<Upstream>,
+    /// The Active Directory / LDAP server of `login: directory` accounts.
+    pub directory: Option<Directory>,
     pub session: Session,
     pub freshworks: Option<Freshworks>,
     pub webchat: Option<Webchat>,
@@ -158,6 +161,89 @@ pub struct Upstream {
     pub response_timeout: Duration,
     /// How often JWKS is re-fetched even without an unknown `kid`.
     pub jwks_refresh: Duration,
+    /// The claim that lists the user's groups, for `allow.groups` (default `groups`).
+    pub groups_claim: String,
+}
+
+/// The directory that `login: directory` accounts check passwords against.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    /// Tried in order: the first that answers serves (fail-over).
+    pub urls: Vec<Url>,
+    /// `ldap://` upgraded with StartTLS (RFC 4511 §4.14) before anything else is sent.
+    pub start_tls: bool,
+    /// Extra trust roots (PEM) for the directory's certificate; the public web roots otherwise.
+    pub ca_file: Option<PathBuf>,
+    /// The read-only service account that searches for users: a DN, `DOMAIN\user` or a UPN.
+    pub bind_dn: String,
+    pub bind_password: Secret,
+    pub base_dn: String,
+    pub kind: DirectoryKind,
+    /// The NetBIOS domain accepted in `DOMAIN\user` (case-insensitive).
+    pub netbios_domain: Option<String>,
+    /// An RFC 4515 filter with `{username}` where the typed user name (escaped) goes.
+    pub user_filter: String,
+    /// Freshworks claim -> directory attribute, in file order.
+    pub attributes: Vec<(String, String)>,
+    pub nested_groups: NestedGroups,
+    /// Bounds connecting, binding and each search.
+    pub timeout: Duration,
+    pub throttle: Throttle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    ActiveDirectory,
+    OpenLdap,
+}
+
+/// How a user's groups inside groups are found for `allow.groups`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NestedGroups {
+    /// Active Directory's LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941): one search.
+    AdMatchingRule,
+    /// A bounded, cycle-safe walk of `member` searches; works on any LDAP server.
+    Recursive,
+    /// Direct membership only.
+    Off,
+}
+
+/// Failed password logins allowed before further attempts are refused without asking the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throttle {
+    /// Per user (the directory entry) within `window`: keep it below the domain's lockout threshold.
+    pub max_failures: u32,
+    /// The sliding window failures are counted in; at least the domain's lockout observation window.
+    pub window: Duration,
+    /// Per client address (an IPv6 /64) within `window`; higher, as offices share one address.
+    pub max_failures_per_ip: u32,
+}
+
+/// How the users of a Freshworks account authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// At the OpenID provider (`upstream`).
+    Oidc,
+    /// With a user name and password on the gateway's own page, checked against `directory`.
+    Directory,
+}
+
+impl LoginMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::Oidc => "oidc",
+            LoginMethod::Directory => "directory",
+        }
+    }
+}
+
+/// Who may log in to an account; every rule that is set must pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Group names (directory DNs, or the provider's group names); one is enough. Empty: any group.
+    pub groups: Vec<String>,
+    /// Lower-case domains the email address must be in (exactly, not subdomains). Empty: any.
+    pub email_domains: Vec<String>,
 }
 
 /// When the provider's `email` claim may be believed (OIDC Core §5.1: `email_verified` says whether the
@@ -201,6 +287,8 @@ pub struct Account {
     pub id: String,
     pub redirect_url: Url,
     pub logout_redirect_url: Option<Url>,
+    pub login: LoginMethod,
+    pub allow: Allow,
 }
 
 /// Freshworks claim name -> where its value comes from. Always has `sub`, `email`, `given_name`, `family_name`.

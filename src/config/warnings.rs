@@ -40,15 +40,17 @@ pub fn warnings(config: &Config) -> Vec<ConfigError> {
             ),
         ));
     }
-    let issuer = &config.upstream.issuer_url;
-    if issuer.scheme() == "http" && !is_local_host(issuer) {
+    if let Some(upstream) = &config.upstream
+        && upstream.issuer_url.scheme() == "http"
+        && !is_local_host(&upstream.issuer_url)
+    {
         out.push(ConfigError::new(
             "upstream.issuer",
             format!(
                 "`{}` is plain http on a host that is not local: browsers reach the provider's login page \
                  without TLS, and unless upstream.backchannel_url says otherwise so do the gateway's key and \
                  token requests",
-                config.upstream.issuer
+                upstream.issuer
             ),
             "serve the provider over https and write that issuer; if the gateway can reach it only over a \
              private network, set upstream.backchannel_url to that private address",
@@ -67,7 +69,10 @@ pub fn warnings(config: &Config) -> Vec<ConfigError> {
             ));
         }
     }
-    if config.upstream.email_verified == EmailVerified::Ignore
+    if config
+        .upstream
+        .as_ref()
+        .is_some_and(|upstream| upstream.email_verified == EmailVerified::Ignore)
         && identity_mappings(config)
             .iter()
             .any(|(_, mapping)| reads_the_email_claim(mapping))

@@ -15,6 +15,8 @@ use super::login::parse_query;
 use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
 use crate::body::Body;
+use crate::config::LoginMethod;
+use crate::identity::{Identity, groups_from_claim};
 use crate::oidc::flow::{self, IdTokenError};
 use crate::oidc::{Discovered, Provider};
 use crate::request_id::RequestId;
@@ -53,6 +55,10 @@ impl Sso {
                 return Err((error, Some(clear)));
             }
         };
+        if pending.directory {
+            // A directory login finishes by posting its form, never by a GET.
+            return Err((SsoError::TamperedLogin { restart: self.restart_url(&pending) }, Some(clear)));
+        }
         let restart = self.restart_url(&pending);
         if flow::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
             let minutes = timeout.as_secs().div_ceil(60);
@@ -100,21 +106,17 @@ impl Sso {
                 restart: None,
             });
         }
-        let discovered = self
-            .provider
+        let provider = self.provider()?;
+        let discovered = provider
             .current()
             .map_err(|detail| SsoError::ProviderNotReady { detail })?;
-        check_issuer(
-            params.get("iss"),
-            &discovered,
-            &self.provider.upstream.issuer,
-        )?;
+        check_issuer(params.get("iss"), &discovered, &provider.upstream.issuer)?;
         let code = params
             .get("code")
             .filter(|c| !c.is_empty())
             .ok_or(SsoError::MissingCode)?;
         let tokens = flow::exchange_code(
-            &self.provider,
+            provider,
             &discovered,
             code,
             &self.callback_url(),
@@ -125,7 +127,7 @@ impl Sso {
             detail: e.to_string(),
         })?;
         let (discovered, id_claims) = validate(
-            &self.provider,
+            provider,
             discovered,
             &tokens.id_token,
             pending,
@@ -155,7 +157,7 @@ impl Sso {
             return Ok(());
         }
         match flow::userinfo(
-            &self.provider,
+            self.provider()?,
             &auth.discovered,
             access_token,
             Some(&auth.subject),
@@ -182,8 +184,9 @@ impl Sso {
         pending: &PendingLogin,
         id: RequestId,
     ) -> Result<(String, Vec<String>), SsoError> {
-        let (freshworks, key) = self.freshworks()?;
-        let policy = self.provider.upstream.email_verified;
+        let (freshworks, _) = self.freshworks()?;
+        let upstream = &self.provider()?.upstream;
+        let policy = upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
         if claims::any_missing(&auth.claims, &freshworks.claims, policy) {
             self.add_userinfo(&mut auth, |all| {
@@ -193,31 +196,24 @@ impl Sso {
         }
         claims::check_email_verified(&auth.claims, &freshworks.claims, policy)
             .map_err(|e| self.refused(e, &auth, &pending.account))?;
-        let payload = claims::payload(
-            &auth.claims,
-            &freshworks.claims,
-            &pending.fw_nonce,
-            flow::unix_now(),
-        )
-        .map_err(|e| self.refused(e, &auth, &pending.account))?;
-        let token = key.sign_rs256(&payload).map_err(|e| SsoError::Signing {
-            detail: e.to_string(),
-        })?;
-        let account =
-            freshworks
-                .accounts
-                .get(&pending.account)
-                .ok_or_else(|| SsoError::UnknownAccount {
-                    id: pending.account.clone(),
-                })?;
-        self.log_success(id, &account.id, &auth.subject);
-        let location = append_query(
-            &account.redirect_url,
-            &[("state", &pending.fw_state), ("id_token", &token)],
-        );
+        let identity = Identity {
+            method: LoginMethod::Oidc,
+            subject: auth.subject.clone(),
+            groups: groups_from_claim(&auth.claims, &upstream.groups_claim),
+            claims: auth.claims.clone(),
+        };
+        let location = self
+            .sign_for(&identity, pending, id)
+            .map_err(|e| match e {
+                // Who the user is was refused: offer to sign out at the provider and switch.
+                e @ (SsoError::MissingClaim { .. }
+                | SsoError::NotOneAddress
+                | SsoError::NotAllowed(_)) => self.refused(e, &auth, &pending.account),
+                e => e,
+            })?;
         let hint = LogoutHint {
             id_token: auth.id_token,
-            account: account.id.clone(),
+            account: pending.account.clone(),
         };
         let cookies = self.cookies.set_logout_hint(&hint).into_iter().collect();
         Ok((location, cookies))
@@ -233,7 +229,7 @@ impl Sso {
     ) -> Result<(String, Vec<String>), SsoError> {
         let webchat = self.webchat()?;
         let settings = webchat.settings();
-        let policy = self.provider.upstream.email_verified;
+        let policy = self.provider()?.upstream.email_verified;
         let mut auth = self.authenticate(params, pending).await?;
         if token::any_missing(settings, &auth.claims, policy) {
             self.add_userinfo(&mut auth, |all| {
@@ -299,7 +295,7 @@ impl Sso {
     }
 
     /// With a single configured account, the restart link is known even without a cookie.
-    fn only_account_restart(&self) -> Option<String> {
+    pub(super) fn only_account_restart(&self) -> Option<String> {
         let accounts = &self.config.freshworks.as_ref()?.accounts;
         if accounts.len() == 1 {
             accounts

@@ -69,6 +69,19 @@ pub enum SsoError {
     Signing {
         detail: String,
     },
+    /// The user is who they say, but the account's `allow` rules leave them out.
+    NotAllowed(crate::identity::NotAllowed),
+    /// A directory (password) login that cannot go on: an account state, or the directory unavailable.
+    Directory(crate::directory::LoginError),
+    /// The directory entry lacks an attribute a required claim is mapped from (the seed's "no mail").
+    MissingAttribute {
+        claim: &'static str,
+        attributes: String,
+    },
+    /// The login form was posted from another site, or not as a form.
+    ForgedForm {
+        reason: &'static str,
+    },
     /// A failure at the callback after the pending login was read. Its cookie is cleared with this page, so
     /// the page carries the way back (`restart`); a refusal of who the user is also offers `switch`.
     AtCallback {
@@ -113,6 +126,10 @@ impl SsoError {
             SsoError::Signing { .. } => "signing_failed",
             SsoError::NotConfigured { .. } => "not_configured",
             SsoError::BadReturnTo => "bad_return_to",
+            SsoError::NotAllowed(rule) => rule.reason(),
+            SsoError::Directory(error) => error.reason(),
+            SsoError::MissingAttribute { .. } => "missing_attribute",
+            SsoError::ForgedForm { reason } => reason,
         }
     }
 
@@ -136,6 +153,10 @@ impl SsoError {
             SsoError::MissingClaim { claim, sources } => {
                 format!("claim {claim} missing (looked at {sources})")
             }
+            SsoError::MissingAttribute { claim, attributes } => {
+                format!("claim {claim} missing: the directory entry has no {attributes}")
+            }
+            SsoError::Directory(error) => error.detail(),
             other => other.reason().replace('_', " "),
         }
     }
@@ -166,6 +187,9 @@ impl SsoError {
             | SsoError::EmailNotVerified
             | SsoError::NotOneAddress => StatusCode::FORBIDDEN,
             SsoError::Signing { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            SsoError::NotAllowed(_) | SsoError::MissingAttribute { .. } => StatusCode::FORBIDDEN,
+            SsoError::Directory(error) => error.status(),
+            SsoError::ForgedForm { .. } => StatusCode::FORBIDDEN,
         }
     }
 
@@ -353,6 +377,31 @@ impl SsoError {
                 "The link asks to return to a page that is not allowed to use the chat sign-in.",
             )
             .advice("Open the chat from your application's page again."),
+            SsoError::NotAllowed(rule) => Page::new(
+                status,
+                code,
+                "You may not sign in to this Freshworks account",
+                match rule {
+                    crate::identity::NotAllowed::Group => "Your account is not in a group that may use this Freshworks account.",
+                    crate::identity::NotAllowed::EmailDomain => "Your email address is not in a domain that may use this Freshworks account.",
+                },
+            )
+            .advice("If you should have access, ask your IT team to add you to the right group; if you signed in as someone else, sign out and use your own account."),
+            SsoError::Directory(error) => error.page(),
+            SsoError::MissingAttribute { claim, attributes } => Page::new(
+                status,
+                code,
+                format!("Your directory account has no {}", human(claim)),
+                format!("Freshworks needs your {} (`{claim}`), and your directory account has none (the gateway looked at: {attributes}).", human(claim)),
+            )
+            .advice(format!("Ask your IT team to fill the {attributes} attribute of your account, then sign in again.")),
+            SsoError::ForgedForm { .. } => Page::new(
+                status,
+                code,
+                "This sign-in form was not sent from the sign-in page",
+                "The gateway accepts passwords only from its own sign-in page, opened in this browser.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
             SsoError::AtCallback { error, .. } => error.page(),
         };
         match self.restart() {

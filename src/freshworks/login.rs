@@ -143,6 +143,10 @@ impl super::Sso {
             "seed"
         };
         self.metrics.login("started", shape);
+        if checked.account.login == crate::config::LoginMethod::Directory {
+            tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; directory sign-in page shown");
+            return self.start_directory_login(request.headers(), &checked, id);
+        }
         tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
         self.start_login(
             request.headers(),
@@ -191,8 +195,8 @@ impl super::Sso {
     ) -> Result<http::Response<crate::body::Body>, super::Failure> {
         use crate::oidc::flow::{authorization_url, random_token, unix_now};
 
-        let discovered = self
-            .provider
+        let provider = self.provider().map_err(|e| (e, None))?;
+        let discovered = provider
             .current()
             .map_err(|detail| (SsoError::ProviderNotReady { detail }, None))?;
         let pending = super::pending::PendingLogin {
@@ -204,10 +208,11 @@ impl super::Sso {
             fw_nonce,
             started: unix_now(),
             return_to,
+            directory: false,
         };
         let url = authorization_url(
             &discovered,
-            &self.provider.upstream,
+            &provider.upstream,
             &self.callback_url(),
             &pending.state,
             &pending.nonce,
@@ -248,6 +253,8 @@ mod tests {
                     .parse()
                     .unwrap(),
                 logout_redirect_url: None,
+                login: crate::config::LoginMethod::Oidc,
+                allow: crate::config::Allow::default(),
             },
         );
         accounts

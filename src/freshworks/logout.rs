@@ -44,10 +44,13 @@ impl Sso {
         {
             clear.push(webchat.session.clear());
         }
+        // A directory account has no session at a provider to end.
+        let at_provider = account.is_none_or(|a| a.login == crate::config::LoginMethod::Oidc);
         let end_session = self
             .provider
-            .current()
-            .ok()
+            .as_ref()
+            .filter(|_| at_provider)
+            .and_then(|provider| provider.current().ok())
             .and_then(|discovered| {
                 discovered
                     .metadata
@@ -72,7 +75,9 @@ impl Sso {
                     if let Some(hint) = sent_hint {
                         query.append_pair("id_token_hint", &hint.id_token);
                     }
-                    query.append_pair("client_id", &self.provider.upstream.client_id);
+                    if let Some(provider) = &self.provider {
+                        query.append_pair("client_id", &provider.upstream.client_id);
+                    }
                     if let Some(target) = account.and_then(|a| a.logout_redirect_url.as_ref()) {
                         query.append_pair("post_logout_redirect_uri", target.as_str());
                     }

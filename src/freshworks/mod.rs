@@ -10,8 +10,10 @@
 mod callback;
 pub mod claims;
 mod error;
+mod finish;
 pub mod login;
 mod logout;
+mod password;
 pub mod pending;
 pub mod pending_list;
 mod replay;
@@ -27,8 +29,10 @@ use tracing::{info, warn};
 use crate::admin::metrics::Metrics;
 use crate::body::Body;
 use crate::config::{Config, Freshworks};
+use crate::directory::Directory;
 use crate::keys::SigningKey;
 use crate::oidc::Provider;
+use crate::proxy::Forwarding;
 use crate::request_id::RequestId;
 use crate::route::Route;
 use crate::server::ConnInfo;
@@ -44,7 +48,12 @@ pub struct Sso {
     /// The Freshworks signing key; present exactly when the `freshworks` section is.
     key: Option<SigningKey>,
     cookies: CookieJar,
-    provider: Arc<Provider>,
+    /// `None` without `upstream` (every account logs in against the directory).
+    provider: Option<Arc<Provider>>,
+    /// `None` without `directory`.
+    directory: Option<Arc<Directory>>,
+    /// Who the client is behind trusted proxies (the directory login throttles per address).
+    forwarding: Forwarding,
     metrics: Arc<Metrics>,
     replay: replay::UsedStates,
     webchat: Option<Webchat>,
@@ -55,23 +64,29 @@ impl Sso {
         config: Arc<Config>,
         key: Option<SigningKey>,
         cookie_key: [u8; 32],
-        provider: Arc<Provider>,
+        provider: Option<Arc<Provider>>,
+        directory: Option<Arc<Directory>>,
+        forwarding: Forwarding,
         metrics: Arc<Metrics>,
     ) -> Self {
         let cookies = CookieJar::new(&cookie_key, config.public_is_https());
-        let webchat = config.webchat.is_some().then(|| {
-            Webchat::new(
+        // Validation requires `upstream` with `webchat`.
+        let webchat = match (&config.webchat, &provider) {
+            (Some(_), Some(provider)) => Some(Webchat::new(
                 config.clone(),
                 &cookie_key,
                 provider.clone(),
                 metrics.clone(),
-            )
-        });
+            )),
+            _ => None,
+        };
         Sso {
             config,
             key,
             cookies,
             provider,
+            directory,
+            forwarding,
             metrics,
             replay: replay::UsedStates::default(),
             webchat,
@@ -86,6 +101,19 @@ impl Sso {
                 feature: "Freshworks sign-in",
             }),
         }
+    }
+
+    /// The OpenID provider, or the page that says provider logins are not set up.
+    fn provider(&self) -> Result<&Arc<Provider>, SsoError> {
+        self.provider.as_ref().ok_or(SsoError::NotConfigured {
+            feature: "Sign-in at the OpenID provider",
+        })
+    }
+
+    fn directory(&self) -> Result<&Arc<Directory>, SsoError> {
+        self.directory.as_ref().ok_or(SsoError::NotConfigured {
+            feature: "Directory sign-in",
+        })
     }
 
     fn webchat(&self) -> Result<&Webchat, SsoError> {
@@ -121,6 +149,15 @@ impl Sso {
             };
         }
         let headers = request.headers().clone();
+        if route == Route::SsoCallback && request.method() == http::Method::POST {
+            // The directory login form posts here (its pending-login cookie is scoped to this path).
+            return match self.password(request, &conn, id).await {
+                Ok(response) => response,
+                Err((error, clear_cookie)) => {
+                    self.refusal(route, error, clear_cookie, &headers, &conn, id)
+                }
+            };
+        }
         if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
             let page = crate::pages::Page::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -146,32 +183,45 @@ impl Sso {
         match result {
             Ok(response) => response,
             Err((error, clear_cookie)) => {
-                let outcome = if route == Route::SsoLogout {
-                    "logout_failure"
-                } else {
-                    "failure"
-                };
-                self.metrics.login(outcome, error.reason());
-                warn!(
-                    request_id = %id,
-                    peer = %conn.peer.ip(),
-                    reason = error.reason(),
-                    detail = %crate::logging::one_line(&error.detail()),
-                    "login refused"
-                );
-                let mut response = error.page().render(&headers, id);
-                for cookie in clear_cookie
-                    .as_deref()
-                    .into_iter()
-                    .chain(error.extra_cookie())
-                {
-                    if let Ok(value) = HeaderValue::from_str(cookie) {
-                        response.headers_mut().append(header::SET_COOKIE, value);
-                    }
-                }
-                response
+                self.refusal(route, error, clear_cookie, &headers, &conn, id)
             }
         }
+    }
+
+    /// A refused login: counted, logged with the request id and reason, answered with its page.
+    fn refusal(
+        &self,
+        route: Route,
+        error: SsoError,
+        clear_cookie: Option<String>,
+        headers: &HeaderMap,
+        conn: &ConnInfo,
+        id: RequestId,
+    ) -> Response<Body> {
+        let outcome = if route == Route::SsoLogout {
+            "logout_failure"
+        } else {
+            "failure"
+        };
+        self.metrics.login(outcome, error.reason());
+        warn!(
+            request_id = %id,
+            peer = %conn.peer.ip(),
+            reason = error.reason(),
+            detail = %crate::logging::one_line(&error.detail()),
+            "login refused"
+        );
+        let mut response = error.page().render(headers, id);
+        for cookie in clear_cookie
+            .as_deref()
+            .into_iter()
+            .chain(error.extra_cookie())
+        {
+            if let Ok(value) = HeaderValue::from_str(cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
     }
 
     fn log_success(&self, id: RequestId, account: &str, subject: &str) {

@@ -45,6 +45,10 @@ pub struct PendingLogin {
     /// Absent for Freshworks logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// A directory (password) login: the browser posts the login form to the callback, and our `state`
+    /// is the form's anti-forgery token. Absent for provider logins.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub directory: bool,
 }
 
 /// What logout needs from the login: the provider's ID token, sent back as `id_token_hint` (OpenID Connect
@@ -194,6 +198,7 @@ mod tests {
             fw_nonce: "fn".into(),
             started: 1_700_000_000,
             return_to: None,
+            directory: false,
         }
     }
 

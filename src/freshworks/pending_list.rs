@@ -243,6 +243,7 @@ mod tests {
             fw_nonce: "fn".into(),
             started,
             return_to: None,
+            directory: false,
         }
     }
 

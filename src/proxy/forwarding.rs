@@ -81,6 +81,35 @@ impl Forwarding {
         self.trusted.iter().any(|net| net.contains(&peer))
     }
 
+    /// The client's address: the peer, or behind trusted proxies the rightmost `X-Forwarded-For` entry
+    /// that is not itself a trusted proxy (entries left of it could have been written by the client).
+    /// An unparseable entry ends the walk at the last trusted hop, which is then taken as the client.
+    pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.trusts(client) {
+            return client;
+        }
+        let hops: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip.to_canonical();
+                    if !self.trusts(client) {
+                        return client;
+                    }
+                }
+                Err(_) => return client,
+            }
+        }
+        client
+    }
+
     /// Sets `X-Forwarded-For`, `-Proto` and `-Host` for the upstream; `host` is the checked host of the
     /// request. From an untrusted peer every forwarding field is removed first; from a trusted one its
     /// values are kept (its forwarded host was checked before routing) and the peer is appended to

@@ -29,8 +29,8 @@ use walk::{Walk, describe};
 
 pub(crate) use schema::closest;
 pub use schema::{
-    ACCOUNT_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS, SESSION_KEYS, TLS_KEYS,
-    TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
+    ACCOUNT_KEYS, ALLOW_KEYS, DIRECTORY_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS,
+    SESSION_KEYS, THROTTLE_KEYS, TLS_KEYS, TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
 };
 pub use syntax::yaml_error;
 
@@ -70,6 +70,7 @@ pub struct RawConfig {
     pub log: Field<RawLog>,
     pub limits: Field<RawLimits>,
     pub upstream: Field<RawUpstream>,
+    pub directory: Field<RawDirectory>,
     pub session: Field<RawSession>,
     pub freshworks: Field<RawFreshworks>,
     pub webchat: Field<RawWebchat>,
@@ -119,6 +120,42 @@ pub struct RawUpstream {
     pub connect_timeout: Field<String>,
     pub response_timeout: Field<String>,
     pub jwks_refresh: Field<String>,
+    pub groups_claim: Field<String>,
+}
+
+/// `directory`: the Active Directory or LDAP server that password (and Windows) logins check against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawDirectory {
+    /// One URL or a list (fail-over in order); a single value is read as a list of one.
+    pub url: Field<Vec<String>>,
+    pub start_tls: Field<String>,
+    pub ca_file: Field<String>,
+    pub bind_dn: Field<String>,
+    pub bind_password: Field<Secret>,
+    pub bind_password_file: Field<String>,
+    pub base_dn: Field<String>,
+    pub kind: Field<String>,
+    pub netbios_domain: Field<String>,
+    pub user_filter: Field<String>,
+    /// Freshworks claim -> directory attribute, in file order.
+    pub attributes: Field<Vec<(String, String)>>,
+    pub nested_groups: Field<String>,
+    pub timeout: Field<String>,
+    pub throttle: Field<RawThrottle>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawThrottle {
+    pub max_failures: Field<String>,
+    pub window: Field<String>,
+    pub max_failures_per_ip: Field<String>,
+}
+
+/// `freshworks.accounts.<id>.allow`: who may log in to the account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawAllow {
+    pub groups: Field<Vec<String>>,
+    pub email_domains: Field<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,6 +205,8 @@ pub struct RawAccount {
     pub id: String,
     pub redirect_url: Field<String>,
     pub logout_redirect_url: Field<String>,
+    pub login: Field<String>,
+    pub allow: Field<RawAllow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +299,49 @@ impl RawConfig {
                     response_timeout: w
                         .scalar(&s.path("response_timeout"), s.get("response_timeout")),
                     jwks_refresh: w.scalar(&s.path("jwks_refresh"), s.get("jwks_refresh")),
+                    groups_claim: w.scalar(&s.path("groups_claim"), s.get("groups_claim")),
+                }
+            }),
+            directory: w.section("directory", get("directory"), DIRECTORY_KEYS, |w, s| {
+                let mut f = |key: &str| w.scalar(&s.path(key), s.get(key));
+                let start_tls = f("start_tls");
+                let ca_file = f("ca_file");
+                let bind_dn = f("bind_dn");
+                let bind_password_file = f("bind_password_file");
+                let base_dn = f("base_dn");
+                let kind = f("kind");
+                let netbios_domain = f("netbios_domain");
+                let user_filter = f("user_filter");
+                let nested_groups = f("nested_groups");
+                let timeout = f("timeout");
+                RawDirectory {
+                    url: w.one_or_list(&s.path("url"), s.get("url")),
+                    start_tls,
+                    ca_file,
+                    bind_dn,
+                    bind_password: w.secret(&s.path("bind_password"), s.get("bind_password")),
+                    bind_password_file,
+                    base_dn,
+                    kind,
+                    netbios_domain,
+                    user_filter,
+                    attributes: w.string_map(
+                        &s.path("attributes"),
+                        s.get("attributes"),
+                        "write one Freshworks claim per line with the directory attribute it comes from, e.g. `attributes: { email: mail, sub: objectGUID }`",
+                    ),
+                    nested_groups,
+                    timeout,
+                    throttle: w.section(&s.path("throttle"), s.get("throttle"), THROTTLE_KEYS, |w, s| {
+                        RawThrottle {
+                            max_failures: w.scalar(&s.path("max_failures"), s.get("max_failures")),
+                            window: w.scalar(&s.path("window"), s.get("window")),
+                            max_failures_per_ip: w.scalar(
+                                &s.path("max_failures_per_ip"),
+                                s.get("max_failures_per_ip"),
+                            ),
+                        }
+                    }),
                 }
             }),
             session: w.section("session", get("session"), SESSION_KEYS, |w, s| RawSession {

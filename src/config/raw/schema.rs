@@ -16,6 +16,7 @@ pub const TOP_KEYS: &[&str] = &[
     "log",
     "limits",
     "upstream",
+    "directory",
     "session",
     "freshworks",
     "webchat",
@@ -50,10 +51,29 @@ pub const UPSTREAM_KEYS: &[&str] = &[
     "connect_timeout",
     "response_timeout",
     "jwks_refresh",
+    "groups_claim",
 ];
 pub const SESSION_KEYS: &[&str] = &["cookie_key_file", "cookie_key"];
 pub const FRESHWORKS_KEYS: &[&str] = &["signing_key_file", "login_timeout", "accounts", "claims"];
-pub const ACCOUNT_KEYS: &[&str] = &["redirect_url", "logout_redirect_url"];
+pub const ACCOUNT_KEYS: &[&str] = &["redirect_url", "logout_redirect_url", "login", "allow"];
+pub const ALLOW_KEYS: &[&str] = &["groups", "email_domains"];
+pub const DIRECTORY_KEYS: &[&str] = &[
+    "url",
+    "start_tls",
+    "ca_file",
+    "bind_dn",
+    "bind_password",
+    "bind_password_file",
+    "base_dn",
+    "kind",
+    "netbios_domain",
+    "user_filter",
+    "attributes",
+    "nested_groups",
+    "timeout",
+    "throttle",
+];
+pub const THROTTLE_KEYS: &[&str] = &["max_failures", "window", "max_failures_per_ip"];
 pub const WEBCHAT_KEYS: &[&str] = &[
     "secret",
     "secret_file",
@@ -77,6 +97,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("log", LOG_KEYS),
     ("limits", LIMITS_KEYS),
     ("upstream", UPSTREAM_KEYS),
+    ("directory", DIRECTORY_KEYS),
     ("session", SESSION_KEYS),
     ("freshworks", FRESHWORKS_KEYS),
     ("webchat", WEBCHAT_KEYS),

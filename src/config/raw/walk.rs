@@ -3,8 +3,8 @@
 
 use serde_yaml::{Mapping, Value};
 
-use super::schema::ACCOUNT_KEYS;
-use super::{Field, RawAccount};
+use super::schema::{ACCOUNT_KEYS, ALLOW_KEYS};
+use super::{Field, RawAccount, RawAllow};
 use crate::config::env::{Env, ExpandError, expand};
 use crate::config::error::ConfigError;
 use crate::config::types::Secret;
@@ -192,6 +192,53 @@ impl Walk<'_> {
         }
     }
 
+    /// One value or a list of them (`url: ldaps://a` or `url: [ldaps://a, ldaps://b]`).
+    pub(super) fn one_or_list(&mut self, path: &str, value: Option<&Value>) -> Field<Vec<String>> {
+        match value {
+            Some(Value::Sequence(_)) => self.list(path, value),
+            other => match self.scalar(path, other) {
+                Field::Set(s) => Field::Set(vec![s]),
+                Field::Absent => Field::Absent,
+                Field::Invalid => Field::Invalid,
+            },
+        }
+    }
+
+    /// A mapping of names to single values, in file order.
+    pub(super) fn string_map(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+        fix: &str,
+    ) -> Field<Vec<(String, String)>> {
+        let map = match value {
+            None | Some(Value::Null) => return Field::Absent,
+            Some(Value::Mapping(map)) => map,
+            Some(other) => {
+                self.push(
+                    path,
+                    format!("expected a mapping, found {}", describe(other)),
+                    fix,
+                );
+                return Field::Invalid;
+            }
+        };
+        let mut out = Vec::with_capacity(map.len());
+        let mut ok = true;
+        for (key, value) in map {
+            let name = key_text(key);
+            match self.scalar(&join(path, &name), Some(value)) {
+                Field::Set(v) => out.push((name, v)),
+                Field::Absent => {
+                    self.push(&join(path, &name), "is empty", fix);
+                    ok = false;
+                }
+                Field::Invalid => ok = false,
+            }
+        }
+        if ok { Field::Set(out) } else { Field::Invalid }
+    }
+
     pub(super) fn accounts(&mut self, path: &str, value: Option<&Value>) -> Field<Vec<RawAccount>> {
         let map = match value {
             None | Some(Value::Null) => return Field::Absent,
@@ -226,6 +273,13 @@ impl Walk<'_> {
                     redirect_url: w.scalar(&s.path("redirect_url"), s.get("redirect_url")),
                     logout_redirect_url: w
                         .scalar(&s.path("logout_redirect_url"), s.get("logout_redirect_url")),
+                    login: w.scalar(&s.path("login"), s.get("login")),
+                    allow: w.section(&s.path("allow"), s.get("allow"), ALLOW_KEYS, |w, s| {
+                        RawAllow {
+                            groups: w.list(&s.path("groups"), s.get("groups")),
+                            email_domains: w.list(&s.path("email_domains"), s.get("email_domains")),
+                        }
+                    }),
                 }
             }) {
                 Field::Set(account) => account,
@@ -238,6 +292,8 @@ impl Walk<'_> {
                     id,
                     redirect_url: Field::Invalid,
                     logout_redirect_url: Field::Invalid,
+                    login: Field::Invalid,
+                    allow: Field::Invalid,
                 },
             };
             out.push(account);

@@ -7,8 +7,12 @@ use std::time::Duration;
 use url::Url;
 
 use super::Validator;
-use crate::config::raw::{Field, RawAccount, RawClaim, RawClaimSource, RawFreshworks, closest};
-use crate::config::types::{Account, ClaimMap, ClaimMapping, ClaimSource, Freshworks};
+use crate::config::raw::{
+    Field, RawAccount, RawAllow, RawClaim, RawClaimSource, RawFreshworks, closest,
+};
+use crate::config::types::{
+    Account, Allow, ClaimMap, ClaimMapping, ClaimSource, Freshworks, LoginMethod,
+};
 
 /// Freshworks claim names, in the order `ClaimMap.entries` keeps them.
 pub const FRESHWORKS_CLAIMS: [&str; 6] = [
@@ -91,14 +95,22 @@ impl Validator {
                 Field::Invalid => None,
                 Field::Set(s) => self.redirect_url(&logout_key, s).map(Some),
             };
-            match (redirect_url, logout_redirect_url) {
-                (Some(redirect_url), Some(logout_redirect_url)) => {
+            let login = self.login_method(&format!("{path}.login"), &account.login);
+            let allow = match &account.allow {
+                Field::Absent => Some(Allow::default()),
+                Field::Invalid => None,
+                Field::Set(allow) => self.allow(&format!("{path}.allow"), allow),
+            };
+            match (redirect_url, logout_redirect_url, login, allow) {
+                (Some(redirect_url), Some(logout_redirect_url), Some(login), Some(allow)) => {
                     out.insert(
                         account.id.clone(),
                         Account {
                             id: account.id.clone(),
                             redirect_url,
                             logout_redirect_url,
+                            login,
+                            allow,
                         },
                     );
                 }
@@ -106,6 +118,77 @@ impl Validator {
             }
         }
         ok.then_some(out)
+    }
+
+    fn login_method(&mut self, key: &str, field: &Field<String>) -> Option<LoginMethod> {
+        match field {
+            Field::Absent => Some(LoginMethod::Oidc),
+            Field::Invalid => None,
+            Field::Set(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "oidc" => Some(LoginMethod::Oidc),
+                "directory" => Some(LoginMethod::Directory),
+                _ => {
+                    self.push(
+                        key,
+                        format!("`{s}` is not a login method"),
+                        "use `oidc` (the default: the OpenID provider of `upstream`) or `directory` (user name and password checked against `directory`)",
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// `allow`: group names are kept as written (DNs are compared case-insensitively at login); email
+    /// domains are lower-cased, without a leading `@`, and must look like domain names.
+    fn allow(&mut self, key: &str, raw: &RawAllow) -> Option<Allow> {
+        let groups = match &raw.groups {
+            Field::Absent => Some(Vec::new()),
+            Field::Invalid => None,
+            Field::Set(groups) => {
+                let mut ok = true;
+                for (i, group) in groups.iter().enumerate() {
+                    if group.trim().is_empty() || group.trim() != group {
+                        self.push(
+                            &format!("{key}.groups[{i}]"),
+                            format!("`{group}` is empty or has leading or trailing spaces"),
+                            "write each group as its distinguished name (directory logins), e.g. `CN=Freshservice Agents,OU=Groups,DC=corp,DC=example`, or as the provider's group name",
+                        );
+                        ok = false;
+                    }
+                }
+                ok.then(|| groups.clone())
+            }
+        };
+        let email_domains = match &raw.email_domains {
+            Field::Absent => Some(Vec::new()),
+            Field::Invalid => None,
+            Field::Set(domains) => {
+                let mut out = Vec::with_capacity(domains.len());
+                for (i, domain) in domains.iter().enumerate() {
+                    let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+                    let valid = !d.is_empty()
+                        && !d.starts_with('.')
+                        && !d.ends_with('.')
+                        && !d.contains("..")
+                        && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                    if valid {
+                        out.push(d);
+                    } else {
+                        self.push(
+                            &format!("{key}.email_domains[{i}]"),
+                            format!("`{domain}` is not a domain name"),
+                            "write the part after the `@` of allowed addresses, e.g. `email_domains: [corp.example]` (internationalised domains in their xn-- form)",
+                        );
+                    }
+                }
+                (out.len() == domains.len()).then_some(out)
+            }
+        };
+        Some(Allow {
+            groups: groups?,
+            email_domains: email_domains?,
+        })
     }
 
     /// A URL Freshworks or the browser is sent to after login or logout.

@@ -7,6 +7,7 @@
 //! Each section is checked in its own file (`listen`, `upstream`, `session`, `freshworks`, `webchat`); the
 //! checks they share are in `values` (scalars and URLs) and `files` (files and secrets).
 
+mod directory;
 mod files;
 mod freshworks;
 mod insecure;
@@ -25,9 +26,12 @@ use serde_yaml::Value;
 use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
 use super::raw::{Field, RawConfig, RawLimits, RawLog, RawSession, TOP_KEYS};
-use super::types::{Config, SecretFile};
+use super::types::{Config, LoginMethod, SecretFile};
 use files::{ReadError, absolute, read_limited};
 
+pub use directory::{
+    AD_USER_FILTER, OPENLDAP_USER_FILTER, USERNAME_PLACEHOLDER, default_attributes,
+};
 pub use freshworks::{FRESHWORKS_CLAIMS, default_mapping};
 pub use webchat::DEFAULT_CONTACT_PROPERTIES;
 
@@ -137,6 +141,64 @@ struct Validator {
 }
 
 impl Validator {
+    /// Every login method in use has its section: `upstream` for OIDC accounts and Web Chat (and a gateway
+    /// with neither Freshworks nor Web Chat, which only passes through), `directory` for directory accounts.
+    fn login_methods(
+        &mut self,
+        raw: &RawConfig,
+        freshworks: Option<&Option<super::types::Freshworks>>,
+        webchat: Option<&Option<super::types::Webchat>>,
+    ) {
+        let accounts = freshworks
+            .and_then(Option::as_ref)
+            .map(|f| f.accounts.values().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let oidc_accounts: Vec<&str> = accounts
+            .iter()
+            .filter(|a| a.login == LoginMethod::Oidc)
+            .map(|a| a.id.as_str())
+            .collect();
+        let directory_accounts: Vec<&str> = accounts
+            .iter()
+            .filter(|a| a.login == LoginMethod::Directory)
+            .map(|a| a.id.as_str())
+            .collect();
+        let webchat_on = matches!(webchat, Some(Some(_))) || raw.webchat.is_present();
+        let freshworks_written = raw.freshworks.is_present();
+        if !raw.upstream.is_present() {
+            if !oidc_accounts.is_empty() {
+                for id in &oidc_accounts {
+                    self.push(
+                        &format!("freshworks.accounts.{id}.login"),
+                        "logs in at the OpenID provider (`oidc`, the default), but there is no `upstream` section",
+                        "add an `upstream:` section with issuer, client_id and client_secret, or set `login: directory` for this account",
+                    );
+                }
+            } else if webchat_on {
+                self.push(
+                    "upstream",
+                    "is required by `webchat` (its users sign in at the OpenID provider) but not set",
+                    "add an `upstream:` section with issuer, client_id and client_secret (the OpenID provider)",
+                );
+            } else if !freshworks_written {
+                self.push(
+                    "upstream",
+                    "is required but not set",
+                    "add an `upstream:` section with issuer, client_id and client_secret (the OpenID provider), or a `freshworks` section whose accounts use `login: directory`",
+                );
+            }
+        }
+        if !raw.directory.is_present() {
+            for id in &directory_accounts {
+                self.push(
+                    &format!("freshworks.accounts.{id}.login"),
+                    "is `directory`, but there is no `directory` section",
+                    "add a `directory:` section (url, bind_dn, bind_password_file, base_dn), or remove `login: directory` to log in at the OpenID provider",
+                );
+            }
+        }
+    }
+
     fn push(&mut self, key: &str, problem: impl Into<String>, fix: impl Into<String>) {
         self.errors.push(ConfigError::new(key, problem, fix));
     }
@@ -184,13 +246,16 @@ impl Validator {
         let allowed_hosts = self.allowed_hosts(&raw.allowed_hosts);
         let log = self.log(raw.log.set().unwrap_or(&RawLog::default()));
         let limits = self.limits(raw.limits.set().unwrap_or(&RawLimits::default()));
-        let upstream = self
-            .required(
-                "upstream",
-                &raw.upstream,
-                "add an `upstream:` section with issuer, client_id and client_secret (the OpenID provider)",
-            )
-            .and_then(|u| self.upstream(u));
+        let upstream = match &raw.upstream {
+            Field::Set(u) => self.upstream(u).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
+        let directory = match &raw.directory {
+            Field::Set(d) => self.directory(d).map(Some),
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+        };
         let session = self.session(raw.session.set().unwrap_or(&RawSession::default()));
         let freshworks = match &raw.freshworks {
             Field::Set(f) => self.freshworks(f).map(Some),
@@ -202,6 +267,7 @@ impl Validator {
             Field::Absent => Some(None),
             Field::Invalid => None,
         };
+        self.login_methods(raw, freshworks.as_ref(), webchat.as_ref());
         let mut secret_files = Vec::new();
         if let Some(Some(files)) = &tls {
             secret_files.push(SecretFile {
@@ -221,6 +287,7 @@ impl Validator {
             log: log?,
             limits: limits?,
             upstream: upstream?,
+            directory: directory?,
             session: session?,
             freshworks: freshworks?,
             webchat: webchat?,

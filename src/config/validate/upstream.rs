@@ -117,6 +117,21 @@ impl Validator {
             Duration::from_secs(3600),
         );
 
+        let groups_claim = match &raw.groups_claim {
+            Field::Absent => Some("groups".to_owned()),
+            Field::Invalid => None,
+            Field::Set(s) if !s.trim().is_empty() && !s.contains(char::is_whitespace) => {
+                Some(s.clone())
+            }
+            Field::Set(s) => {
+                self.push(
+                    "upstream.groups_claim",
+                    format!("`{s}` is not a claim name"),
+                    "write the name of the ID token or userinfo claim that lists the user's groups, e.g. `groups_claim: groups`",
+                );
+                None
+            }
+        };
         let (issuer, issuer_url) = issuer?;
         let backchannel_url = backchannel_url?;
         let proxy_to = match (proxy_to?, &backchannel_url) {
@@ -138,6 +153,7 @@ impl Validator {
             connect_timeout: connect_timeout?,
             response_timeout: response_timeout?,
             jwks_refresh: jwks_refresh?,
+            groups_claim: groups_claim?,
         })
     }
 

@@ -101,7 +101,7 @@ fn the_full_example_loads_into_the_expected_config() {
     assert_eq!(c.limits.max_connections, 500);
     assert_eq!(c.limits.shutdown_grace, Duration::from_secs(90));
 
-    let u = &c.upstream;
+    let u = c.upstream.as_ref().unwrap();
     assert_eq!(u.issuer, "https://sso.example.com/realms/acme");
     assert_eq!(u.issuer_url.as_str(), "https://sso.example.com/realms/acme");
     assert_eq!(
@@ -162,13 +162,13 @@ fn a_minimal_file_gets_every_default() {
     assert_eq!(c.limits.max_header_bytes, d.max_header_bytes);
     assert_eq!(c.limits.max_connections, d.max_connections);
     assert_eq!(c.limits.shutdown_grace, d.shutdown_grace);
-    assert_eq!(c.upstream.scopes, ["openid", "email", "profile"]);
-    assert!(c.upstream.preserve_host);
-    assert!(c.upstream.backchannel_url.is_none());
-    assert!(c.upstream.ca_file.is_none());
-    assert_eq!(c.upstream.connect_timeout, Duration::from_secs(5));
-    assert_eq!(c.upstream.response_timeout, Duration::from_secs(30));
-    assert_eq!(c.upstream.jwks_refresh, Duration::from_secs(3600));
+    assert_eq!(c.upstream.as_ref().unwrap().scopes, ["openid", "email", "profile"]);
+    assert!(c.upstream.as_ref().unwrap().preserve_host);
+    assert!(c.upstream.as_ref().unwrap().backchannel_url.is_none());
+    assert!(c.upstream.as_ref().unwrap().ca_file.is_none());
+    assert_eq!(c.upstream.as_ref().unwrap().connect_timeout, Duration::from_secs(5));
+    assert_eq!(c.upstream.as_ref().unwrap().response_timeout, Duration::from_secs(30));
+    assert_eq!(c.upstream.as_ref().unwrap().jwks_refresh, Duration::from_secs(3600));
     assert!(c.session.cookie_key.is_none());
     assert!(c.freshworks.is_none());
 }
@@ -249,11 +249,11 @@ upstream:
 ";
     let c = dir.ok(yaml, &env);
     assert_eq!(c.listen.port(), 9443);
-    assert_eq!(c.upstream.issuer, "https://sso.example.com/realms/acme");
-    assert_eq!(c.upstream.client_secret.expose(), "pa$${word}");
+    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://sso.example.com/realms/acme");
+    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "pa$${word}");
     let yaml = yaml.replace("pa$$${word}", "'$${NOT_EXPANDED}'");
     let c = dir.ok(&yaml, &env);
-    assert_eq!(c.upstream.client_secret.expose(), "${NOT_EXPANDED}");
+    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "${NOT_EXPANDED}");
 }
 
 #[test]
@@ -406,7 +406,7 @@ fn scalars_written_as_numbers_are_accepted_where_text_is_expected() {
         &MINIMAL.replace("client_id: freshgate", "client_id: 12345"),
         &no_env(),
     );
-    assert_eq!(c.upstream.client_id, "12345");
+    assert_eq!(c.upstream.as_ref().unwrap().client_id, "12345");
 }
 
 #[test]

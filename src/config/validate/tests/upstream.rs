@@ -13,7 +13,7 @@ fn a_client_secret_file_is_read_and_its_trailing_whitespace_trimmed() {
         "client_secret_file: secrets/client",
     );
     let c = dir.ok(&yaml, &no_env());
-    assert_eq!(c.upstream.client_secret.expose(), "  file-secret");
+    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "  file-secret");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn scopes_without_openid_are_rejected() {
     let errors = dir.err(&with("  scopes: [openid, 'email profile']\n"), &no_env());
     assert_eq!(keys(&errors), vec!["upstream.scopes[1]"]);
     let c = dir.ok(&with("  scopes: [email, openid]\n"), &no_env());
-    assert_eq!(c.upstream.scopes, ["email", "openid"]);
+    assert_eq!(c.upstream.as_ref().unwrap().scopes, ["email", "openid"]);
 }
 
 #[test]
@@ -76,29 +76,29 @@ fn proxy_to_defaults_to_the_backchannel_then_to_the_issuer_origin() {
         &no_env(),
     );
     assert_eq!(
-        c.upstream.proxy_to.as_str(),
+        c.upstream.as_ref().unwrap().proxy_to.as_str(),
         "https://sso.example.com:8443/"
     );
     let c = dir.ok(
         &issuer("https://sso.example.com:443/realms/acme"),
         &no_env(),
     );
-    assert_eq!(c.upstream.proxy_to.as_str(), "https://sso.example.com/");
-    assert_eq!(c.upstream.issuer, "https://sso.example.com:443/realms/acme");
+    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "https://sso.example.com/");
+    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://sso.example.com:443/realms/acme");
 
     let c = dir.ok(
         &with("  backchannel_url: http://keycloak:8080/\n"),
         &no_env(),
     );
-    assert_eq!(c.upstream.proxy_to.as_str(), "http://keycloak:8080/");
+    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "http://keycloak:8080/");
 
     let c = dir.ok(
         &with("  backchannel_url: http://keycloak:8080\n  proxy_to: http://127.0.0.1:9000\n"),
         &no_env(),
     );
-    assert_eq!(c.upstream.proxy_to.as_str(), "http://127.0.0.1:9000/");
+    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "http://127.0.0.1:9000/");
     assert_eq!(
-        c.upstream.backchannel_url.unwrap().as_str(),
+        c.upstream.clone().unwrap().backchannel_url.unwrap().as_str(),
         "http://keycloak:8080/"
     );
 
@@ -118,8 +118,8 @@ fn the_issuer_is_kept_exactly_as_written() {
         "https://SSO.example.com/realms/acme/",
     );
     let c = dir.ok(&yaml, &no_env());
-    assert_eq!(c.upstream.issuer, "https://SSO.example.com/realms/acme/");
-    assert_eq!(c.upstream.issuer_url.host_str(), Some("sso.example.com"));
+    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://SSO.example.com/realms/acme/");
+    assert_eq!(c.upstream.as_ref().unwrap().issuer_url.host_str(), Some("sso.example.com"));
     let yaml = MINIMAL.replace(
         "https://sso.example.com/realms/acme",
         "'https://sso.example.com/r?x=1'",
@@ -132,7 +132,7 @@ fn email_verified_defaults_to_required_and_names_its_three_values() {
     use crate::config::EmailVerified;
     let dir = Dir::new();
     assert_eq!(
-        dir.ok(&with(""), &no_env()).upstream.email_verified,
+        dir.ok(&with(""), &no_env()).upstream.unwrap().email_verified,
         EmailVerified::Required
     );
     for (text, policy) in [
@@ -141,7 +141,7 @@ fn email_verified_defaults_to_required_and_names_its_three_values() {
         ("required", EmailVerified::Required),
     ] {
         let yaml = with(&format!("  email_verified: {text}\n"));
-        assert_eq!(dir.ok(&yaml, &no_env()).upstream.email_verified, policy);
+        assert_eq!(dir.ok(&yaml, &no_env()).upstream.unwrap().email_verified, policy);
     }
     let errors = dir.err(&with("  email_verified: sometimes\n"), &no_env());
     assert_eq!(keys(&errors), vec!["upstream.email_verified"]);

@@ -1,0 +1,230 @@
+//! How a password login can fail. `DirectoryError` is the directory failing (unreachable, slow, refusing
+//! the service account); `LoginError` is everything the login page must answer, each with a fixed reason
+//! for logs and metrics. Neither carries a password; `detail` text from the directory goes only to logs.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::pages::Page;
+
+use super::bind::BindRefusal;
+use super::entry::AccountState;
+use super::throttle::Held;
+use super::username::Unusable;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("the directory cannot be reached: {detail}")]
+    Unreachable { detail: String },
+    #[error("the directory did not answer the {operation} within {} ms", .timeout.as_millis())]
+    Timeout {
+        operation: &'static str,
+        timeout: Duration,
+    },
+    #[error("the directory refused the service account's bind ({detail}); check directory.bind_dn and its password")]
+    ServiceBindRefused { detail: String },
+    #[error("the directory refused the {operation}: {detail}")]
+    Refused {
+        operation: &'static str,
+        detail: String,
+    },
+    #[error("more than one directory entry matches the user name; make directory.user_filter match one user")]
+    Ambiguous,
+}
+
+impl DirectoryError {
+    pub fn from_ldap(operation: &'static str, error: ldap3::LdapError, timeout: Duration) -> Self {
+        match error {
+            ldap3::LdapError::Timeout { .. } => DirectoryError::Timeout { operation, timeout },
+            other => DirectoryError::Unreachable {
+                detail: format!("{operation}: {other}"),
+            },
+        }
+    }
+
+    /// The `kind` label of `freshgate_directory_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DirectoryError::Unreachable { .. } => "unreachable",
+            DirectoryError::Timeout { .. } => "timeout",
+            DirectoryError::ServiceBindRefused { .. } => "service_bind_refused",
+            DirectoryError::Refused { .. } => "refused",
+            DirectoryError::Ambiguous => "ambiguous_user",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum LoginError {
+    EmptyPassword,
+    UnusableName(Unusable),
+    UnknownUser,
+    WrongPassword,
+    Throttled(Held),
+    Disabled,
+    LockedOut,
+    AccountExpired,
+    PasswordExpired,
+    MustChangePassword,
+    LogonHours,
+    Workstation,
+    Directory(DirectoryError),
+}
+
+impl From<DirectoryError> for LoginError {
+    fn from(error: DirectoryError) -> Self {
+        LoginError::Directory(error)
+    }
+}
+
+impl LoginError {
+    pub(super) fn from_bind(refusal: BindRefusal) -> Self {
+        match refusal {
+            BindRefusal::WrongPassword => LoginError::WrongPassword,
+            BindRefusal::NoSuchUser => LoginError::UnknownUser,
+            BindRefusal::LogonHours => LoginError::LogonHours,
+            BindRefusal::Workstation => LoginError::Workstation,
+            BindRefusal::PasswordExpired => LoginError::PasswordExpired,
+            BindRefusal::Disabled => LoginError::Disabled,
+            BindRefusal::AccountExpired => LoginError::AccountExpired,
+            BindRefusal::MustChangePassword => LoginError::MustChangePassword,
+            BindRefusal::LockedOut => LoginError::LockedOut,
+        }
+    }
+
+    pub(super) fn from_state(state: AccountState) -> Self {
+        match state {
+            AccountState::Usable => unreachable!("a usable account is no error"),
+            AccountState::Disabled => LoginError::Disabled,
+            AccountState::LockedOut => LoginError::LockedOut,
+            AccountState::Expired => LoginError::AccountExpired,
+            AccountState::PasswordExpired => LoginError::PasswordExpired,
+        }
+    }
+
+    /// The `reason` of logs and `freshgate_directory_logins_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            LoginError::EmptyPassword => "empty_password",
+            LoginError::UnusableName(why) => why.reason(),
+            LoginError::UnknownUser => "unknown_user",
+            LoginError::WrongPassword => "wrong_password",
+            LoginError::Throttled(Held::User { .. }) => "throttled_user",
+            LoginError::Throttled(Held::Address { .. }) => "throttled_address",
+            LoginError::Disabled => "account_disabled",
+            LoginError::LockedOut => "account_locked_out",
+            LoginError::AccountExpired => "account_expired",
+            LoginError::PasswordExpired => "password_expired",
+            LoginError::MustChangePassword => "password_must_change",
+            LoginError::LogonHours => "logon_hours",
+            LoginError::Workstation => "workstation_not_allowed",
+            LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
+            LoginError::Directory(_) => "directory_unavailable",
+        }
+    }
+
+    /// Failures answered with the login form again and one message that never says whether the user
+    /// exists: a wrong password, an unknown or unusable name, an empty password, too many tries.
+    pub fn form_message(&self) -> Option<String> {
+        match self {
+            LoginError::EmptyPassword => Some("Enter your password.".into()),
+            LoginError::UnusableName(Unusable::Empty) => Some("Enter your user name.".into()),
+            LoginError::UnusableName(_) | LoginError::UnknownUser | LoginError::WrongPassword => {
+                Some("The user name or password is not right. Check them and try again.".into())
+            }
+            LoginError::Throttled(held) => {
+                let seconds = held.retry_after().as_secs().max(1);
+                let wait = if seconds < 90 {
+                    format!("{seconds} seconds")
+                } else {
+                    format!("{} minutes", seconds.div_ceil(60))
+                };
+                Some(format!(
+                    "Too many failed sign-ins. Wait {wait}, then try again. This keeps your directory account from being locked."
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The detail for the log line (no password, no user input beyond what the reason says).
+    pub fn detail(&self) -> String {
+        match self {
+            LoginError::Directory(e) => e.to_string(),
+            LoginError::Throttled(held) => format!("retry after {} s", held.retry_after().as_secs()),
+            other => other.reason().replace('_', " "),
+        }
+    }
+}
+
+impl LoginError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            LoginError::Directory(DirectoryError::Ambiguous) => StatusCode::INTERNAL_SERVER_ERROR,
+            LoginError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::EmptyPassword
+            | LoginError::UnusableName(_)
+            | LoginError::UnknownUser
+            | LoginError::WrongPassword => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The page for a failure that ends this sign-in (the ones without a `form_message`). It tells the
+    /// user what state their account is in (they proved they know the password) and what to do.
+    pub fn page(&self) -> Page {
+        let (status, code) = (self.status(), self.reason());
+        let ask_it = "If it keeps happening, tell your IT team and quote the request id below.";
+        let (title, message, advice) = match self {
+            LoginError::Disabled => (
+                "Your account is disabled",
+                "Your directory (Windows) account is disabled, so it cannot sign in to Freshworks.",
+                "Ask your IT team to enable the account if you should have access.".to_owned(),
+            ),
+            LoginError::LockedOut => (
+                "Your account is locked",
+                "Your directory (Windows) account is locked, usually after too many wrong passwords.",
+                "Wait until it unlocks (your domain decides how long, often 15 to 30 minutes), or ask your IT team to unlock it.".to_owned(),
+            ),
+            LoginError::AccountExpired => (
+                "Your account has expired",
+                "Your directory (Windows) account has passed its expiry date.",
+                "Ask your IT team to extend the account if you should still have access.".to_owned(),
+            ),
+            LoginError::PasswordExpired | LoginError::MustChangePassword => (
+                "Your password must be changed",
+                "Your directory (Windows) password has expired or must be changed before you can sign in.",
+                "Change it first: on a Windows computer of your organisation press Ctrl+Alt+Del and choose \"Change a password\", or use your organisation's password page. Then sign in here with the new password.".to_owned(),
+            ),
+            LoginError::LogonHours => (
+                "You cannot sign in at this time",
+                "Your directory (Windows) account may only sign in at certain hours.",
+                "Try again within your allowed hours, or ask your IT team to change them.".to_owned(),
+            ),
+            LoginError::Workstation => (
+                "You cannot sign in from here",
+                "Your directory (Windows) account may only sign in from certain computers.",
+                "Ask your IT team to allow sign-in to Freshworks for your account.".to_owned(),
+            ),
+            LoginError::Directory(DirectoryError::Ambiguous) => (
+                "Your account could not be identified",
+                "More than one directory account matches the user name you entered.",
+                format!("Sign in with your full user name (name@domain). {ask_it}"),
+            ),
+            LoginError::Directory(_) => (
+                "The sign-in service is not available right now",
+                "The gateway cannot reach your organisation's directory at the moment.",
+                format!("Try again in a minute. {ask_it}"),
+            ),
+            // Answered with the form; a page only if a caller asks anyway.
+            _ => (
+                "Sign-in failed",
+                "The user name or password is not right.",
+                "Go back and try again.".to_owned(),
+            ),
+        };
+        Page::new(status, code, title, message).advice(advice)
+    }
+}

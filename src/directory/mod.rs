@@ -1,0 +1,432 @@
+//! Active Directory / LDAP: checks a user name and password and produces the user's `Identity`.
+//!
+//! Search, then bind (RFC 4513 §5.1.3 with a prior search): the read-only service account finds the one
+//! entry the typed name matches (escaped once, RFC 4515), then a bind as that DN on a fresh connection
+//! checks the password; a connection bound as a user is closed at once and never reused. An empty password
+//! never reaches the directory: a bind with a DN and no password is an unauthenticated bind that AD and
+//! many servers answer with success (RFC 4513 §5.1.2, §6.3.1).
+//!
+//! The account's state (disabled, locked out, expired, password expired) is told only to whoever knows
+//! the password: from AD's bind sub-codes (`bind`), or from the entry once the bind succeeded (`entry`).
+//! Failed passwords are throttled per user and per address (`throttle`).
+//!
+//! Connections: the service account's connection is kept and shared (LDAP multiplexes operations on one
+//! connection), re-made when it breaks; each URL of `directory.url` is tried in order. Every connect
+//! (TCP + TLS or StartTLS), bind and search is bounded by `directory.timeout`. TLS is rustls with the
+//! certificate always checked.
+
+mod bind;
+mod entry;
+mod error;
+mod filter;
+mod groups;
+pub mod throttle;
+pub mod username;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+use zeroize::Zeroizing;
+
+use crate::admin::directory::Operation;
+use crate::admin::metrics::Metrics;
+use crate::config::{Directory as Settings, LoginMethod};
+use crate::identity::Identity;
+pub use entry::{AccountState, UserEntry};
+pub use error::{DirectoryError, LoginError};
+use throttle::Throttle;
+
+/// User binds (password checks) in flight at once: each is a fresh connection to the directory.
+const MAX_CONCURRENT_BINDS: usize = 32;
+/// How often the service account's bind is checked for readiness while nothing else uses it.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(30);
+
+pub struct Directory {
+    settings: Settings,
+    tls: Arc<rustls::ClientConfig>,
+    netbios_domain: String,
+    /// The service account's connection, shared; `None` until made, or after it broke.
+    service: tokio::sync::Mutex<Option<Ldap>>,
+    throttle: Throttle,
+    binds: Semaphore,
+    /// Why the directory is not usable, for `/readyz`; `None` when the last service bind worked.
+    health: std::sync::Mutex<Option<String>>,
+    metrics: Arc<Metrics>,
+}
+
+/// What `freshgate check --test-user` shows: the entry found, its claims and groups.
+#[derive(Debug)]
+pub struct Lookup {
+    pub dn: String,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    pub groups: Vec<String>,
+    pub state: AccountState,
+}
+
+impl Directory {
+    /// Reads the trust roots; connects lazily.
+    pub fn new(settings: Settings, metrics: Arc<Metrics>) -> Result<Self, String> {
+        let tls = crate::proxy::client::client_tls_config(settings.ca_file.as_deref())
+            .map_err(|problem| format!("directory.ca_file: {problem}"))?;
+        let netbios_domain = settings
+            .netbios_domain
+            .clone()
+            .unwrap_or_else(|| username::default_netbios_domain(&settings.base_dn));
+        metrics.directory.up(false);
+        Ok(Directory {
+            throttle: Throttle::new(settings.throttle.clone()),
+            settings,
+            tls: Arc::new(tls),
+            netbios_domain,
+            service: tokio::sync::Mutex::new(None),
+            binds: Semaphore::new(MAX_CONCURRENT_BINDS),
+            health: std::sync::Mutex::new(Some("the directory has not been contacted yet".into())),
+            metrics,
+        })
+    }
+
+    /// `None` when the service account binds; otherwise why not (for `/readyz`).
+    pub fn health(&self) -> Option<String> {
+        lock(&self.health).clone()
+    }
+
+    /// Checks the service bind now and every `HEALTH_INTERVAL`, so readiness follows the directory.
+    pub async fn keep_checked(self: Arc<Self>) {
+        loop {
+            let _ = self.service().await;
+            tokio::time::sleep(HEALTH_INTERVAL).await;
+        }
+    }
+
+    /// Checks `typed` and `password`; on success, the user's identity (with groups when `want_groups`).
+    /// The password is dropped (and its memory cleared) when this returns.
+    pub async fn authenticate(
+        &self,
+        typed: &str,
+        password: Zeroizing<String>,
+        client: IpAddr,
+        want_groups: bool,
+    ) -> Result<Identity, LoginError> {
+        let result = self.authenticate_inner(typed, &password, client, want_groups).await;
+        drop(password);
+        let (outcome, reason) = match &result {
+            Ok(_) => ("success", "ok"),
+            Err(e) => ("failure", e.reason()),
+        };
+        self.metrics.directory.login(outcome, reason);
+        result
+    }
+
+    async fn authenticate_inner(
+        &self,
+        typed: &str,
+        password: &str,
+        client: IpAddr,
+        want_groups: bool,
+    ) -> Result<Identity, LoginError> {
+        if password.is_empty() {
+            return Err(LoginError::EmptyPassword);
+        }
+        let value = username::search_value(typed, &self.netbios_domain)
+            .map_err(LoginError::UnusableName)?;
+        let now = Instant::now();
+        self.throttle
+            .check_address(client, now)
+            .map_err(LoginError::Throttled)?;
+        let Some(user) = self.find(&value).await? else {
+            let key = username::throttle_key(&value);
+            self.throttle.check_user(&key, now).map_err(LoginError::Throttled)?;
+            self.throttle.failed(&key, client, now);
+            return Err(LoginError::UnknownUser);
+        };
+        self.throttle
+            .check_user(&user.dn, now)
+            .map_err(LoginError::Throttled)?;
+        match self.bind_as(&user.dn, password).await? {
+            Ok(()) => {}
+            Err(bind::BindRefusal::WrongPassword) => {
+                self.throttle.failed(&user.dn, client, Instant::now());
+                return Err(LoginError::WrongPassword);
+            }
+            Err(refusal) => return Err(LoginError::from_bind(refusal)),
+        }
+        self.throttle.succeeded(&user.dn);
+        match user.state(SystemTime::now()) {
+            AccountState::Usable => {}
+            state => return Err(LoginError::from_state(state)),
+        }
+        let groups = if want_groups {
+            self.groups(&user).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Identity {
+            method: LoginMethod::Directory,
+            subject: user.dn.clone(),
+            claims: user.claims(&self.settings.attributes),
+            groups,
+        })
+    }
+
+    /// The entry `typed` names, without any password (`freshgate check --test-user`).
+    pub async fn lookup(&self, typed: &str) -> Result<Option<Lookup>, LoginError> {
+        let value = username::search_value(typed, &self.netbios_domain)
+            .map_err(LoginError::UnusableName)?;
+        let Some(user) = self.find(&value).await? else {
+            return Ok(None);
+        };
+        let groups = self.groups(&user).await?;
+        Ok(Some(Lookup {
+            dn: user.dn.clone(),
+            claims: user.claims(&self.settings.attributes),
+            groups,
+            state: user.state(SystemTime::now()),
+        }))
+    }
+
+    /// Binds the service account (for `freshgate check`): `Err` says why it cannot.
+    pub async fn check_service(&self) -> Result<(), DirectoryError> {
+        self.service().await.map(drop)
+    }
+
+    /// The one entry the user filter matches for `value`; `None` when none does.
+    async fn find(&self, value: &str) -> Result<Option<UserEntry>, DirectoryError> {
+        let filter = filter::user_filter(&self.settings.user_filter, value);
+        let mut attributes: Vec<&str> = self
+            .settings
+            .attributes
+            .iter()
+            .map(|(_, attribute)| attribute.as_str())
+            .collect();
+        attributes.extend(entry::STATE_ATTRIBUTES);
+        let entries = self
+            .search(&self.settings.base_dn, Scope::Subtree, &filter, attributes, 2, Operation::Search)
+            .await?;
+        match entries.len() {
+            0 => Ok(None),
+            1 => Ok(entries.into_iter().next().map(UserEntry::new)),
+            _ => Err(DirectoryError::Ambiguous),
+        }
+    }
+
+    /// Entries of a search as the service account; references (other partitions) are left out. One retry
+    /// on a fresh connection when the kept one turns out to be broken.
+    pub(crate) async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attributes: Vec<&str>,
+        size_limit: i32,
+        operation: Operation,
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let mut retried = false;
+        loop {
+            let mut ldap = self.service().await?;
+            let started = Instant::now();
+            let options = ldap3::SearchOptions::new().sizelimit(size_limit);
+            let result = ldap
+                .with_timeout(self.settings.timeout)
+                .with_search_options(options)
+                .search(base, scope, filter, attributes.clone())
+                .await;
+            match result {
+                Ok(ldap3::SearchResult(entries, done)) => {
+                    // sizeLimitExceeded (4) still returns the entries so far: more than asked for.
+                    if done.rc != 0 && done.rc != 4 && done.rc != 10 {
+                        self.observe(operation, false, started);
+                        self.metrics.directory.error("search_refused");
+                        return Err(DirectoryError::Refused {
+                            operation: "search",
+                            detail: format!("rc={} {}", done.rc, one_line(&done.text)),
+                        });
+                    }
+                    self.observe(operation, true, started);
+                    let parsed: Vec<SearchEntry> = entries
+                        .into_iter()
+                        .filter(|e| !e.is_ref() && !e.is_intermediate())
+                        .filter_map(|e| {
+                            // `construct` panics on a malformed entry: a broken server must not take a
+                            // worker thread with it.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                SearchEntry::construct(e)
+                            }))
+                            .ok()
+                        })
+                        .collect();
+                    return Ok(parsed);
+                }
+                Err(e) => {
+                    self.observe(operation, false, started);
+                    *self.service.lock().await = None;
+                    let error = DirectoryError::from_ldap("search", e, self.settings.timeout);
+                    if retried || matches!(error, DirectoryError::Timeout { .. }) {
+                        self.metrics.directory.error(error.kind());
+                        self.set_health(Some(error.to_string()));
+                        return Err(error);
+                    }
+                    retried = true;
+                }
+            }
+        }
+    }
+
+    /// The service connection, made (and bound) when there is none or the kept one closed.
+    async fn service(&self) -> Result<Ldap, DirectoryError> {
+        let mut kept = self.service.lock().await;
+        if let Some(ldap) = kept.as_mut()
+            && !ldap.is_closed()
+        {
+            return Ok(ldap.clone());
+        }
+        *kept = None;
+        let result = self.connect_service().await;
+        match &result {
+            Ok(ldap) => {
+                *kept = Some(ldap.clone());
+                if self.health().is_some() {
+                    info!("directory: the service account binds; logins can use the directory");
+                }
+                self.set_health(None);
+            }
+            Err(e) => {
+                self.metrics.directory.error(e.kind());
+                warn!(error = %e, "directory: the service account cannot bind");
+                self.set_health(Some(e.to_string()));
+            }
+        }
+        result
+    }
+
+    async fn connect_service(&self) -> Result<Ldap, DirectoryError> {
+        let mut ldap = self.connect().await?;
+        let started = Instant::now();
+        let result = ldap
+            .with_timeout(self.settings.timeout)
+            .simple_bind(&self.settings.bind_dn, self.settings.bind_password.expose())
+            .await;
+        match result {
+            Ok(done) if done.rc == 0 => {
+                self.observe(Operation::ServiceBind, true, started);
+                Ok(ldap)
+            }
+            Ok(done) => {
+                self.observe(Operation::ServiceBind, false, started);
+                let _ = ldap.unbind().await;
+                Err(DirectoryError::ServiceBindRefused {
+                    detail: format!("rc={} {}", done.rc, one_line(&done.text)),
+                })
+            }
+            Err(e) => {
+                self.observe(Operation::ServiceBind, false, started);
+                Err(DirectoryError::from_ldap("service bind", e, self.settings.timeout))
+            }
+        }
+    }
+
+    /// A new connection to the first URL that answers, TLS checked, the connection driven in the
+    /// background until it closes.
+    async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        let mut last = None;
+        for url in &self.settings.urls {
+            let settings = LdapConnSettings::new()
+                .set_conn_timeout(self.settings.timeout)
+                .set_starttls(self.settings.start_tls)
+                .set_config(self.tls.clone());
+            let started = Instant::now();
+            match LdapConnAsync::from_url_with_settings(settings, url).await {
+                Ok((conn, ldap)) => {
+                    self.observe(Operation::Connect, true, started);
+                    tokio::spawn(async move {
+                        let _ = conn.drive().await;
+                    });
+                    return Ok(ldap);
+                }
+                Err(e) => {
+                    self.observe(Operation::Connect, false, started);
+                    let error = DirectoryError::from_ldap("connect", e, self.settings.timeout);
+                    warn!(url = %url, error = %error, "directory: cannot connect; trying the next URL if any");
+                    last = Some(error);
+                }
+            }
+        }
+        Err(last.unwrap_or(DirectoryError::Unreachable {
+            detail: "no directory.url".into(),
+        }))
+    }
+
+    /// The password check: a bind as `dn` on a connection of its own, closed right after. The outer
+    /// `Err` is the directory failing; the inner one, the directory refusing the credentials.
+    async fn bind_as(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), bind::BindRefusal>, DirectoryError> {
+        let _permit = self.binds.acquire().await.map_err(|_| DirectoryError::Unreachable {
+            detail: "shutting down".into(),
+        })?;
+        let mut ldap = self.connect().await?;
+        let started = Instant::now();
+        let result = ldap
+            .with_timeout(self.settings.timeout)
+            .simple_bind(dn, password)
+            .await;
+        let _ = ldap.unbind().await;
+        match result {
+            Ok(done) if done.rc == 0 => {
+                self.observe(Operation::UserBind, true, started);
+                Ok(Ok(()))
+            }
+            Ok(done) if done.rc == bind::INVALID_CREDENTIALS => {
+                self.observe(Operation::UserBind, true, started);
+                Ok(Err(bind::refusal(&done.text)))
+            }
+            Ok(done) => {
+                self.observe(Operation::UserBind, false, started);
+                Err(DirectoryError::Refused {
+                    operation: "bind",
+                    detail: format!("rc={} {}", done.rc, one_line(&done.text)),
+                })
+            }
+            Err(e) => {
+                self.observe(Operation::UserBind, false, started);
+                Err(DirectoryError::from_ldap("bind", e, self.settings.timeout))
+            }
+        }
+    }
+
+    fn observe(&self, operation: Operation, ok: bool, started: Instant) {
+        self.metrics.directory.observe(
+            operation,
+            if ok { "ok" } else { "error" },
+            started.elapsed(),
+        );
+    }
+
+    fn set_health(&self, problem: Option<String>) {
+        self.metrics.directory.up(problem.is_none());
+        *lock(&self.health) = problem;
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Directory messages on one line and short (they go to logs).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
