@@ -25,7 +25,7 @@ pub struct Report {
     pub paste: Option<String>,
 }
 
-pub fn main(path: &Path) -> ExitCode {
+pub fn main(path: &Path, test_user: Option<&str>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +36,7 @@ pub fn main(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let report = runtime.block_on(check(path));
+    let report = runtime.block_on(check_with(path, test_user));
     super::print_out(&render(path, &report));
     if report.problems.is_empty() {
         ExitCode::SUCCESS
@@ -46,13 +46,28 @@ pub fn main(path: &Path) -> ExitCode {
 }
 
 pub async fn check(path: &Path) -> Report {
+    check_with(path, None).await
+}
+
+/// `check`, plus a directory lookup of `test_user` when given.
+pub async fn check_with(path: &Path, test_user: Option<&str>) -> Report {
     let mut report = Report::default();
     match validate::load(path, &ProcessEnv) {
         Ok(config) => {
             report
                 .ok
                 .push(format!("configuration {}", config.source.display()));
-            check_config(&config, &mut report).await
+            check_config(&config, &mut report).await;
+            match &config.directory {
+                Some(settings) => {
+                    super::directory::check_directory(settings, test_user, &mut report).await
+                }
+                None if test_user.is_some() => report.problems.push(
+                    "--test-user: the configuration has no `directory` section to look the user up in"
+                        .into(),
+                ),
+                None => {}
+            }
         }
         Err(errors) => {
             add_config_errors(&errors, &mut report);

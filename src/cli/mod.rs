@@ -1,6 +1,7 @@
 //! The command line: `serve`, `check`, `keygen`, `pubkey`.
 
-mod check;
+pub(crate) mod check;
+mod directory;
 mod keys;
 
 use std::path::PathBuf;
@@ -72,9 +73,16 @@ pub enum Command {
     /// Validate the configuration, keys and certificates, contact the provider, and print the values to
     /// paste into Freshworks
     #[command(
-        after_help = "Example:\n  freshgate check -c gateway.yaml\n\nExit status 0 when everything is in order, 1 when anything is not."
+        after_help = "Examples:\n  freshgate check -c gateway.yaml\n  freshgate check -c gateway.yaml --test-user jdoe\n\nExit status 0 when everything is in order, 1 when anything is not."
     )]
-    Check(ConfigArg),
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Look this user up in the directory with the configured filter and show the entry, its claims,
+        /// groups and account state (no password needed)
+        #[arg(long, value_name = "NAME")]
+        test_user: Option<String>,
+    },
     /// Write a new RSA signing key (PKCS#8 PEM, mode 0600) and print its public key
     #[command(
         after_help = "Example:\n  freshgate keygen --bits 3072 --out /run/secrets/freshworks-signing.key"
@@ -144,7 +152,7 @@ pub(crate) fn print_out(text: &str) {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(config) => crate::serve::main(&config.path()),
-        Command::Check(config) => check::main(&config.path()),
+        Command::Check { config, test_user } => check::main(&config.path(), test_user.as_deref()),
         Command::Keygen { bits, out } => keys::keygen(bits, &out),
         Command::Pubkey { config, key, pem } => keys::pubkey(&config, key.as_deref(), pem),
         Command::Simulate {

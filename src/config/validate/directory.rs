@@ -11,7 +11,6 @@ use url::Url;
 use super::Validator;
 use super::files::SecretKey;
 use super::freshworks::FRESHWORKS_CLAIMS;
-use super::values::is_local_host;
 use crate::config::raw::{Field, RawDirectory, RawThrottle};
 use crate::config::types::{Directory, DirectoryKind, NestedGroups, Throttle};
 
@@ -232,7 +231,7 @@ impl Validator {
                     "use `ldaps://` with `start_tls: false`, or `ldap://` with `start_tls: true`",
                 ),
                 ("ldaps", false) | ("ldap", true) => out.push(url),
-                ("ldap", false) if is_local_host(&url) => out.push(url),
+                ("ldap", false) if is_loopback(&url) => out.push(url),
                 ("ldap", false) => self.push(
                     &key,
                     format!("`{s}` would send passwords unencrypted"),
@@ -343,6 +342,17 @@ impl Validator {
             max_failures_per_ip: as_u32(per_ip?),
         })
     }
+}
+
+/// `ldap://` URLs have opaque hosts (not a special scheme, WHATWG URL §4.3), so the address is parsed
+/// here: loopback addresses and `localhost` only.
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn valid_netbios(s: &str) -> bool {

@@ -1,6 +1,7 @@
 //! Tests of configuration loading, one file per section of the configuration, and the helpers they share: a
 //! scratch directory to load from, the smallest valid file, and shorthands for the problems found.
 
+mod directory;
 mod freshworks;
 mod insecure;
 mod listen;
