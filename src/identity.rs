@@ -46,7 +46,9 @@ impl Identity {
             let member = match self.method {
                 LoginMethod::Directory => allow.groups.iter().any(|wanted| {
                     let wanted = normalize_dn(wanted);
-                    self.groups.iter().any(|group| normalize_dn(group) == wanted)
+                    self.groups
+                        .iter()
+                        .any(|group| normalize_dn(group) == wanted)
                 }),
                 LoginMethod::Oidc => allow
                     .groups
@@ -82,32 +84,57 @@ pub fn groups_from_claim(claims: &Map<String, Value>, name: &str) -> Vec<String>
     }
 }
 
-/// A DN for comparison: lower-cased, without the spaces allowed around `,`, `+` and `=` (RFC 4514 §3
-/// ignores them; directories return them as stored). Escaped characters stay escaped.
+/// A DN for comparison (RFC 4514): lower-cased, hex escapes decoded (`\2C` and `\,` are the same comma,
+/// and slapd answers with the first where AD writes the second), special characters re-escaped one way,
+/// and the spaces allowed around `,`, `+` and `=` dropped.
 pub fn normalize_dn(dn: &str) -> String {
-    let mut out = String::with_capacity(dn.len());
-    let mut chars = dn.trim().chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                out.push('\\');
-                if let Some(next) = chars.next() {
-                    out.extend(next.to_lowercase());
+    const SPECIAL: &[u8] = b",+\"\\<>;= #";
+    let bytes = dn.trim().as_bytes();
+    // (byte, escaped)
+    let mut tokens: Vec<(u8, bool)> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(byte) => {
+                    tokens.push((byte, true));
+                    i += 3;
+                }
+                None => {
+                    tokens.push((bytes[i + 1], true));
+                    i += 2;
                 }
             }
-            ',' | '=' | '+' => {
-                while out.ends_with(' ') && !out.ends_with("\\ ") {
-                    out.pop();
-                }
-                out.push(c);
-                while chars.peek() == Some(&' ') {
-                    chars.next();
-                }
-            }
-            c => out.extend(c.to_lowercase()),
+        } else {
+            tokens.push((bytes[i], false));
+            i += 1;
         }
     }
-    out
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut k = 0;
+    while k < tokens.len() {
+        let (byte, escaped) = tokens[k];
+        if !escaped && matches!(byte, b',' | b'=' | b'+') {
+            while out.last() == Some(&b' ') && !out.ends_with(b"\\ ") {
+                out.pop();
+            }
+            out.push(byte);
+            while tokens.get(k + 1) == Some(&(b' ', false)) {
+                k += 1;
+            }
+        } else if escaped && SPECIAL.contains(&byte) {
+            out.push(b'\\');
+            out.push(byte);
+        } else {
+            out.push(byte);
+        }
+        k += 1;
+    }
+    String::from_utf8_lossy(&out).to_lowercase()
 }
 
 #[cfg(test)]
@@ -132,17 +159,34 @@ mod tests {
 
     #[test]
     fn directory_groups_match_as_dns_and_provider_groups_exactly() {
-        let rule = allow(&["CN=Freshservice Agents,OU=Groups,DC=corp,DC=example"], &[]);
+        let rule = allow(
+            &["CN=Freshservice Agents,OU=Groups,DC=corp,DC=example"],
+            &[],
+        );
         let member = identity(
             LoginMethod::Directory,
             &["cn=freshservice agents, ou=Groups ,dc=CORP,dc=example"],
         );
         assert_eq!(member.check_allowed(&rule, "a@corp.example"), Ok(()));
-        let other = identity(LoginMethod::Directory, &["CN=Freshservice Agents 2,OU=Groups,DC=corp,DC=example"]);
-        assert_eq!(other.check_allowed(&rule, "a@corp.example"), Err(NotAllowed::Group));
+        let other = identity(
+            LoginMethod::Directory,
+            &["CN=Freshservice Agents 2,OU=Groups,DC=corp,DC=example"],
+        );
+        assert_eq!(
+            other.check_allowed(&rule, "a@corp.example"),
+            Err(NotAllowed::Group)
+        );
         let rule = allow(&["agents"], &[]);
-        assert!(identity(LoginMethod::Oidc, &["agents"]).check_allowed(&rule, "").is_ok());
-        assert!(identity(LoginMethod::Oidc, &["Agents"]).check_allowed(&rule, "").is_err());
+        assert!(
+            identity(LoginMethod::Oidc, &["agents"])
+                .check_allowed(&rule, "")
+                .is_ok()
+        );
+        assert!(
+            identity(LoginMethod::Oidc, &["Agents"])
+                .check_allowed(&rule, "")
+                .is_err()
+        );
     }
 
     #[test]
@@ -150,14 +194,31 @@ mod tests {
         let rule = allow(&[], &["corp.example"]);
         let user = identity(LoginMethod::Directory, &[]);
         assert!(user.check_allowed(&rule, "jdoe@CORP.example").is_ok());
-        for refused in ["jdoe@evil-corp.example", "jdoe@sub.corp.example", "jdoe@corp.example.evil", "jdoe"] {
-            assert_eq!(user.check_allowed(&rule, refused), Err(NotAllowed::EmailDomain), "{refused}");
+        for refused in [
+            "jdoe@evil-corp.example",
+            "jdoe@sub.corp.example",
+            "jdoe@corp.example.evil",
+            "jdoe",
+        ] {
+            assert_eq!(
+                user.check_allowed(&rule, refused),
+                Err(NotAllowed::EmailDomain),
+                "{refused}"
+            );
         }
     }
 
     #[test]
-    fn escaped_characters_survive_dn_normalisation() {
-        assert_eq!(normalize_dn("CN=Doe\\, Jane , OU=Staff"), "cn=doe\\, jane,ou=staff");
+    fn escaped_characters_survive_dn_normalisation_in_either_spelling() {
+        assert_eq!(
+            normalize_dn("CN=Doe\\, Jane , OU=Staff"),
+            "cn=doe\\, jane,ou=staff"
+        );
+        assert_eq!(
+            normalize_dn("cn=Doe\\2C Jane,ou=Staff"),
+            "cn=doe\\, jane,ou=staff"
+        );
+        assert_eq!(normalize_dn("CN=Zo\\C3\\AB"), normalize_dn("cn=zoë"));
         assert_ne!(normalize_dn("CN=a\\,b"), normalize_dn("CN=a,b"));
     }
 

@@ -66,7 +66,10 @@ impl LoginForm<'_> {
     fn html(&self, id: RequestId) -> String {
         let (alert, described) = match self.message {
             Some(message) => (
-                format!(r#"<p id="problem" class="problem" role="alert">{}</p>"#, escape(message)),
+                format!(
+                    r#"<p id="problem" class="problem" role="alert">{}</p>"#,
+                    escape(message)
+                ),
                 r#" aria-describedby="problem" aria-invalid="true""#,
             ),
             None => (String::new(), ""),
@@ -133,7 +136,10 @@ mod tests {
             cancel: Some("https://acme.myfreshworks.com/"),
         };
         let response = form.render(StatusCode::OK, RequestIds::new().next());
-        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(csp.contains("form-action 'self'") && !csp.contains("script-src"));
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8(body.to_vec()).unwrap();

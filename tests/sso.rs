@@ -441,6 +441,7 @@ async fn an_expired_pending_login_is_refused_with_a_restart_link() {
         fw_nonce: "fn".into(),
         started: now() as u64 - 11 * 60,
         return_to: None,
+        directory: false,
     };
     let browser = gateway.browser();
     let response = browser

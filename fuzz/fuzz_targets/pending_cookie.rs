@@ -27,6 +27,7 @@ struct Input {
     fw_nonce: String,
     started: u64,
     return_to: Option<String>,
+    directory: bool,
     id_token: String,
     max_age: u64,
     /// Where and how a genuine value is tampered with.
@@ -57,6 +58,7 @@ fuzz_target!(|input: Input| {
         fw_nonce: input.fw_nonce,
         started: input.started,
         return_to: input.return_to,
+        directory: input.directory,
     };
     let name = jar.name(&pending.state);
     let sealed = jar.seal(&pending);

@@ -118,22 +118,39 @@ impl DirectoryMetrics {
                 "freshgate_directory_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "freshgate_directory_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "freshgate_directory_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "freshgate_directory_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "freshgate_directory_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
-        out.push_str("# HELP freshgate_directory_errors_total Directory operations that failed, by kind.\n");
+        out.push_str(
+            "# HELP freshgate_directory_errors_total Directory operations that failed, by kind.\n",
+        );
         out.push_str("# TYPE freshgate_directory_errors_total counter\n");
         for (kind, n) in lock(&self.errors).iter() {
-            let _ = writeln!(out, "freshgate_directory_errors_total{{kind=\"{kind}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "freshgate_directory_errors_total{{kind=\"{kind}\"}} {n}"
+            );
         }
-        out.push_str("# HELP freshgate_directory_up 1 when the directory's service account binds.\n");
+        out.push_str(
+            "# HELP freshgate_directory_up 1 when the directory's service account binds.\n",
+        );
         out.push_str("# TYPE freshgate_directory_up gauge\n");
         let _ = writeln!(out, "freshgate_directory_up {up}");
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -74,7 +74,9 @@ async fn lockout_policy(directory: &Directory, settings: &Settings, report: &mut
     };
     let throttle = &settings.throttle;
     if threshold == 0 {
-        report.ok.push("directory: the domain never locks accounts (lockoutThreshold 0)".into());
+        report
+            .ok
+            .push("directory: the domain never locks accounts (lockoutThreshold 0)".into());
         return;
     }
     // A negative number of 100 ns intervals.

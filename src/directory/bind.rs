@@ -61,7 +61,9 @@ mod tests {
     use super::*;
 
     fn ad(code: &str) -> String {
-        format!("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {code}, v4563\0")
+        format!(
+            "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {code}, v4563\0"
+        )
     }
 
     #[test]

@@ -155,7 +155,22 @@ fn render(attribute: &str, value: &[u8]) -> String {
 pub fn guid_text(b: &[u8]) -> String {
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
     )
 }
 
@@ -166,7 +181,9 @@ fn sid_text(b: &[u8]) -> Option<String> {
     if b.len() != 8 + 4 * count {
         return None;
     }
-    let authority = b[2..8].iter().fold(0u64, |n, byte| (n << 8) | u64::from(*byte));
+    let authority = b[2..8]
+        .iter()
+        .fold(0u64, |n, byte| (n << 8) | u64::from(*byte));
     let mut text = format!("S-{}-{authority}", b[0]);
     for chunk in b[8..].chunks_exact(4) {
         let sub = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
@@ -198,8 +215,8 @@ mod tests {
     #[test]
     fn object_guid_is_rendered_as_ad_shows_it() {
         let bytes = [
-            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56,
-            0x78,
+            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34,
+            0x56, 0x78,
         ];
         let e = entry(&[], &[("objectGUID", bytes.to_vec())]);
         assert_eq!(
@@ -215,14 +232,23 @@ mod tests {
         for sub in [21u32, 1, 2, 3, 1104] {
             sid.extend_from_slice(&sub.to_le_bytes());
         }
-        let e = entry(&[], &[("objectSid", sid), ("photo", vec![0xff, 0x00, 0x10])]);
+        let e = entry(
+            &[],
+            &[("objectSid", sid), ("photo", vec![0xff, 0x00, 0x10])],
+        );
         assert_eq!(e.claim("objectSid").unwrap(), "S-1-5-21-1-2-3-1104");
         assert_eq!(e.claim("photo").unwrap(), "/wAQ");
     }
 
     #[test]
     fn the_first_of_several_values_is_taken_and_empty_values_are_absent() {
-        let e = entry(&[("mail", &["a@corp.example", "b@corp.example"]), ("sn", &[" "])], &[]);
+        let e = entry(
+            &[
+                ("mail", &["a@corp.example", "b@corp.example"]),
+                ("sn", &[" "]),
+            ],
+            &[],
+        );
         let claims = e.claims(&[
             ("email".into(), "mail".into()),
             ("family_name".into(), "sn".into()),
@@ -236,9 +262,18 @@ mod tests {
     #[test]
     fn account_state_comes_from_user_account_control_and_account_expires() {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        assert_eq!(entry(&[("userAccountControl", &["512"])], &[]).state(now), AccountState::Usable);
-        assert_eq!(entry(&[("userAccountControl", &["514"])], &[]).state(now), AccountState::Disabled);
-        assert_eq!(entry(&[("userAccountControl", &["528"])], &[]).state(now), AccountState::LockedOut);
+        assert_eq!(
+            entry(&[("userAccountControl", &["512"])], &[]).state(now),
+            AccountState::Usable
+        );
+        assert_eq!(
+            entry(&[("userAccountControl", &["514"])], &[]).state(now),
+            AccountState::Disabled
+        );
+        assert_eq!(
+            entry(&[("userAccountControl", &["528"])], &[]).state(now),
+            AccountState::LockedOut
+        );
         assert_eq!(
             entry(&[("msDS-User-Account-Control-Computed", &["8388608"])], &[]).state(now),
             AccountState::PasswordExpired
@@ -249,7 +284,10 @@ mod tests {
             AccountState::Expired
         );
         for never in ["0", "9223372036854775807"] {
-            assert_eq!(entry(&[("accountExpires", &[never])], &[]).state(now), AccountState::Usable);
+            assert_eq!(
+                entry(&[("accountExpires", &[never])], &[]).state(now),
+                AccountState::Usable
+            );
         }
     }
 }

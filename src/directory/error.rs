@@ -22,14 +22,18 @@ pub enum DirectoryError {
         operation: &'static str,
         timeout: Duration,
     },
-    #[error("the directory refused the service account's bind ({detail}); check directory.bind_dn and its password")]
+    #[error(
+        "the directory refused the service account's bind ({detail}); check directory.bind_dn and its password"
+    )]
     ServiceBindRefused { detail: String },
     #[error("the directory refused the {operation}: {detail}")]
     Refused {
         operation: &'static str,
         detail: String,
     },
-    #[error("more than one directory entry matches the user name; make directory.user_filter match one user")]
+    #[error(
+        "more than one directory entry matches the user name; make directory.user_filter match one user"
+    )]
     Ambiguous,
 }
 
@@ -152,7 +156,9 @@ impl LoginError {
     pub fn detail(&self) -> String {
         match self {
             LoginError::Directory(e) => e.to_string(),
-            LoginError::Throttled(held) => format!("retry after {} s", held.retry_after().as_secs()),
+            LoginError::Throttled(held) => {
+                format!("retry after {} s", held.retry_after().as_secs())
+            }
             other => other.reason().replace('_', " "),
         }
     }

@@ -32,7 +32,10 @@ mod tests {
     fn injection_attempts_become_literal_values() {
         let cases = [
             ("*", "\\2a"),
-            ("jdoe)(|(sAMAccountName=*", "jdoe\\29\\28|\\28sAMAccountName=\\2a"),
+            (
+                "jdoe)(|(sAMAccountName=*",
+                "jdoe\\29\\28|\\28sAMAccountName=\\2a",
+            ),
             ("a\\b", "a\\5cb"),
             ("a\0b", "a\\00b"),
         ];

@@ -111,7 +111,9 @@ impl Directory {
         client: IpAddr,
         want_groups: bool,
     ) -> Result<Identity, LoginError> {
-        let result = self.authenticate_inner(typed, &password, client, want_groups).await;
+        let result = self
+            .authenticate_inner(typed, &password, client, want_groups)
+            .await;
         drop(password);
         let (outcome, reason) = match &result {
             Ok(_) => ("success", "ok"),
@@ -139,7 +141,9 @@ impl Directory {
             .map_err(LoginError::Throttled)?;
         let Some(user) = self.find(&value).await? else {
             let key = username::throttle_key(&value);
-            self.throttle.check_user(&key, now).map_err(LoginError::Throttled)?;
+            self.throttle
+                .check_user(&key, now)
+                .map_err(LoginError::Throttled)?;
             self.throttle.failed(&key, client, now);
             return Err(LoginError::UnknownUser);
         };
@@ -204,7 +208,14 @@ impl Directory {
             .collect();
         attributes.extend(entry::STATE_ATTRIBUTES);
         let entries = self
-            .search(&self.settings.base_dn, Scope::Subtree, &filter, attributes, 2, Operation::Search)
+            .search(
+                &self.settings.base_dn,
+                Scope::Subtree,
+                &filter,
+                attributes,
+                2,
+                Operation::Search,
+            )
             .await?;
         match entries.len() {
             0 => Ok(None),
@@ -323,7 +334,11 @@ impl Directory {
             }
             Err(e) => {
                 self.observe(Operation::ServiceBind, false, started);
-                Err(DirectoryError::from_ldap("service bind", e, self.settings.timeout))
+                Err(DirectoryError::from_ldap(
+                    "service bind",
+                    e,
+                    self.settings.timeout,
+                ))
             }
         }
     }
@@ -366,9 +381,13 @@ impl Directory {
         dn: &str,
         password: &str,
     ) -> Result<Result<(), bind::BindRefusal>, DirectoryError> {
-        let _permit = self.binds.acquire().await.map_err(|_| DirectoryError::Unreachable {
-            detail: "shutting down".into(),
-        })?;
+        let _permit = self
+            .binds
+            .acquire()
+            .await
+            .map_err(|_| DirectoryError::Unreachable {
+                detail: "shutting down".into(),
+            })?;
         let mut ldap = self.connect().await?;
         let started = Instant::now();
         let result = ldap
@@ -418,7 +437,9 @@ impl Directory {
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Directory messages on one line and short (they go to logs).

@@ -75,7 +75,13 @@ impl Throttle {
     pub fn check_user(&self, user: &str, now: Instant) -> Result<(), Held> {
         let window = self.settings.window;
         let mut users = lock(&self.users);
-        match users.wait(&user.to_lowercase(), now, window, self.settings.max_failures, true) {
+        match users.wait(
+            &user.to_lowercase(),
+            now,
+            window,
+            self.settings.max_failures,
+            true,
+        ) {
             None => Ok(()),
             Some(retry_after) => Err(Held::User { retry_after }),
         }
@@ -125,11 +131,17 @@ impl<K: std::hash::Hash + Eq + Clone> Window<K> {
             return None;
         };
         if times.len() >= max as usize {
-            return Some((oldest + window).saturating_duration_since(now).max(Duration::from_secs(1)));
+            return Some(
+                (oldest + window)
+                    .saturating_duration_since(now)
+                    .max(Duration::from_secs(1)),
+            );
         }
         if backoff {
             let exponent = u32::try_from(times.len() - 1).unwrap_or(u32::MAX).min(16);
-            let delay = Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF).min(window);
+            let delay = Duration::from_secs(1u64 << exponent)
+                .min(MAX_BACKOFF)
+                .min(window);
             let ready = latest + delay;
             if ready > now {
                 return Some(ready - now);
@@ -171,7 +183,10 @@ impl<K: std::hash::Hash + Eq + Clone> Window<K> {
 }
 
 fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while times.front().is_some_and(|t| now.saturating_duration_since(*t) >= window) {
+    while times
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
         times.pop_front();
     }
 }
@@ -188,7 +203,9 @@ fn address_key(address: IpAddr) -> IpAddr {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -213,21 +230,30 @@ mod tests {
         t.failed("CN=J", A, start);
         assert_eq!(
             t.check_user("cn=j", start),
-            Err(Held::User { retry_after: Duration::from_secs(1) })
+            Err(Held::User {
+                retry_after: Duration::from_secs(1)
+            })
         );
         let later = start + Duration::from_secs(1);
         assert!(t.check_user("CN=J", later).is_ok());
         t.failed("CN=J", A, later);
         assert_eq!(
             t.check_user("CN=J", later),
-            Err(Held::User { retry_after: Duration::from_secs(2) })
+            Err(Held::User {
+                retry_after: Duration::from_secs(2)
+            })
         );
         let third = later + Duration::from_secs(2);
         t.failed("CN=J", A, third);
         // Three failures: held until the first leaves the 300 s window.
-        let held = t.check_user("CN=J", third + Duration::from_secs(60)).unwrap_err();
+        let held = t
+            .check_user("CN=J", third + Duration::from_secs(60))
+            .unwrap_err();
         assert_eq!(held.retry_after(), Duration::from_secs(237));
-        assert!(t.check_user("CN=J", start + Duration::from_secs(300)).is_ok());
+        assert!(
+            t.check_user("CN=J", start + Duration::from_secs(300))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -239,13 +265,20 @@ mod tests {
         for second in 0..3600u64 {
             let now = start + Duration::from_secs(second);
             if t.check_user("u", now).is_ok() {
-                t.failed("u", IpAddr::V4(std::net::Ipv4Addr::from(second as u32)), now);
+                t.failed(
+                    "u",
+                    IpAddr::V4(std::net::Ipv4Addr::from(second as u32)),
+                    now,
+                );
                 failed.push(second);
             }
         }
         for (i, first) in failed.iter().enumerate() {
             let in_window = failed[i..].iter().take_while(|s| **s < first + 300).count();
-            assert!(in_window <= 3, "{in_window} failures within 300 s of {first}");
+            assert!(
+                in_window <= 3,
+                "{in_window} failures within 300 s of {first}"
+            );
         }
     }
 

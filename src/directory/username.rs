@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn the_three_forms_users_type_become_what_is_searched_for() {
         assert_eq!(search_value("jdoe", "CORP"), Ok("jdoe".into()));
-        assert_eq!(search_value("  jdoe@corp.example ", "CORP"), Ok("jdoe@corp.example".into()));
+        assert_eq!(
+            search_value("  jdoe@corp.example ", "CORP"),
+            Ok("jdoe@corp.example".into())
+        );
         assert_eq!(search_value("CORP\\jdoe", "CORP"), Ok("jdoe".into()));
         assert_eq!(search_value("corp\\JDoe", "CORP"), Ok("JDoe".into()));
         assert_eq!(search_value("zoë", "CORP"), Ok("zoë".into()));
@@ -99,7 +102,10 @@ mod tests {
 
     #[test]
     fn another_domain_or_a_malformed_down_level_name_is_never_searched() {
-        assert_eq!(search_value("EVIL\\jdoe", "CORP"), Err(Unusable::OtherDomain));
+        assert_eq!(
+            search_value("EVIL\\jdoe", "CORP"),
+            Err(Unusable::OtherDomain)
+        );
         assert_eq!(search_value("CORP\\", "CORP"), Err(Unusable::Malformed));
         assert_eq!(search_value("\\jdoe", "CORP"), Err(Unusable::Malformed));
         assert_eq!(search_value("CORP\\a\\b", "CORP"), Err(Unusable::Malformed));
@@ -108,8 +114,14 @@ mod tests {
     #[test]
     fn empty_overlong_and_control_character_names_are_refused() {
         assert_eq!(search_value("   ", "CORP"), Err(Unusable::Empty));
-        assert_eq!(search_value("jdoe\0", "CORP"), Err(Unusable::ControlCharacters));
-        assert_eq!(search_value("j\ndoe", "CORP"), Err(Unusable::ControlCharacters));
+        assert_eq!(
+            search_value("jdoe\0", "CORP"),
+            Err(Unusable::ControlCharacters)
+        );
+        assert_eq!(
+            search_value("j\ndoe", "CORP"),
+            Err(Unusable::ControlCharacters)
+        );
         let long = "a".repeat(MAX_USERNAME_CHARS + 1);
         assert_eq!(search_value(&long, "CORP"), Err(Unusable::TooLong));
     }
@@ -117,7 +129,10 @@ mod tests {
     #[test]
     fn the_default_netbios_domain_is_the_first_dc_label() {
         assert_eq!(default_netbios_domain("DC=corp,DC=example"), "CORP");
-        assert_eq!(default_netbios_domain("OU=Staff, dc=acme ,dc=local"), "ACME");
+        assert_eq!(
+            default_netbios_domain("OU=Staff, dc=acme ,dc=local"),
+            "ACME"
+        );
         assert_eq!(default_netbios_domain("O=Acme"), "");
     }
 }

@@ -57,7 +57,12 @@ impl Sso {
         };
         if pending.directory {
             // A directory login finishes by posting its form, never by a GET.
-            return Err((SsoError::TamperedLogin { restart: self.restart_url(&pending) }, Some(clear)));
+            return Err((
+                SsoError::TamperedLogin {
+                    restart: self.restart_url(&pending),
+                },
+                Some(clear),
+            ));
         }
         let restart = self.restart_url(&pending);
         if flow::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
@@ -202,15 +207,13 @@ impl Sso {
             groups: groups_from_claim(&auth.claims, &upstream.groups_claim),
             claims: auth.claims.clone(),
         };
-        let location = self
-            .sign_for(&identity, pending, id)
-            .map_err(|e| match e {
-                // Who the user is was refused: offer to sign out at the provider and switch.
-                e @ (SsoError::MissingClaim { .. }
-                | SsoError::NotOneAddress
-                | SsoError::NotAllowed(_)) => self.refused(e, &auth, &pending.account),
-                e => e,
-            })?;
+        let location = self.sign_for(&identity, pending, id).map_err(|e| match e {
+            // Who the user is was refused: offer to sign out at the provider and switch.
+            e @ (SsoError::MissingClaim { .. }
+            | SsoError::NotOneAddress
+            | SsoError::NotAllowed(_)) => self.refused(e, &auth, &pending.account),
+            e => e,
+        })?;
         let hint = LogoutHint {
             id_token: auth.id_token,
             account: pending.account.clone(),

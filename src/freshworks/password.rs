@@ -180,7 +180,8 @@ impl Sso {
         let kept: String = username.chars().take(256).collect();
         let mut response = self.form(pending, &kept, Some(message), status, id);
         if let LoginError::Throttled(held) = error
-            && let Ok(value) = HeaderValue::from_str(&held.retry_after().as_secs().max(1).to_string())
+            && let Ok(value) =
+                HeaderValue::from_str(&held.retry_after().as_secs().max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -273,7 +274,10 @@ async fn read_form(request: Request<Incoming>) -> Result<Posted, SsoError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Err(SsoError::ForgedForm {
             reason: "not_a_form",
@@ -296,7 +300,9 @@ async fn read_form(request: Request<Incoming>) -> Result<Posted, SsoError> {
         let duplicate = match name.as_ref() {
             "state" => state.replace(value.into_owned()).is_some(),
             "username" => username.replace(value.into_owned()).is_some(),
-            "password" => password.replace(Zeroizing::new(value.into_owned())).is_some(),
+            "password" => password
+                .replace(Zeroizing::new(value.into_owned()))
+                .is_some(),
             _ => false,
         };
         if duplicate {
@@ -329,7 +335,10 @@ mod tests {
         let public: url::Url = "https://sso.corp.example".parse().unwrap();
         for ok in [
             headers(&[]),
-            headers(&[("origin", "https://sso.corp.example"), ("sec-fetch-site", "same-origin")]),
+            headers(&[
+                ("origin", "https://sso.corp.example"),
+                ("sec-fetch-site", "same-origin"),
+            ]),
             headers(&[("sec-fetch-site", "none")]),
         ] {
             assert!(check_origin(&ok, &public).is_ok(), "{ok:?}");

@@ -22,7 +22,8 @@ pub const USERNAME_PLACEHOLDER: &str = "{username}";
 pub const AD_USER_FILTER: &str =
     "(&(sAMAccountType=805306368)(|(sAMAccountName={username})(userPrincipalName={username})))";
 /// OpenLDAP: `inetOrgPerson` entries found by `uid` or by their address.
-pub const OPENLDAP_USER_FILTER: &str = "(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))";
+pub const OPENLDAP_USER_FILTER: &str =
+    "(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))";
 
 /// Default claim -> attribute mapping per kind. `objectGUID` and `entryUUID` never change when a user is
 /// renamed or moved, which is what Freshworks' `sub` needs.
@@ -88,7 +89,13 @@ impl Validator {
                 &raw.base_dn,
                 "add where users are searched, e.g. `base_dn: DC=corp,DC=example`",
             )
-            .and_then(|s| self.not_blank("directory.base_dn", s, "write the DN users are searched under, e.g. `DC=corp,DC=example`"));
+            .and_then(|s| {
+                self.not_blank(
+                    "directory.base_dn",
+                    s,
+                    "write the DN users are searched under, e.g. `DC=corp,DC=example`",
+                )
+            });
         let kind = match &raw.kind {
             Field::Absent => Some(DirectoryKind::ActiveDirectory),
             Field::Invalid => None,
@@ -358,8 +365,7 @@ fn is_loopback(url: &Url) -> bool {
 fn valid_netbios(s: &str) -> bool {
     let s = s.trim();
     (1..=15).contains(&s.len())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 

@@ -171,7 +171,8 @@ impl Validator {
                         && !d.starts_with('.')
                         && !d.ends_with('.')
                         && !d.contains("..")
-                        && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                        && d.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
                     if valid {
                         out.push(d);
                     } else {

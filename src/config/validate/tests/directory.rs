@@ -127,9 +127,11 @@ freshworks:
 #[test]
 fn plain_ldap_is_allowed_to_this_machine_and_with_start_tls() {
     let dir = freshworks_dir();
-    let local = directory_only("", "").replace("ldaps://dc1.corp.example:636", "ldap://127.0.0.1:3389");
+    let local =
+        directory_only("", "").replace("ldaps://dc1.corp.example:636", "ldap://127.0.0.1:3389");
     assert!(dir.load(&local, &env()).is_ok());
-    let start_tls = directory_only("  start_tls: true\n", "").replace("ldaps://dc1.corp.example:636", "ldap://dc1.corp.example");
+    let start_tls = directory_only("  start_tls: true\n", "")
+        .replace("ldaps://dc1.corp.example:636", "ldap://dc1.corp.example");
     assert!(dir.ok(&start_tls, &env()).directory.unwrap().start_tls);
     let both = directory_only("  start_tls: true\n", "");
     assert_eq!(keys(&dir.err(&both, &env())), vec!["directory.url"]);
@@ -142,13 +144,19 @@ fn an_account_names_a_login_method_whose_section_is_missing() {
     let yaml = format!(
         "{HEAD}freshworks:\n  signing_key_file: signing.key\n  accounts:\n    \"7\": {{ redirect_url: 'https://a.myfreshworks.com/sp' }}\n"
     );
-    assert_eq!(keys(&dir.err(&yaml, &no_env())), vec!["freshworks.accounts.7.login"]);
+    assert_eq!(
+        keys(&dir.err(&yaml, &no_env())),
+        vec!["freshworks.accounts.7.login"]
+    );
     // A directory account without `directory`.
     let yaml = format!(
         "{}freshworks:\n  signing_key_file: signing.key\n  accounts:\n    \"7\": {{ redirect_url: 'https://a.myfreshworks.com/sp', login: directory }}\n",
         super::MINIMAL
     );
-    assert_eq!(keys(&dir.err(&yaml, &no_env())), vec!["freshworks.accounts.7.login"]);
+    assert_eq!(
+        keys(&dir.err(&yaml, &no_env())),
+        vec!["freshworks.accounts.7.login"]
+    );
 }
 
 #[test]
@@ -165,7 +173,10 @@ fn allow_rules_are_checked_and_email_domains_normalised() {
     assert_eq!(allow.groups, ["CN=Agents,OU=Groups,DC=corp,DC=example"]);
     assert_eq!(allow.email_domains, ["corp.example"]);
     let errors = dir.err(
-        &directory_only("", "      allow: { groups: [' x'], email_domains: ['corp example'], roles: [a] }\n"),
+        &directory_only(
+            "",
+            "      allow: { groups: [' x'], email_domains: ['corp example'], roles: [a] }\n",
+        ),
         &env(),
     );
     assert_eq!(
@@ -182,10 +193,21 @@ fn allow_rules_are_checked_and_email_domains_normalised() {
 fn the_bind_password_is_never_quoted_and_can_come_from_a_file() {
     let dir: Dir = freshworks_dir();
     dir.write("ldap-bind", "from-a-file\n");
-    let yaml = directory_only("", "").replace("  bind_password: ${BIND}\n", "  bind_password_file: ldap-bind\n");
+    let yaml = directory_only("", "").replace(
+        "  bind_password: ${BIND}\n",
+        "  bind_password_file: ldap-bind\n",
+    );
     let config = dir.ok(&yaml, &no_env());
-    assert_eq!(config.directory.unwrap().bind_password.expose(), "from-a-file");
-    assert!(config.secret_files.iter().any(|f| f.key == "directory.bind_password_file"));
+    assert_eq!(
+        config.directory.unwrap().bind_password.expose(),
+        "from-a-file"
+    );
+    assert!(
+        config
+            .secret_files
+            .iter()
+            .any(|f| f.key == "directory.bind_password_file")
+    );
     let yaml = directory_only("  bind_dn: x\n", "");
     let errors = dir.err(&yaml, &env());
     assert!(!errors.to_string().contains("svc-password"));

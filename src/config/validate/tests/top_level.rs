@@ -162,13 +162,25 @@ fn a_minimal_file_gets_every_default() {
     assert_eq!(c.limits.max_header_bytes, d.max_header_bytes);
     assert_eq!(c.limits.max_connections, d.max_connections);
     assert_eq!(c.limits.shutdown_grace, d.shutdown_grace);
-    assert_eq!(c.upstream.as_ref().unwrap().scopes, ["openid", "email", "profile"]);
+    assert_eq!(
+        c.upstream.as_ref().unwrap().scopes,
+        ["openid", "email", "profile"]
+    );
     assert!(c.upstream.as_ref().unwrap().preserve_host);
     assert!(c.upstream.as_ref().unwrap().backchannel_url.is_none());
     assert!(c.upstream.as_ref().unwrap().ca_file.is_none());
-    assert_eq!(c.upstream.as_ref().unwrap().connect_timeout, Duration::from_secs(5));
-    assert_eq!(c.upstream.as_ref().unwrap().response_timeout, Duration::from_secs(30));
-    assert_eq!(c.upstream.as_ref().unwrap().jwks_refresh, Duration::from_secs(3600));
+    assert_eq!(
+        c.upstream.as_ref().unwrap().connect_timeout,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().response_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().jwks_refresh,
+        Duration::from_secs(3600)
+    );
     assert!(c.session.cookie_key.is_none());
     assert!(c.freshworks.is_none());
 }
@@ -249,11 +261,20 @@ upstream:
 ";
     let c = dir.ok(yaml, &env);
     assert_eq!(c.listen.port(), 9443);
-    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://sso.example.com/realms/acme");
-    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "pa$${word}");
+    assert_eq!(
+        c.upstream.as_ref().unwrap().issuer,
+        "https://sso.example.com/realms/acme"
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().client_secret.expose(),
+        "pa$${word}"
+    );
     let yaml = yaml.replace("pa$$${word}", "'$${NOT_EXPANDED}'");
     let c = dir.ok(&yaml, &env);
-    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "${NOT_EXPANDED}");
+    assert_eq!(
+        c.upstream.as_ref().unwrap().client_secret.expose(),
+        "${NOT_EXPANDED}"
+    );
 }
 
 #[test]

@@ -13,7 +13,10 @@ fn a_client_secret_file_is_read_and_its_trailing_whitespace_trimmed() {
         "client_secret_file: secrets/client",
     );
     let c = dir.ok(&yaml, &no_env());
-    assert_eq!(c.upstream.as_ref().unwrap().client_secret.expose(), "  file-secret");
+    assert_eq!(
+        c.upstream.as_ref().unwrap().client_secret.expose(),
+        "  file-secret"
+    );
 }
 
 #[test]
@@ -83,22 +86,39 @@ fn proxy_to_defaults_to_the_backchannel_then_to_the_issuer_origin() {
         &issuer("https://sso.example.com:443/realms/acme"),
         &no_env(),
     );
-    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "https://sso.example.com/");
-    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://sso.example.com:443/realms/acme");
+    assert_eq!(
+        c.upstream.as_ref().unwrap().proxy_to.as_str(),
+        "https://sso.example.com/"
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().issuer,
+        "https://sso.example.com:443/realms/acme"
+    );
 
     let c = dir.ok(
         &with("  backchannel_url: http://keycloak:8080/\n"),
         &no_env(),
     );
-    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "http://keycloak:8080/");
+    assert_eq!(
+        c.upstream.as_ref().unwrap().proxy_to.as_str(),
+        "http://keycloak:8080/"
+    );
 
     let c = dir.ok(
         &with("  backchannel_url: http://keycloak:8080\n  proxy_to: http://127.0.0.1:9000\n"),
         &no_env(),
     );
-    assert_eq!(c.upstream.as_ref().unwrap().proxy_to.as_str(), "http://127.0.0.1:9000/");
     assert_eq!(
-        c.upstream.clone().unwrap().backchannel_url.unwrap().as_str(),
+        c.upstream.as_ref().unwrap().proxy_to.as_str(),
+        "http://127.0.0.1:9000/"
+    );
+    assert_eq!(
+        c.upstream
+            .clone()
+            .unwrap()
+            .backchannel_url
+            .unwrap()
+            .as_str(),
         "http://keycloak:8080/"
     );
 
@@ -118,8 +138,14 @@ fn the_issuer_is_kept_exactly_as_written() {
         "https://SSO.example.com/realms/acme/",
     );
     let c = dir.ok(&yaml, &no_env());
-    assert_eq!(c.upstream.as_ref().unwrap().issuer, "https://SSO.example.com/realms/acme/");
-    assert_eq!(c.upstream.as_ref().unwrap().issuer_url.host_str(), Some("sso.example.com"));
+    assert_eq!(
+        c.upstream.as_ref().unwrap().issuer,
+        "https://SSO.example.com/realms/acme/"
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().issuer_url.host_str(),
+        Some("sso.example.com")
+    );
     let yaml = MINIMAL.replace(
         "https://sso.example.com/realms/acme",
         "'https://sso.example.com/r?x=1'",
@@ -132,7 +158,10 @@ fn email_verified_defaults_to_required_and_names_its_three_values() {
     use crate::config::EmailVerified;
     let dir = Dir::new();
     assert_eq!(
-        dir.ok(&with(""), &no_env()).upstream.unwrap().email_verified,
+        dir.ok(&with(""), &no_env())
+            .upstream
+            .unwrap()
+            .email_verified,
         EmailVerified::Required
     );
     for (text, policy) in [
@@ -141,7 +170,10 @@ fn email_verified_defaults_to_required_and_names_its_three_values() {
         ("required", EmailVerified::Required),
     ] {
         let yaml = with(&format!("  email_verified: {text}\n"));
-        assert_eq!(dir.ok(&yaml, &no_env()).upstream.unwrap().email_verified, policy);
+        assert_eq!(
+            dir.ok(&yaml, &no_env()).upstream.unwrap().email_verified,
+            policy
+        );
     }
     let errors = dir.err(&with("  email_verified: sometimes\n"), &no_env());
     assert_eq!(keys(&errors), vec!["upstream.email_verified"]);
