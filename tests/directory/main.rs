@@ -1,0 +1,9 @@
+//! The directory (LDAP / Active Directory) login's peers and, later, the gateway against them: the test
+//! directory (Debian's slapd with an AD-like schema, `tests/ldap/slapd.sh`, `support::slapd`) and the AD
+//! stand-in for what slapd cannot produce (`support::ad_standin`). Needs `slapd` and `ldap-utils`
+//! (`scripts/test` installs them as root; `.ci/run` does on CI).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod peers;
