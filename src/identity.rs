@@ -64,7 +64,7 @@ impl Identity {
                 .rsplit_once('@')
                 .map(|(_, domain)| domain.trim_end_matches('.').to_ascii_lowercase())
                 .unwrap_or_default();
-            if !allow.email_domains.iter().any(|allowed| *allowed == domain) {
+            if !allow.email_domains.contains(&domain) {
                 return Err(NotAllowed::EmailDomain);
             }
         }

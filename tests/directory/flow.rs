@@ -51,7 +51,9 @@ pub fn slapd_gateway(start_tls: bool) -> Gateway {
 
 /// The Login URL as Freshworks builds it.
 pub fn login_path(account: &str) -> String {
-    format!("/sso/jwt/login?client_id={account}&state=fw-state-1&nonce=fw-nonce-1&response_type=id_token&scope=openid")
+    format!(
+        "/sso/jwt/login?client_id={account}&state=fw-state-1&nonce=fw-nonce-1&response_type=id_token&scope=openid"
+    )
 }
 
 /// Opens the account's Login URL: the sign-in form's HTML and its anti-forgery state.
@@ -69,20 +71,34 @@ pub fn hidden_state(html: &str) -> Option<String> {
 }
 
 /// Posts the form as a browser does (same origin).
-pub async fn submit(browser: &Browser, state: &str, username: &str, password: &str) -> reqwest::Response {
+pub async fn submit(
+    browser: &Browser,
+    state: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
     browser
         .client
         .post(browser.url("/sso/jwt/callback"))
         .header("origin", PUBLIC_ORIGIN)
         .header("sec-fetch-site", "same-origin")
-        .form(&[("state", state), ("username", username), ("password", password)])
+        .form(&[
+            ("state", state),
+            ("username", username),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap()
 }
 
 /// A whole login: the form, then the post. The response to the post.
-pub async fn login(gateway: &Gateway, account: &str, username: &str, password: &str) -> reqwest::Response {
+pub async fn login(
+    gateway: &Gateway,
+    account: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
     let browser = gateway.browser();
     let (_, state) = open_form(&browser, account).await;
     submit(&browser, &state, username, password).await
@@ -100,9 +116,11 @@ pub fn token_of(response: &reqwest::Response, redirect: &str) -> String {
 
 /// The token's payload, verified with the public key by the independent verifier.
 pub fn verified_payload(token: &str) -> Value {
-    let (header, payload) =
-        crate::support::verify_jwt_independently(token, &repo().join("certs/freshworks-signing.pub.pem"))
-            .expect("the token verifies with the account's public key");
+    let (header, payload) = crate::support::verify_jwt_independently(
+        token,
+        &repo().join("certs/freshworks-signing.pub.pem"),
+    )
+    .expect("the token verifies with the account's public key");
     assert_eq!(header["alg"], "RS256");
     payload
 }

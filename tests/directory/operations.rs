@@ -26,27 +26,34 @@ async fn the_gateway_serves_while_the_directory_is_down_and_readiness_says_why()
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(ready["ready"], false);
-    assert!(ready["reasons"][0].as_str().unwrap().contains("directory"), "{ready}");
+    assert!(
+        ready["reasons"][0].as_str().unwrap().contains("directory"),
+        "{ready}"
+    );
     // The form still opens; a sign-in says the service is unavailable, and nothing is counted as a
     // wrong password.
     let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
     let (status, body) = page_code(response).await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("directory_unavailable"));
-    assert!(!body.contains("127.0.0.1"), "no internal detail on the page");
+    assert!(
+        !body.contains("127.0.0.1"),
+        "no internal detail on the page"
+    );
     let metrics = gateway.metrics().await;
     assert!(metrics.contains("freshgate_directory_up 0"), "{metrics}");
-    assert!(metrics.contains("freshgate_directory_errors_total{kind=\"unreachable\"}"), "{metrics}");
+    assert!(
+        metrics.contains("freshgate_directory_errors_total{kind=\"unreachable\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn the_directorys_certificate_is_always_checked() {
     let slapd = Slapd::shared();
     // Without the test CA the server's certificate is not trusted: no password is ever sent.
-    let directory = slapd_directory(slapd, false).replace(
-        &format!("  ca_file: {}\n", slapd.ca_file.display()),
-        "",
-    );
+    let directory = slapd_directory(slapd, false)
+        .replace(&format!("  ca_file: {}\n", slapd.ca_file.display()), "");
     let gateway = Gateway::start_yaml(&yaml(&directory, ""));
     let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
     assert_eq!(response.status(), 503);
@@ -67,22 +74,40 @@ fn check_binds_reads_nothing_secret_and_shows_a_test_user() {
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("the service account"), "{text}");
-    assert!(text.contains("--test-user CORP\\jdoe: cn=John Doe") || text.contains("--test-user CORP\\jdoe: CN=John Doe"), "{text}");
+    assert!(
+        text.contains("--test-user CORP\\jdoe: cn=John Doe")
+            || text.contains("--test-user CORP\\jdoe: CN=John Doe"),
+        "{text}"
+    );
     assert!(text.contains(&format!("sub: {}", JDOE.guid)), "{text}");
     assert!(text.contains("email: jdoe@corp.example"), "{text}");
-    assert!(text.to_lowercase().contains("group: cn=freshservice agents"), "{text}");
+    assert!(
+        text.to_lowercase()
+            .contains("group: cn=freshservice agents"),
+        "{text}"
+    );
     assert!(text.contains("account: usable"), "{text}");
     assert!(!text.contains(&slapd.bind_password), "{text}");
     // A wrong service password is a problem with its fix, and exit status 1.
     std::fs::write(
         &config,
-        yaml(&slapd_directory(slapd, false).replace(&slapd.bind_password, "wrong-password"), ""),
+        yaml(
+            &slapd_directory(slapd, false).replace(&slapd.bind_password, "wrong-password"),
+            "",
+        ),
     )
     .unwrap();
-    let output = Command::new(binary()).args(["check", "-c"]).arg(&config).output().unwrap();
+    let output = Command::new(binary())
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("refused the service account's bind"), "{text}");
+    assert!(
+        text.contains("refused the service account's bind"),
+        "{text}"
+    );
     assert!(!text.contains("wrong-password"), "{text}");
 }
 
@@ -96,10 +121,11 @@ async fn an_openid_account_and_a_directory_account_are_served_side_by_side() {
         crate::support::FRESHWORKS_REDIRECT,
         crate::support::slapd::AGENTS_GROUP
     );
-    let mixed = Setup::new(idp.port)
-        .yaml()
-        .replacen("  accounts:\n", &format!("  accounts:\n{account}"), 1)
-        + "directory:\n"
+    let mixed = Setup::new(idp.port).yaml().replacen(
+        "  accounts:\n",
+        &format!("  accounts:\n{account}"),
+        1,
+    ) + "directory:\n"
         + &slapd_directory(slapd, false);
     let gateway = Gateway::start_yaml(&mixed);
     gateway.wait_ready().await;
@@ -109,7 +135,12 @@ async fn an_openid_account_and_a_directory_account_are_served_side_by_side() {
         .get(&browser.url("/sso/jwt/login?client_id=12344&state=s&nonce=n"))
         .await;
     assert_eq!(response.status(), 302);
-    assert!(response.headers()["location"].to_str().unwrap().contains("/realms/acme/"));
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("/realms/acme/")
+    );
     let landed = browser
         .login("client_id=12344&state=s&nonce=n", "alice", "alice-password")
         .await;

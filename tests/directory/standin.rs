@@ -25,11 +25,19 @@ fn agent(sam: &str, password: &str) -> StandinUser {
 async fn each_ad_account_state_gets_its_page_and_never_counts_as_a_wrong_password() {
     let codes = [
         ("530", "logon_hours", "You cannot sign in at this time"),
-        ("531", "workstation_not_allowed", "You cannot sign in from here"),
+        (
+            "531",
+            "workstation_not_allowed",
+            "You cannot sign in from here",
+        ),
         ("532", "password_expired", "Your password must be changed"),
         ("533", "account_disabled", "Your account is disabled"),
         ("701", "account_expired", "Your account has expired"),
-        ("773", "password_must_change", "Your password must be changed"),
+        (
+            "773",
+            "password_must_change",
+            "Your password must be changed",
+        ),
         ("775", "account_locked_out", "Your account is locked"),
     ];
     let users = codes
@@ -44,18 +52,29 @@ async fn each_ad_account_state_gets_its_page_and_never_counts_as_a_wrong_passwor
             let response = login(&gateway, ACCOUNT, &format!("u{code}"), "right").await;
             let (status, body) = page_code(response).await;
             assert_eq!(status, 403, "{code}: {body}");
-            assert!(body.contains(reason) && body.contains(title), "{code}: {body}");
+            assert!(
+                body.contains(reason) && body.contains(title),
+                "{code}: {body}"
+            );
         }
     }
     let metrics = gateway.metrics().await;
-    assert!(metrics.contains("freshgate_directory_logins_total{outcome=\"failure\",reason=\"account_locked_out\"} 5"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "freshgate_directory_logins_total{outcome=\"failure\",reason=\"account_locked_out\"} 5"
+        ),
+        "{metrics}"
+    );
     assert!(!metrics.contains("throttled"), "{metrics}");
 }
 
 #[tokio::test]
 async fn wrong_passwords_are_throttled_below_the_lockout_and_the_user_is_free_after_the_window() {
     let ad = AdStandin::start(vec![agent("victim", "right"), agent("bystander", "right")]);
-    let directory = standin_directory(&ad, "  throttle: { max_failures: 3, window: 10s, max_failures_per_ip: 30 }\n");
+    let directory = standin_directory(
+        &ad,
+        "  throttle: { max_failures: 3, window: 10s, max_failures_per_ip: 30 }\n",
+    );
     let gateway = Gateway::start_yaml(&yaml(&directory, ""));
     let victim = StandinUser::new("victim", "right").dn();
     let browser = gateway.browser();
@@ -77,7 +96,13 @@ async fn wrong_passwords_are_throttled_below_the_lockout_and_the_user_is_free_af
     tokio::time::sleep(Duration::from_millis(4100)).await;
     let response = submit(&browser, &state, "victim", "right").await;
     assert_eq!(response.status(), 429);
-    assert!(response.text().await.unwrap().contains("Too many failed sign-ins"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-ins")
+    );
     assert_eq!(ad.binds(&victim), 3, "no bind past max_failures");
     // Another user from the same address is not affected.
     let response = login(&gateway, ACCOUNT, "bystander", "right").await;
@@ -94,7 +119,13 @@ async fn an_empty_password_never_reaches_ad() {
     let ad = AdStandin::start(vec![agent("jdoe", "right")]);
     let gateway = Gateway::start_yaml(&yaml(&standin_directory(&ad, ""), ""));
     let response = login(&gateway, ACCOUNT, "jdoe", "").await;
-    assert!(response.text().await.unwrap().contains("Enter your password."));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter your password.")
+    );
     assert_eq!(ad.binds(&StandinUser::new("jdoe", "").dn()), 0);
 }
 
@@ -104,7 +135,9 @@ async fn nested_groups_come_from_ads_in_chain_rule() {
     let tier2 = "CN=Tier 2,OU=Groups,DC=corp,DC=example";
     let ad = AdStandin::start_with_groups(
         vec![
-            StandinUser::new("deep", "right").mail(Some("deep@corp.example")).groups(&[tier3]),
+            StandinUser::new("deep", "right")
+                .mail(Some("deep@corp.example"))
+                .groups(&[tier3]),
             StandinUser::new("loner", "right").mail(Some("loner@corp.example")),
         ],
         vec![

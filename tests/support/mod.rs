@@ -6,12 +6,17 @@
 //! - `Browser`: an HTTP client with a cookie jar that resolves the public host to the gateway.
 //! - `origin`: a plain HTTP origin server (hyper) for passthrough tests.
 //! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
+//! - `slapd`: the test directory (Debian's slapd with an AD-like schema, tests/ldap/slapd.sh).
+//! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
+//!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
 
+pub mod ad_standin;
 pub mod faulty;
 pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;
+pub mod slapd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;

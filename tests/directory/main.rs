@@ -1,0 +1,13 @@
+//! The directory (LDAP / Active Directory) login: the gateway against real peers, the test
+//! directory (Debian's slapd with an AD-like schema, `tests/ldap/slapd.sh`, `support::slapd`) and the AD
+//! stand-in for what slapd cannot produce (`support::ad_standin`). Needs `slapd` and `ldap-utils`
+//! (`scripts/test` installs them as root; `.ci/run` does on CI).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod flow;
+mod login;
+mod operations;
+mod peers;
+mod standin;
