@@ -29,6 +29,9 @@ pub struct LoginForm<'a> {
     pub message: Option<&'a str>,
     /// Where "cancel" leads (the Freshworks portal).
     pub cancel: Option<&'a str>,
+    /// The origin the successful post redirects to (the account's `redirect_url`): CSP `form-action`
+    /// governs the redirects after a form submission too, so it is allowed beside `'self'` and nothing else.
+    pub redirect_origin: &'a str,
 }
 
 impl LoginForm<'_> {
@@ -46,16 +49,20 @@ impl LoginForm<'_> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the post
+        // (Fetch §3.1, "serializing a request origin"), and the origin check needs the real one. The
+        // referrer goes only to the gateway itself.
         headers.insert(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         );
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
+        let csp = format!(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
+            self.redirect_origin
         );
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-request-id", value);
@@ -87,7 +94,6 @@ impl LoginForm<'_> {
         format!(
             r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>Sign in to {account}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}}
 h1{{font-size:1.4rem}}label{{display:block;margin-top:1rem;font-weight:600}}
@@ -106,7 +112,7 @@ button{{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;background:#2563eb;c
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="{username}"{described}{name_focus}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required{described}{password_focus}>
-<button type="submit">Sign in</button>{cancel}
+<button id="sign-in" type="submit">Sign in</button>{cancel}
 </form>
 <p class="id">request id <code>{id}</code></p>
 </main></body></html>
@@ -134,13 +140,18 @@ mod tests {
             username: "\"><script>alert(1)</script>",
             message: Some("The user name or password is not right."),
             cancel: Some("https://acme.myfreshworks.com/"),
+            redirect_origin: "https://acme.myfreshworks.com",
         };
         let response = form.render(StatusCode::OK, RequestIds::new().next());
         let csp = response.headers()["content-security-policy"]
             .to_str()
             .unwrap()
             .to_owned();
-        assert!(csp.contains("form-action 'self'") && !csp.contains("script-src"));
+        assert!(
+            csp.contains("form-action 'self' https://acme.myfreshworks.com;")
+                && !csp.contains("script-src"),
+            "{csp}"
+        );
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(!body.contains("<script>"));

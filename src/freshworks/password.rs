@@ -197,13 +197,17 @@ impl Sso {
         id: RequestId,
     ) -> Response<Body> {
         let portal = self.restart_url(pending);
-        let label = self
+        let account = self
             .config
             .freshworks
             .as_ref()
-            .and_then(|f| f.accounts.get(&pending.account))
+            .and_then(|f| f.accounts.get(&pending.account));
+        let label = account
             .and_then(|account| account.redirect_url.host_str().map(str::to_owned))
             .unwrap_or_else(|| "Freshworks".to_owned());
+        let redirect_origin = account
+            .map(|account| account.redirect_url.origin().ascii_serialization())
+            .unwrap_or_default();
         LoginForm {
             action: CALLBACK_PATH,
             state: &pending.state,
@@ -211,6 +215,7 @@ impl Sso {
             username,
             message,
             cancel: portal.as_deref(),
+            redirect_origin: &redirect_origin,
         }
         .render(status, id)
     }

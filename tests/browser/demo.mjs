@@ -1,7 +1,7 @@
 // scripts/demo: start the demo stack and wait for Ctrl-C; `--check` runs one login headless in Chromium and
 // exits 0 when every check passed.
 import { launch, logIn, screenshots } from './browser.mjs';
-import { DEMO_PORTS, USERS, startStack } from './stack.mjs';
+import { DEMO_PORTS, DIRECTORY_USERS, USERS, haveSlapd, startStack } from './stack.mjs';
 
 const check = process.argv.includes('--check');
 let stack;
@@ -10,7 +10,8 @@ try {
 } catch (err) {
   console.error(`demo: could not start: ${err.message}`);
   const ports = Object.values(DEMO_PORTS);
-  console.error(`demo: are ports ${ports.slice(0, -1).join(', ')} and ${ports.at(-1)} free?`);
+  const used = haveSlapd() ? ports : ports.filter((p) => ![DEMO_PORTS.adSimulator, DEMO_PORTS.ldap, DEMO_PORTS.ldaps].includes(p));
+  console.error(`demo: are ports ${used.slice(0, -1).join(', ')} and ${used.at(-1)} free?`);
   process.exit(1);
 }
 
@@ -32,6 +33,15 @@ if (check) {
     const who = await page.textContent('#who').catch(() => '');
     console.log(`demo --check: ${verdict}${who ? ` — ${who}` : ''}`);
     if (verdict !== 'All checks passed') code = 1;
+    if (stack.adPortal) {
+      const adPage = await context.newPage();
+      await logIn(adPage, stack.adPortal, DIRECTORY_USERS[0]);
+      await adPage.waitForSelector('#verdict', { timeout: 30000 });
+      const adVerdict = await adPage.textContent('#verdict');
+      const adWho = await adPage.textContent('#who').catch(() => '');
+      console.log(`demo --check (directory account): ${adVerdict}${adWho ? ` — ${adWho}` : ''}`);
+      if (adVerdict !== 'All checks passed') code = 1;
+    }
   } catch (err) {
     console.error(`demo --check failed: ${err.message}`);
     await screenshots(context, 'demo-check');
@@ -48,6 +58,11 @@ if (check) {
     Users (at the provider's login page):
 ${USERS.map((u) => `      ${u.username.padEnd(8)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
 
+${stack.adPortal ? `    Directory account: open ${stack.adPortal} and press "Log in": the gateway's own sign-in
+    page checks the password against the test directory (slapd, Active Directory-like).
+${DIRECTORY_USERS.map((u) => `      ${u.username.padEnd(8)} ${u.password.padEnd(18)} ${u.note}`).join('\n')}
+` : `    (The directory account is left out: install Debian's slapd and ldap-utils to see it.)
+`}
     Web Chat: open ${stack.app} — an app page that loads the gateway's widget.js,
     signs in through the gateway and shows the token Freshdesk's widget would get.
 

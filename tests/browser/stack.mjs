@@ -3,7 +3,7 @@
 // tests (free ports, the same file with its ports replaced).
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,25 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_CONFIG = path.join(REPO, 'examples/demo.yaml');
-export const DEMO_PORTS = { gateway: 8080, idp: 8081, admin: 9901, simulator: 9911, app: 9912 };
+export const DEMO_PORTS = {
+  gateway: 8080, idp: 8081, admin: 9901, simulator: 9911, app: 9912, adSimulator: 9913, ldap: 8389, ldaps: 8636,
+};
+/** Where the demo's test directory keeps its files (examples/demo.yaml's `ca_file` points here). */
+const DEMO_LDAP_DIR = path.join(REPO, 'target/demo-ldap');
+/** The directory account's users (tests/ldap/README.md has them all). */
+export const DIRECTORY_USERS = [
+  { username: 'jdoe', password: 'jdoe-password', note: 'Freshservice Agents' },
+  { username: 'zoë', password: 'pässwörd-ß-日本', note: 'non-ASCII name and password' },
+  { username: 'jane', password: 'jane-password', note: 'an agent through a nested group' },
+  { username: 'dis', password: 'dis-password', note: 'disabled: the gateway says so' },
+  { username: 'nomail', password: 'nomail-password', note: 'no mail attribute: Freshworks needs one' },
+  { username: 'out', password: 'out-password', note: 'not an agent: not allowed' },
+];
+
+/** True when Debian's slapd is installed: the demo's directory account needs it. */
+export function haveSlapd() {
+  return ['/usr/sbin/slapd', '/usr/bin/ldapadd'].every((file) => existsSync(file));
+}
 export const USERS = [
   { username: 'alice', password: 'alice-password', note: 'every claim' },
   { username: 'bob', password: 'bob-password', note: 'no family name' },
@@ -37,9 +55,12 @@ export async function freePort() {
 }
 
 /** examples/demo.yaml with its ports replaced, written next to a copy-free relative path fix. */
-function configFor(ports, replace = []) {
-  if (ports === DEMO_PORTS && replace.length === 0) return DEMO_CONFIG;
+function configFor(ports, replace = [], ldapDir = DEMO_LDAP_DIR) {
+  const directory = ldapDir !== null;
+  if (ports === DEMO_PORTS && replace.length === 0 && ldapDir === DEMO_LDAP_DIR) return DEMO_CONFIG;
   let text = readFileSync(DEMO_CONFIG, 'utf8');
+  if (!directory) text = text.replace(/ *# >>> directory\n[\s\S]*?# <<< directory\n/g, '');
+  text = text.replace('../target/demo-ldap/', `${ldapDir}/`);
   for (const [from, to] of replace) {
     if (!text.includes(from)) throw new Error(`examples/demo.yaml has no ${from}`);
     text = text.replace(from, to);
@@ -114,8 +135,13 @@ async function waitReady(url, ms = 30000) {
  * output off the console (it is still kept for error messages). `replace`: [from, to] text replacements
  * applied to examples/demo.yaml (tests that need another setting).
  */
-export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = [] } = {}) {
-  const config = configFor(ports, replace);
+export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = [], directory = haveSlapd() } = {}) {
+  let ldapDir = null;
+  if (directory) {
+    ldapDir = ports === DEMO_PORTS ? DEMO_LDAP_DIR : mkdtempSync(path.join(tmpdir(), 'freshgate-ldap-'));
+    rmSync(ldapDir, { recursive: true, force: true });
+  }
+  const config = configFor(ports, replace, ldapDir);
   const origin = `http://localhost:${ports.gateway}`;
   const children = [];
   const stop = async () => {
@@ -136,6 +162,14 @@ export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = 
     ], { quiet: true });
     children.push(idp);
     await waitFor(idp, (l) => l.includes('"ready":true'), 'the provider ready line');
+    if (directory) {
+      const ldap = start('directory', 'bash', [
+        path.join(REPO, 'tests/ldap/slapd.sh'), '--dir', ldapDir, '--ldap-port', String(ports.ldap),
+        '--ldaps-port', String(ports.ldaps), '--exit-on-stdin-close', '--remove-dir-on-exit',
+      ], { quiet: true });
+      children.push(ldap);
+      await waitFor(ldap, (l) => l.includes('"ready":true'), 'the test directory ready line');
+    }
     const gateway = start('freshgate', binary(), ['serve', '-c', config], { quiet });
     children.push(gateway);
     await waitFor(gateway, (l) => l.includes('listening') && l.includes('gateway'), 'the gateway listening');
@@ -143,10 +177,17 @@ export async function startStack({ ports = DEMO_PORTS, quiet = false, replace = 
     const simulator = start('simulate', binary(), ['simulate', '-c', config, '--account', 'demo'], { quiet });
     children.push(simulator);
     await waitFor(simulator, (l) => l.startsWith('Freshworks simulator'), 'the simulator listening');
+    let adSimulator = null;
+    if (directory) {
+      adSimulator = start('simulate-ad', binary(), ['simulate', '-c', config, '--account', 'demo-ad'], { quiet });
+      children.push(adSimulator);
+      await waitFor(adSimulator, (l) => l.startsWith('Freshworks simulator'), 'the directory simulator listening');
+    }
     const app = await startApp(ports.app, origin);
     children.push(app);
     return {
       portal: `http://127.0.0.1:${ports.simulator}/`,
+      adPortal: directory ? `http://127.0.0.1:${ports.adSimulator}/` : null,
       app: `http://localhost:${ports.app}/`,
       config,
       gateway: origin,
@@ -208,6 +249,6 @@ export async function startFreeStack(options = {}) {
 export async function freePorts() {
   return {
     gateway: await freePort(), idp: await freePort(), admin: await freePort(), simulator: await freePort(),
-    app: await freePort(),
+    app: await freePort(), adSimulator: await freePort(), ldap: await freePort(), ldaps: await freePort(),
   };
 }
