@@ -2,6 +2,8 @@
 //! check` with `--test-user`, and an OpenID account beside a directory account in one gateway.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::flow::*;
@@ -149,4 +151,122 @@ async fn an_openid_account_and_a_directory_account_are_served_side_by_side() {
     let response = login(&gateway, "99999", JDOE.sam, JDOE.password).await;
     let payload = verified_payload(&token_of(&response, crate::support::FRESHWORKS_REDIRECT));
     assert_eq!(payload["sub"], JDOE.guid);
+}
+
+/// A TCP relay to the directory that can be cut (every connection dropped, new ones refused) and restored:
+/// the directory "restarting" under a running gateway.
+struct Relay {
+    port: u16,
+    on: Arc<AtomicBool>,
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let on = Arc::new(AtomicBool::new(true));
+        let tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (on2, tasks2) = (on.clone(), tasks.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !on2.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks2.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Relay { port, on, tasks }
+    }
+
+    fn cut(&self) {
+        self.on.store(false, Ordering::SeqCst);
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.on.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_service_connection_is_made_again_when_the_directory_comes_back() {
+    let slapd = Slapd::shared();
+    let target = slapd.ldap_url.trim_start_matches("ldap://").to_owned();
+    let relay = Relay::start(target).await;
+    let directory = slapd_directory(slapd, false).replace(
+        &slapd.ldaps_url,
+        &format!("ldap://127.0.0.1:{}", relay.port),
+    );
+    let gateway = Gateway::start_yaml(&yaml(&directory, ""));
+    assert_eq!(
+        login(&gateway, ACCOUNT, JDOE.sam, JDOE.password)
+            .await
+            .status(),
+        302
+    );
+    relay.cut();
+    let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
+    assert_eq!(response.status(), 503, "the directory is gone");
+    assert_eq!(
+        readiness(&gateway).await["checks"]["directory"],
+        "not ready"
+    );
+    relay.restore();
+    let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
+    assert_eq!(response.status(), 302, "{}", gateway.logs());
+    assert_eq!(readiness(&gateway).await["checks"]["directory"], "ok");
+}
+
+#[tokio::test]
+async fn a_directory_that_accepts_but_never_answers_times_out() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let slapd = Slapd::shared();
+    let directory = slapd_directory(slapd, false)
+        .replace(&slapd.ldaps_url, &format!("ldap://127.0.0.1:{port}"))
+        .replace("timeout: 3s", "timeout: 300ms");
+    let gateway = Gateway::start_yaml(&yaml(&directory, ""));
+    let started = std::time::Instant::now();
+    let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains("freshgate_directory_errors_total{kind=\"timeout\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_filter_that_matches_two_entries_signs_nobody_in() {
+    let slapd = Slapd::shared();
+    // jdoe and jane are both `sn: Doe`.
+    let directory = slapd_directory(slapd, false).replace(
+        "  kind: active_directory\n",
+        "  kind: active_directory\n  user_filter: \"(&(objectClass=user)(|(sAMAccountName={username})(sn={username})))\"\n",
+    );
+    let gateway = Gateway::start_yaml(&yaml(&directory, ""));
+    let response = login(&gateway, ACCOUNT, "Doe", JDOE.password).await;
+    let (status, body) = page_code(response).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("ambiguous_user"), "{body}");
 }

@@ -274,6 +274,11 @@ pub struct Slapd {
 impl Slapd {
     /// Starts a test directory of its own (about half a second: certificates, slapd, the data).
     pub fn start() -> Slapd {
+        Slapd::start_on(free_port(), free_port())
+    }
+
+    /// Starts a test directory on these ports (a test that restarts the directory reuses them).
+    pub fn start_on(ldap_port: u16, ldaps_port: u16) -> Slapd {
         let started = Instant::now();
         let tmp = tempfile::Builder::new()
             .prefix("freshgate-slapd-")
@@ -282,7 +287,6 @@ impl Slapd {
         let dir = tmp.path().to_path_buf();
         let stderr_path = tmp.path().with_extension("stderr");
         let stderr = File::create(&stderr_path).expect("a file for the fixture's stderr");
-        let (ldap_port, ldaps_port) = (free_port(), free_port());
         let mut child = Command::new("bash")
             .arg(repo().join("tests/ldap/slapd.sh"))
             .arg("--dir")
