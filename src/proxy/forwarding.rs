@@ -186,6 +186,32 @@ pub fn claimed_hosts(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_forwarded_address() {
+        let forwarding = Forwarding::new(vec!["10.0.0.0/8".parse().unwrap()], false);
+        let peer: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        // The client wrote the first entry itself; the proxy appended the address it saw.
+        headers.insert(
+            &X_FORWARDED_FOR,
+            HeaderValue::from_static("1.2.3.4, 198.51.100.7, 10.0.0.9"),
+        );
+        assert_eq!(
+            forwarding.client_ip(&headers, peer),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // From an untrusted peer the field is ignored.
+        let stranger: IpAddr = "203.0.113.1".parse().unwrap();
+        assert_eq!(forwarding.client_ip(&headers, stranger), stranger);
+        // A garbled entry ends the walk at the last trusted hop.
+        headers.insert(
+            &X_FORWARDED_FOR,
+            HeaderValue::from_static("198.51.100.7, garbage"),
+        );
+        assert_eq!(forwarding.client_ip(&headers, peer), peer);
+        assert_eq!(forwarding.client_ip(&HeaderMap::new(), peer), peer);
+    }
     use crate::proxy::headers::map;
 
     #[test]
