@@ -372,10 +372,28 @@ fn help_examples_keep_each_comment_on_its_own_line_in_an_80_column_terminal() {
 
 #[test]
 fn the_demo_configuration_has_its_own_cookie_key_and_no_warning_about_a_random_one() {
-    let demo = support::repo().join("examples/demo.yaml");
+    // The demo's directory runs in target/demo-ldap while the demo runs: here a test directory of its own
+    // stands in, on other ports.
+    let slapd = support::slapd::Slapd::start();
+    let repo = support::repo();
+    let text_of_demo = std::fs::read_to_string(repo.join("examples/demo.yaml"))
+        .unwrap()
+        .replace(
+            "../target/demo-ldap/ca.pem",
+            slapd.ca_file.to_str().unwrap(),
+        )
+        .replace("ldaps://127.0.0.1:8636", &slapd.ldaps_url)
+        .replace("../certs/", &format!("{}/certs/", repo.display()));
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo.yaml");
+    std::fs::write(&demo, text_of_demo).unwrap();
     let output = freshgate(&["check", "-c", demo.to_str().unwrap()]);
     let out = text(&output);
     assert!(out.contains("ok       configuration"), "{out}");
+    assert!(
+        out.contains("the service account"),
+        "the demo's directory binds: {out}"
+    );
     assert!(!out.contains("cookie_key"), "{out}");
     assert!(!out.contains("warning"), "{out}");
 }
