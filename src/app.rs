@@ -9,35 +9,32 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{info, warn};
 
+use arc_swap::ArcSwap;
+
 use crate::admin::metrics::{Metrics, Refusal};
 use crate::body::Body;
-use crate::freshworks::Sso;
-use crate::host::Hosts;
 use crate::pages::Page;
 use crate::proxy::forwarding::claimed_hosts;
-use crate::proxy::{Forwarding, Passthrough};
+use crate::reload::Snapshot;
 use crate::request_id::{RequestId, RequestIds};
 use crate::route::{Refused, Route};
 use crate::server::{ConnInfo, Handler};
 
 pub struct App {
-    /// The names this gateway answers for (`public_url`, `allowed_hosts`).
-    pub hosts: Hosts,
+    /// The running configuration and what was built from it; a reload swaps it, and each request keeps
+    /// the one it started with.
+    pub current: Arc<ArcSwap<Snapshot>>,
     pub ids: RequestIds,
     pub metrics: Arc<Metrics>,
-    /// `None` when there is no `upstream`: only the gateway's own pages are served.
-    pub proxy: Option<Passthrough>,
-    pub forwarding: Forwarding,
-    pub sso: Option<Sso>,
-    pub access_log: bool,
 }
 
 impl Handler for App {
     async fn handle(&self, request: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
         let id = self.ids.next();
+        let snapshot = self.current.load_full();
         // Only the path: query strings carry codes and states (and, on the provider's pages, session codes).
         // Nothing of this is taken, not even the clock, when the access log is off.
-        let logged = self.access_log.then(|| {
+        let logged = snapshot.access_log.then(|| {
             (
                 request.method().clone(),
                 request.uri().path().to_owned(),
@@ -46,7 +43,7 @@ impl Handler for App {
         });
         let peer = conn.peer.ip();
 
-        let (route, response) = match self.admit(&request, &conn) {
+        let (route, response) = match admit(&snapshot, &request, &conn) {
             Err(refusal) => {
                 self.metrics.refused(refusal);
                 warn!(request_id = %id, peer = %peer, reason = refusal.name(), "request refused before routing");
@@ -54,12 +51,12 @@ impl Handler for App {
             }
             Ok((Route::Passthrough, host)) => (
                 Route::Passthrough,
-                self.passthrough(request, conn, host, id).await,
+                self.passthrough(&snapshot, request, conn, host, id).await,
             ),
             Ok((Route::SsoUnknown, _)) => (Route::SsoUnknown, not_found(request.headers(), id)),
             Ok((route, _)) => (
                 route,
-                match &self.sso {
+                match &snapshot.sso {
                     Some(sso) => sso.handle(route, request, conn, id).await,
                     None => sso_not_configured(request.headers(), id),
                 },
@@ -84,40 +81,41 @@ impl Handler for App {
     }
 }
 
-impl App {
-    /// The route, and the checked host to forward, for a request whose target, `Host` and (from a trusted
-    /// proxy) forwarded host are all acceptable.
-    fn admit(
-        &self,
-        request: &Request<Incoming>,
-        conn: &ConnInfo,
-    ) -> Result<(Route, Option<HeaderValue>), Refusal> {
-        let route =
-            Route::classify(request.method(), request.uri().path()).map_err(
-                |refused| match refused {
-                    Refused::Connect => Refusal::ConnectMethod,
-                    Refused::NotAPath => Refusal::BadRequestTarget,
-                    Refused::NonCanonicalSso => Refusal::NonCanonicalPath,
-                },
-            )?;
-        let host = self.hosts.check(request)?;
-        // A trusted proxy's word on the original host is passed on, so it is held to the same names.
-        if self.forwarding.trusts(conn.peer.ip())
-            && !claimed_hosts(request.headers()).all(|name| self.hosts.accepts_name(name))
-        {
-            return Err(Refusal::MisdirectedRequest);
-        }
-        Ok((route, host))
+/// The route, and the checked host to forward, for a request whose target, `Host` and (from a trusted
+/// proxy) forwarded host are all acceptable.
+fn admit(
+    snapshot: &Snapshot,
+    request: &Request<Incoming>,
+    conn: &ConnInfo,
+) -> Result<(Route, Option<HeaderValue>), Refusal> {
+    let route =
+        Route::classify(request.method(), request.uri().path()).map_err(
+            |refused| match refused {
+                Refused::Connect => Refusal::ConnectMethod,
+                Refused::NotAPath => Refusal::BadRequestTarget,
+                Refused::NonCanonicalSso => Refusal::NonCanonicalPath,
+            },
+        )?;
+    let host = snapshot.hosts.check(request)?;
+    // A trusted proxy's word on the original host is passed on, so it is held to the same names.
+    if snapshot.forwarding.trusts(conn.peer.ip())
+        && !claimed_hosts(request.headers()).all(|name| snapshot.hosts.accepts_name(name))
+    {
+        return Err(Refusal::MisdirectedRequest);
     }
+    Ok((route, host))
+}
 
+impl App {
     async fn passthrough(
         &self,
+        snapshot: &Snapshot,
         request: Request<Incoming>,
         conn: ConnInfo,
         host: Option<HeaderValue>,
         id: RequestId,
     ) -> Response<Body> {
-        let Some(proxy) = &self.proxy else {
+        let Some(proxy) = &snapshot.proxy else {
             return not_found(request.headers(), id);
         };
         // Only what an error page needs; a refcount bump, not a copy of the headers.

@@ -1,8 +1,10 @@
 //! `freshgate serve`: load everything, fail at boot on what is broken, then serve until SIGTERM/SIGINT.
 //!
 //! Start-up order (STYLE habit 5): configuration, TLS certificate, signing key (with a probe signature),
-//! trust roots — any problem stops the process with every problem listed. The provider is different: a
-//! sidecar often starts before it, so discovery runs in the background and readiness reports it.
+//! trust roots — any problem stops the process with every problem listed. The provider, the directory and
+//! a shared store are different: a sidecar often starts before them, so they are contacted in the
+//! background and readiness reports them. After start, `crate::reload` swaps the running snapshot on
+//! SIGHUP or a file change.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,19 +16,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
+use arc_swap::ArcSwap;
+
 use crate::admin::Admin;
 use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
-use crate::directory::Directory;
-use crate::freshworks::Sso;
-use crate::host::Hosts;
-use crate::keys::{SigningKey, permission_warning};
 use crate::logging;
-use crate::oidc::{Backchannel, Provider};
-use crate::proxy::Forwarding;
-use crate::proxy::Passthrough;
-use crate::proxy::client::client_tls_config;
+use crate::reload::{Process, Reloader, Snapshot};
 use crate::request_id::RequestIds;
 use crate::server::per_ip::PerIp;
 use crate::server::{Listener, tls};
@@ -123,129 +120,60 @@ fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// Loads what must load, binds the listeners and starts serving.
+/// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
-    let config = Arc::new(config);
-    let mut problems = Vec::new();
-
-    let tls = match config.tls.as_ref().map(tls::acceptor).transpose() {
-        Ok(tls) => tls,
-        Err(problem) => {
-            problems.push(problem);
-            None
-        }
-    };
     for warning in crate::config::warnings(&config) {
         warn!(key = %warning.key, "{warning}");
     }
-    let signing_key = match &config.freshworks {
-        None => None,
-        Some(freshworks) => {
-            if let Some(warning) = permission_warning(&freshworks.signing_key_file) {
-                warn!("{warning}");
-            }
-            match SigningKey::load(&freshworks.signing_key_file) {
-                Ok(key) => {
-                    info!(bits = key.bits(), key_id = %key.key_id(), "Freshworks signing key loaded; probe signature verified");
-                    Some(key)
-                }
-                Err(e) => {
-                    problems.push(format!("freshworks.signing_key_file: {e}"));
-                    None
-                }
-            }
-        }
-    };
-    let upstream_ca = config.upstream.as_ref().and_then(|u| u.ca_file.as_deref());
-    let client_tls = match client_tls_config(upstream_ca) {
-        Ok(client_tls) => Some(client_tls),
-        Err(problem) => {
-            problems.push(format!("upstream.ca_file: {problem}"));
-            None
-        }
-    };
-    let listener = bind("listen", config.listen, &mut problems).await;
-    let admin_listener = match config.admin_listen {
-        Some(addr) => bind("admin_listen", addr, &mut problems).await,
-        None => None,
-    };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let (Some(client_tls), Some(listener)) = (client_tls, listener) else {
-        return Err(vec!["internal error: start-up state incomplete".into()]);
-    };
-
-    let cookie_key = config.session.cookie_key.unwrap_or_else(|| {
+    if config.session.cookie_key.is_none() {
         warn!(
             "session.cookie_key_file is not set: using a random cookie key for this process; logins in flight \
              break when it restarts, and replicas cannot finish each other's logins"
         );
-        let mut key = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut key).expect("the system random number generator works");
-        key
-    });
-
+    }
+    let mut random_cookie_key = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut random_cookie_key)
+        .expect("the system random number generator works");
     let metrics = Arc::new(Metrics::new());
-    let provider = config.upstream.as_ref().map(|upstream| {
-        let backchannel = Backchannel::new(upstream, client_tls.clone());
-        let provider = Arc::new(Provider::new(
-            upstream.clone(),
-            backchannel,
-            metrics.clone(),
-        ));
-        tokio::spawn(provider.clone().keep_fresh());
-        provider
-    });
-    // The directory is contacted in the background: a gateway that starts before its domain controller
-    // (or while it is down) serves, and readiness says why logins cannot work yet.
-    let directory = match &config.directory {
-        None => None,
-        Some(settings) => match Directory::new(settings.clone(), metrics.clone()) {
-            Ok(directory) => {
-                let directory = Arc::new(directory);
-                tokio::spawn(directory.clone().keep_checked());
-                Some(directory)
-            }
-            Err(problem) => return Err(vec![problem]),
-        },
+    let process = Process {
+        metrics: metrics.clone(),
+        random_cookie_key,
     };
-
-    let forwarding = Forwarding::new(config.trusted_proxies.clone(), config.tls.is_some());
-    let passthrough = config.upstream.as_ref().map(|upstream| {
-        Passthrough::new(
-            upstream,
-            config.limits.idle_timeout,
-            config.limits.max_upstream_requests,
-            forwarding.clone(),
-            client_tls,
-            metrics.clone(),
-        )
-    });
-    let signing_key_loaded = config.freshworks.as_ref().map(|_| signing_key.is_some());
-    let sso = (config.freshworks.is_some() || config.webchat.is_some()).then(|| {
-        Sso::new(
-            config.clone(),
-            signing_key,
-            cookie_key,
-            provider.clone(),
-            directory.clone(),
-            forwarding.clone(),
-            metrics.clone(),
-        )
-    });
+    let (listen, admin_listen, limits, trusted) = (
+        config.listen,
+        config.admin_listen,
+        config.limits.clone(),
+        config.trusted_proxies.clone(),
+    );
+    let source = config.source.clone();
+    let mut problems = Vec::new();
+    let snapshot = match Snapshot::build(config, None, &process) {
+        Ok(snapshot) => Some(snapshot),
+        Err(mut found) => {
+            problems.append(&mut found);
+            None
+        }
+    };
+    let listener = bind("listen", listen, &mut problems).await;
+    let admin_listener = match admin_listen {
+        Some(addr) => bind("admin_listen", addr, &mut problems).await,
+        None => None,
+    };
+    let (Some(snapshot), Some(listener), true) = (snapshot, listener, problems.is_empty()) else {
+        return Err(problems);
+    };
+    metrics.config_loaded();
+    let certificates = snapshot
+        .certificate
+        .clone()
+        .map(|certificate| Arc::new(tls::Certificates::new(certificate)));
+    let tls = certificates.clone().map(tls::reloadable_acceptor);
+    let public_url = snapshot.config.public_url.clone();
+    let current = Arc::new(ArcSwap::from_pointee(snapshot));
     let app = App {
-        hosts: Hosts::new(
-            &config.public_url,
-            config.allowed_hosts.as_deref().unwrap_or_default(),
-            config.allowed_hosts.is_none(),
-        ),
+        current: current.clone(),
         ids: RequestIds::new(),
         metrics: metrics.clone(),
-        proxy: passthrough,
-        forwarding,
-        sso,
-        access_log: config.log.access_log,
     };
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -253,17 +181,14 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     let addr = listener
         .local_addr()
         .map_err(|e| vec![format!("listen: {e}")])?;
-    info!(listener = "gateway", addr = %addr, tls = config.tls.is_some(), public_url = %config.public_url, "listening");
+    info!(listener = "gateway", addr = %addr, tls = tls.is_some(), public_url = %public_url, "listening");
     tasks.spawn(
         Listener {
             name: "gateway",
             listener,
             tls,
-            limits: config.limits.clone(),
-            per_ip: PerIp::new(
-                config.limits.max_connections_per_ip,
-                config.trusted_proxies.clone(),
-            ),
+            limits: limits.clone(),
+            per_ip: PerIp::new(limits.max_connections_per_ip, trusted),
             handler: Arc::new(app),
             metrics: metrics.clone(),
         }
@@ -278,13 +203,11 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         admin_addr = Some(addr);
         let admin = Admin {
             metrics: metrics.clone(),
-            provider,
-            directory,
-            signing_key_loaded,
+            current: current.clone(),
         };
         let limits = Limits {
             max_connections: ADMIN_MAX_CONNECTIONS,
-            ..config.limits.clone()
+            ..limits
         };
         tasks.spawn(
             Listener {
@@ -296,9 +219,11 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
                 handler: Arc::new(admin),
                 metrics: Arc::new(Metrics::new()),
             }
-            .run(shutdown_rx),
+            .run(shutdown_rx.clone()),
         );
     }
+    let reloader = Arc::new(Reloader::new(&source, current, process, certificates));
+    tasks.spawn(reloader.run(shutdown_rx));
     Ok(Gateway {
         addr,
         admin_addr,

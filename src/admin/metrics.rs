@@ -54,6 +54,11 @@ pub struct Metrics {
     jwks_fetches: Mutex<BTreeMap<&'static str, u64>>,
     guards: Guards,
     pub directory: super::directory::DirectoryMetrics,
+    store_up: AtomicI64,
+    store_errors: Mutex<BTreeMap<&'static str, u64>>,
+    reloads: Mutex<BTreeMap<&'static str, u64>>,
+    /// Unix seconds of the last configuration that took effect (the start counts as one).
+    last_reload_success: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -78,6 +83,10 @@ impl Metrics {
             jwks_fetches: Mutex::new(BTreeMap::new()),
             guards: Guards::default(),
             directory: super::directory::DirectoryMetrics::new(),
+            store_up: AtomicI64::new(-1),
+            store_errors: Mutex::new(BTreeMap::new()),
+            reloads: Mutex::new(BTreeMap::new()),
+            last_reload_success: AtomicI64::new(0),
         }
     }
 
@@ -142,6 +151,41 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *fetches.entry(result).or_insert(0) += 1;
+    }
+
+    pub fn store_up(&self, up: bool) {
+        self.store_up.store(i64::from(up), Ordering::Relaxed);
+    }
+
+    pub fn store_error(&self, operation: &'static str) {
+        *self
+            .store_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation)
+            .or_insert(0) += 1;
+    }
+
+    /// One reload attempt: `success`, `invalid` (the configuration has problems) or `failed` (a file it
+    /// names could not be loaded). A success (and the start) sets the last-success time.
+    pub fn reload(&self, result: &'static str) {
+        *self
+            .reloads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(result)
+            .or_insert(0) += 1;
+        if result == "success" {
+            self.config_loaded();
+        }
+    }
+
+    /// The configuration in use was loaded now.
+    pub fn config_loaded(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.last_reload_success.store(now, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
@@ -240,6 +284,48 @@ impl Metrics {
         );
         self.guards.render(&mut out);
         self.directory.render(&mut out);
+        let store_up = self.store_up.load(Ordering::Relaxed);
+        if store_up >= 0 {
+            out.push_str("# HELP freshgate_store_up 1 when the shared store (replay guard, throttle) answers.\n");
+            out.push_str("# TYPE freshgate_store_up gauge\n");
+            let _ = writeln!(out, "freshgate_store_up {store_up}");
+            render_counter(
+                &mut out,
+                "freshgate_store_errors_total",
+                "Shared store operations that failed, by operation.",
+                "operation",
+                self.store_errors
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .map(|(k, v)| (*k, *v))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            );
+        }
+        render_counter(
+            &mut out,
+            "freshgate_config_reloads_total",
+            "Configuration reloads, by result (success, invalid, failed).",
+            "result",
+            ["success", "invalid", "failed"].into_iter().map(|result| {
+                let n = self
+                    .reloads
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(result)
+                    .copied()
+                    .unwrap_or(0);
+                (result, n)
+            }),
+        );
+        out.push_str("# HELP freshgate_config_last_reload_success_timestamp_seconds When the configuration in use was loaded (Unix time).\n");
+        out.push_str("# TYPE freshgate_config_last_reload_success_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "freshgate_config_last_reload_success_timestamp_seconds {}",
+            self.last_reload_success.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -12,34 +12,31 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::body::Body;
-use crate::oidc::Provider;
+use arc_swap::ArcSwap;
+
+use crate::reload::Snapshot;
 use crate::server::{ConnInfo, Handler};
 use metrics::Metrics;
 
 pub struct Admin {
     pub metrics: Arc<Metrics>,
-    /// `None` without `upstream`.
-    pub provider: Option<Arc<Provider>>,
-    /// `None` without `directory`.
-    pub directory: Option<Arc<crate::directory::Directory>>,
-    /// Whether a Freshworks signing key is configured and was loaded at start-up (`None`: not configured).
-    pub signing_key_loaded: Option<bool>,
+    /// The running snapshot: readiness describes what serves requests now.
+    pub current: Arc<ArcSwap<Snapshot>>,
 }
 
 impl Admin {
     /// Ready when the signing key is loaded, the provider's discovery document and JWKS are fetched, and the
     /// directory's service account binds (each when configured).
     pub fn readiness(&self) -> (bool, serde_json::Value) {
+        let snapshot = self.current.load();
         let mut reasons = Vec::new();
-        let signing_key = match self.signing_key_loaded {
-            None => "not configured",
-            Some(true) => "ok",
-            Some(false) => {
-                reasons.push("the Freshworks signing key is not loaded".to_owned());
-                "missing"
-            }
+        // A snapshot with a `freshworks` section always has its key: one that does not load is refused.
+        let signing_key = if snapshot.signing_key.is_some() {
+            "ok"
+        } else {
+            "not configured"
         };
-        let provider = match self.provider.as_ref().map(|p| p.current()) {
+        let provider = match snapshot.provider.as_ref().map(|p| p.current()) {
             None => "not configured",
             Some(Ok(_)) => "ok",
             Some(Err(reason)) => {
@@ -47,7 +44,7 @@ impl Admin {
                 "not ready"
             }
         };
-        let directory = match self.directory.as_ref().map(|d| d.health()) {
+        let directory = match snapshot.directory.as_ref().map(|d| d.health()) {
             None => "not configured",
             Some(None) => "ok",
             Some(Some(reason)) => {
@@ -55,10 +52,26 @@ impl Admin {
                 "not ready"
             }
         };
+        let store = match snapshot.store.health() {
+            None => "ok",
+            Some(reason) => {
+                if snapshot.store.blocks_readiness() {
+                    reasons.push(reason);
+                    "not ready"
+                } else {
+                    "degraded"
+                }
+            }
+        };
         let ready = reasons.is_empty();
         let body = serde_json::json!({
             "ready": ready,
-            "checks": { "signing_key": signing_key, "provider": provider, "directory": directory },
+            "checks": {
+                "signing_key": signing_key,
+                "provider": provider,
+                "directory": directory,
+                "store": store,
+            },
             "reasons": reasons,
         });
         (ready, body)

@@ -153,6 +153,24 @@ async fn check_config(config: &Config, report: &mut Report) {
         }
     }
     let mut public_key = None;
+    let mut next_public_key = None;
+    if let Some(freshworks) = &config.freshworks
+        && let Some(path) = &freshworks.next_signing_key_file
+    {
+        match SigningKey::load(path) {
+            Ok(key) => {
+                report.ok.push(format!(
+                    "next signing key {} (RSA {} bits; staged for a rollover, nothing is signed with it yet)",
+                    path.display(),
+                    key.bits()
+                ));
+                next_public_key = Some(key.public_key_body());
+            }
+            Err(e) => report
+                .problems
+                .push(format!("freshworks.next_signing_key_file: {e}")),
+        }
+    }
     if let Some(freshworks) = &config.freshworks {
         if let Some(warning) = permission_warning(&freshworks.signing_key_file) {
             report.warnings.push(warning);
@@ -206,6 +224,13 @@ async fn check_config(config: &Config, report: &mut Report) {
                 .as_deref()
                 .unwrap_or("(unavailable until the signing key problem is fixed)")
         );
+        if let Some(next) = &next_public_key {
+            let _ = writeln!(
+                paste,
+                "\nKey rollover: the gateway signs with the public key above (in use). Staged next public key\n\
+                 (paste it into Freshworks when you swap, docs/operations.md#signing-key-rollover):\n  Next public key  {next}"
+            );
+        }
         if let Some(upstream) = &config.upstream {
             let _ = writeln!(paste);
             let _ = writeln!(

@@ -14,7 +14,9 @@ use crate::config::{Directory as Settings, DirectoryKind};
 use crate::directory::{AccountState, Directory, LoginError};
 
 pub async fn check_directory(settings: &Settings, test_user: Option<&str>, report: &mut Report) {
-    let directory = match Directory::new(settings.clone(), Arc::new(Metrics::new())) {
+    let metrics = Arc::new(Metrics::new());
+    let store = Arc::new(crate::store::Shared::memory(metrics.clone()));
+    let directory = match Directory::new(settings.clone(), metrics, store) {
         Ok(directory) => directory,
         Err(problem) => {
             report.problems.push(problem);

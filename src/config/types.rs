@@ -39,6 +39,10 @@ pub struct Config {
     /// The Active Directory / LDAP server of `login: directory` accounts.
     pub directory: Option<Directory>,
     pub session: Session,
+    /// Where the replay guard and the throttle's counters live.
+    pub store: StoreSettings,
+    /// How often the configuration and the files it names are checked for changes; `None`: only on SIGHUP.
+    pub reload_poll: Option<Duration>,
     pub freshworks: Option<Freshworks>,
     pub webchat: Option<Webchat>,
     /// Files holding secrets (TLS key, cookie key, client and widget secrets), with the key that named each,
@@ -79,7 +83,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing_subscriber::EnvFilter` directive, default `info`.
@@ -89,7 +93,7 @@ pub struct LogConfig {
 }
 
 /// Bounds on what clients and the upstream may cost us (STYLE: "bound everything").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub tls_handshake_timeout: Duration,
@@ -139,7 +143,7 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Upstream {
     /// Exactly as configured; compared byte for byte with discovery and ID tokens (OIDC Discovery §4.3).
     pub issuer: String,
@@ -166,7 +170,7 @@ pub struct Upstream {
 }
 
 /// The directory that `login: directory` accounts check passwords against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Directory {
     /// Tried in order: the first that answers serves (fail-over).
     pub urls: Vec<Url>,
@@ -273,9 +277,41 @@ impl fmt::Debug for Session {
     }
 }
 
+/// `store`: this process's memory (the default), or Redis / Valkey shared by replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    Memory,
+    Redis(RedisSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://` or `rediss://` (TLS); may carry a password, hence a secret.
+    pub url: Secret,
+    pub password: Option<Secret>,
+    /// The extra CA's PEM, read at load time, and its file (watched for changes).
+    pub ca_pem: Option<Vec<u8>>,
+    pub ca_file: Option<PathBuf>,
+    pub key_prefix: String,
+    pub timeout: Duration,
+    pub on_error: OnStoreError,
+}
+
+/// What logins do while the shared store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStoreError {
+    /// Refused with a clear page (the default): no replica can then be used to bypass the others.
+    FailClosed,
+    /// Go on with this replica's memory, with a warning in the log.
+    FailOpen,
+}
+
 #[derive(Debug, Clone)]
 pub struct Freshworks {
     pub signing_key_file: PathBuf,
+    /// The key staged for the next rollover: its public key is shown by `freshgate check` and accepted by
+    /// `freshgate simulate`, but nothing is signed with it.
+    pub next_signing_key_file: Option<PathBuf>,
     pub login_timeout: Duration,
     /// Keyed by the id Freshworks sends as `module_id` or `client_id`.
     pub accounts: BTreeMap<String, Account>,

@@ -10,8 +10,9 @@ use crate::pages::Page;
 
 use super::bind::BindRefusal;
 use super::entry::AccountState;
-use super::throttle::Held;
+use super::throttle::{Held, Refused};
 use super::username::Unusable;
+use crate::store::Unavailable;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
@@ -74,6 +75,23 @@ pub enum LoginError {
     LogonHours,
     Workstation,
     Directory(DirectoryError),
+    /// The shared store that keeps the throttle's counts cannot be reached (`store.on_error: fail_closed`).
+    Store(Unavailable),
+}
+
+impl From<Refused> for LoginError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Held(held) => LoginError::Throttled(held),
+            Refused::Store(e) => LoginError::Store(e),
+        }
+    }
+}
+
+impl From<Unavailable> for LoginError {
+    fn from(e: Unavailable) -> Self {
+        LoginError::Store(e)
+    }
 }
 
 impl From<DirectoryError> for LoginError {
@@ -125,6 +143,7 @@ impl LoginError {
             LoginError::Workstation => "workstation_not_allowed",
             LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
             LoginError::Directory(_) => "directory_unavailable",
+            LoginError::Store(_) => "store_unavailable",
         }
     }
 
@@ -156,6 +175,7 @@ impl LoginError {
     pub fn detail(&self) -> String {
         match self {
             LoginError::Directory(e) => e.to_string(),
+            LoginError::Store(e) => e.to_string(),
             LoginError::Throttled(held) => {
                 format!("retry after {} s", held.retry_after().as_secs())
             }
@@ -169,7 +189,7 @@ impl LoginError {
         match self {
             LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             LoginError::Directory(DirectoryError::Ambiguous) => StatusCode::INTERNAL_SERVER_ERROR,
-            LoginError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::Directory(_) | LoginError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             LoginError::EmptyPassword
             | LoginError::UnusableName(_)
             | LoginError::UnknownUser
@@ -222,6 +242,11 @@ impl LoginError {
             LoginError::Directory(_) => (
                 "The sign-in service is not available right now",
                 "The gateway cannot reach your organisation's directory at the moment.",
+                format!("Try again in a minute. {ask_it}"),
+            ),
+            LoginError::Store(_) => (
+                "The sign-in service is not available right now",
+                "The gateway cannot check sign-in attempts at the moment, so it does not accept passwords.",
                 format!("Try again in a minute. {ask_it}"),
             ),
             // Answered with the form; a page only if a caller asks anyway.

@@ -69,7 +69,11 @@ pub struct Lookup {
 
 impl Directory {
     /// Reads the trust roots; connects lazily.
-    pub fn new(settings: Settings, metrics: Arc<Metrics>) -> Result<Self, String> {
+    pub fn new(
+        settings: Settings,
+        metrics: Arc<Metrics>,
+        store: Arc<crate::store::Shared>,
+    ) -> Result<Self, String> {
         let tls = crate::proxy::client::client_tls_config(settings.ca_file.as_deref())
             .map_err(|problem| format!("directory.ca_file: {problem}"))?;
         let netbios_domain = settings
@@ -78,7 +82,7 @@ impl Directory {
             .unwrap_or_else(|| username::default_netbios_domain(&settings.base_dn));
         metrics.directory.up(false);
         Ok(Directory {
-            throttle: Throttle::new(settings.throttle.clone()),
+            throttle: Throttle::new(settings.throttle.clone(), store),
             settings,
             tls: Arc::new(tls),
             netbios_domain,
@@ -94,10 +98,15 @@ impl Directory {
         lock(&self.health).clone()
     }
 
-    /// Checks the service bind now and every `HEALTH_INTERVAL`, so readiness follows the directory.
+    /// Checks the service bind now and every `HEALTH_INTERVAL`, so readiness follows the directory. Ends
+    /// once a reload has replaced this directory and nothing uses it any more.
     pub async fn keep_checked(self: Arc<Self>) {
+        let weak = Arc::downgrade(&self);
+        drop(self);
         loop {
-            let _ = self.service().await;
+            let Some(this) = weak.upgrade() else { return };
+            let _ = this.service().await;
+            drop(this);
             tokio::time::sleep(HEALTH_INTERVAL).await;
         }
     }
@@ -135,30 +144,23 @@ impl Directory {
         }
         let value = username::search_value(typed, &self.netbios_domain)
             .map_err(LoginError::UnusableName)?;
-        let now = Instant::now();
-        self.throttle
-            .check_address(client, now)
-            .map_err(LoginError::Throttled)?;
+        self.throttle.check_address(client).await?;
         let Some(user) = self.find(&value).await? else {
             let key = username::throttle_key(&value);
-            self.throttle
-                .check_user(&key, now)
-                .map_err(LoginError::Throttled)?;
-            self.throttle.failed(&key, client, now);
+            self.throttle.check_user(&key).await?;
+            self.throttle.failed(&key, client).await?;
             return Err(LoginError::UnknownUser);
         };
-        self.throttle
-            .check_user(&user.dn, now)
-            .map_err(LoginError::Throttled)?;
+        self.throttle.check_user(&user.dn).await?;
         match self.bind_as(&user.dn, password).await? {
             Ok(()) => {}
             Err(bind::BindRefusal::WrongPassword) => {
-                self.throttle.failed(&user.dn, client, Instant::now());
+                self.throttle.failed(&user.dn, client).await?;
                 return Err(LoginError::WrongPassword);
             }
             Err(refusal) => return Err(LoginError::from_bind(refusal)),
         }
-        self.throttle.succeeded(&user.dn);
+        self.throttle.succeeded(&user.dn).await?;
         match user.state(SystemTime::now()) {
             AccountState::Usable => {}
             state => return Err(LoginError::from_state(state)),

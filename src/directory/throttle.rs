@@ -14,17 +14,16 @@
 //! logging in *through the gateway* for up to `window` after their last try (never at the domain, and
 //! never for longer), from as many addresses as they have. A success clears the user's failures.
 //!
-//! In memory; the maps are bounded (the oldest entries go first when full).
+//! The counters live in the shared store (`crate::store`): in memory by default, or in Redis / Valkey so
+//! that replicas add up their counts. Times are milliseconds since the epoch, the clock replicas share.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Throttle as Settings;
+use crate::store::{Shared, Unavailable, now_ms};
 
-/// Keys each map holds at most; past it the entries with the oldest last failure are dropped.
-const MAX_KEYS: usize = 65_536;
 /// Longest wait between tries of one user.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -45,231 +44,170 @@ impl Held {
     }
 }
 
+/// A try that may not go on: held by the throttle, or the store that keeps the counts is unavailable.
+#[derive(Debug, Clone)]
+pub enum Refused {
+    Held(Held),
+    Store(Unavailable),
+}
+
+impl From<Unavailable> for Refused {
+    fn from(e: Unavailable) -> Self {
+        Refused::Store(e)
+    }
+}
+
 pub struct Throttle {
     settings: Settings,
-    users: Mutex<Window<String>>,
-    addresses: Mutex<Window<IpAddr>>,
+    store: Arc<Shared>,
 }
 
 impl Throttle {
-    pub fn new(settings: Settings) -> Self {
-        Throttle {
-            settings,
-            users: Mutex::new(Window::default()),
-            addresses: Mutex::new(Window::default()),
-        }
+    pub fn new(settings: Settings, store: Arc<Shared>) -> Self {
+        Throttle { settings, store }
     }
 
     /// Whether a try from `address` may go to the directory at all (checked before the search).
-    pub fn check_address(&self, address: IpAddr, now: Instant) -> Result<(), Held> {
-        let key = address_key(address);
-        let window = self.settings.window;
-        let mut addresses = lock(&self.addresses);
-        match addresses.wait(&key, now, window, self.settings.max_failures_per_ip, false) {
+    pub async fn check_address(&self, address: IpAddr) -> Result<(), Refused> {
+        let now = now_ms();
+        let times = self
+            .store
+            .failures(&address_key(address), now, self.settings.window)
+            .await?;
+        match wait(
+            &times,
+            now,
+            self.settings.window,
+            self.settings.max_failures_per_ip,
+            false,
+        ) {
             None => Ok(()),
-            Some(retry_after) => Err(Held::Address { retry_after }),
+            Some(retry_after) => Err(Refused::Held(Held::Address { retry_after })),
         }
     }
 
     /// Whether a bind for `user` may be sent now.
-    pub fn check_user(&self, user: &str, now: Instant) -> Result<(), Held> {
-        let window = self.settings.window;
-        let mut users = lock(&self.users);
-        match users.wait(
-            &user.to_lowercase(),
+    pub async fn check_user(&self, user: &str) -> Result<(), Refused> {
+        let now = now_ms();
+        let times = self
+            .store
+            .failures(&user_key(user), now, self.settings.window)
+            .await?;
+        match wait(
+            &times,
             now,
-            window,
+            self.settings.window,
             self.settings.max_failures,
             true,
         ) {
             None => Ok(()),
-            Some(retry_after) => Err(Held::User { retry_after }),
+            Some(retry_after) => Err(Refused::Held(Held::User { retry_after })),
         }
     }
 
     /// A wrong password (or an unknown user) for `user` from `address`.
-    pub fn failed(&self, user: &str, address: IpAddr, now: Instant) {
+    pub async fn failed(&self, user: &str, address: IpAddr) -> Result<(), Unavailable> {
+        let now = now_ms();
         let window = self.settings.window;
-        lock(&self.users).record(user.to_lowercase(), now, window);
-        lock(&self.addresses).record(address_key(address), now, window);
+        self.store.add_failure(&user_key(user), now, window).await?;
+        self.store
+            .add_failure(&address_key(address), now, window)
+            .await?;
+        Ok(())
     }
 
     /// The password was right: the user's count starts again, as the domain's own does.
-    pub fn succeeded(&self, user: &str) {
-        lock(&self.users).clear(&user.to_lowercase());
+    pub async fn succeeded(&self, user: &str) -> Result<(), Unavailable> {
+        self.store.clear(&user_key(user)).await
     }
 }
 
-/// Failure times per key.
-struct Window<K> {
-    failures: HashMap<K, VecDeque<Instant>>,
-}
-
-impl<K> Default for Window<K> {
-    fn default() -> Self {
-        Window {
-            failures: HashMap::new(),
-        }
-    }
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Window<K> {
-    /// How long `key` must wait, if at all: until the oldest failure leaves the window once `max` are
-    /// in it, and with `backoff`, 2^(n-1) seconds after the n-th.
-    fn wait(
-        &mut self,
-        key: &K,
-        now: Instant,
-        window: Duration,
-        max: u32,
-        backoff: bool,
-    ) -> Option<Duration> {
-        let times = self.failures.get_mut(key)?;
-        expire(times, now, window);
-        let (Some(oldest), Some(latest)) = (times.front().copied(), times.back().copied()) else {
-            self.failures.remove(key);
-            return None;
-        };
-        if times.len() >= max as usize {
-            return Some(
-                (oldest + window)
-                    .saturating_duration_since(now)
-                    .max(Duration::from_secs(1)),
-            );
-        }
-        if backoff {
-            let exponent = u32::try_from(times.len() - 1).unwrap_or(u32::MAX).min(16);
-            let delay = Duration::from_secs(1u64 << exponent)
-                .min(MAX_BACKOFF)
-                .min(window);
-            let ready = latest + delay;
-            if ready > now {
-                return Some(ready - now);
-            }
-        }
-        None
-    }
-
-    fn record(&mut self, key: K, now: Instant, window: Duration) {
-        if self.failures.len() >= MAX_KEYS && !self.failures.contains_key(&key) {
-            self.failures.retain(|_, times| {
-                expire(times, now, window);
-                !times.is_empty()
-            });
-            if self.failures.len() >= MAX_KEYS {
-                let mut by_age: Vec<(Instant, K)> = self
-                    .failures
-                    .iter()
-                    .filter_map(|(k, times)| times.back().map(|t| (*t, k.clone())))
-                    .collect();
-                by_age.sort_by_key(|(t, _)| *t);
-                for (_, k) in by_age.into_iter().take(MAX_KEYS / 8) {
-                    self.failures.remove(&k);
-                }
-            }
-        }
-        let times = self.failures.entry(key).or_default();
-        expire(times, now, window);
-        times.push_back(now);
-        // More than any limit needs: the limits are small numbers.
-        while times.len() > 1024 {
-            times.pop_front();
-        }
-    }
-
-    fn clear(&mut self, key: &K) {
-        self.failures.remove(key);
-    }
-}
-
-fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while times
-        .front()
-        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-    {
-        times.pop_front();
-    }
+fn user_key(user: &str) -> String {
+    format!("throttle:user:{}", user.to_lowercase())
 }
 
 /// IPv4 addresses as they are; IPv6 by /64, the block one host is usually given.
-fn address_key(address: IpAddr) -> IpAddr {
-    match address.to_canonical() {
+fn address_key(address: IpAddr) -> String {
+    let address = match address.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(bits.into())
         }
         v4 => v4,
-    }
+    };
+    format!("throttle:ip:{address}")
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// How long a key with these failure times (ms, oldest first, all within the window) must wait at `now`:
+/// until the oldest failure leaves the window once `max` are in it, and with `backoff`, 2^(n-1) seconds
+/// after the n-th.
+pub fn wait(
+    times: &[u64],
+    now: u64,
+    window: Duration,
+    max: u32,
+    backoff: bool,
+) -> Option<Duration> {
+    let (Some(oldest), Some(latest)) = (times.first().copied(), times.last().copied()) else {
+        return None;
+    };
+    let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    if times.len() >= max as usize {
+        let free_at = oldest.saturating_add(window_ms);
+        return Some(
+            Duration::from_millis(free_at.saturating_sub(now)).max(Duration::from_secs(1)),
+        );
+    }
+    if backoff {
+        let exponent = u32::try_from(times.len() - 1).unwrap_or(u32::MAX).min(16);
+        let delay = Duration::from_secs(1u64 << exponent)
+            .min(MAX_BACKOFF)
+            .min(window);
+        let ready = latest.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        if ready > now {
+            return Some(Duration::from_millis(ready - now));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::metrics::Metrics;
+    use crate::store::{MemoryStore, Store};
 
-    fn throttle() -> Throttle {
-        Throttle::new(Settings {
-            max_failures: 3,
-            window: Duration::from_secs(300),
-            max_failures_per_ip: 5,
-        })
-    }
-
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const WINDOW: Duration = Duration::from_secs(300);
 
     #[test]
     fn each_failure_doubles_the_wait_and_the_limit_holds_until_the_window_moves() {
-        let t = throttle();
-        let start = Instant::now();
-        assert!(t.check_user("CN=J", start).is_ok());
-        t.failed("CN=J", A, start);
+        let s = 1_000u64;
+        assert_eq!(wait(&[], 0, WINDOW, 3, true), None);
+        assert_eq!(wait(&[0], 0, WINDOW, 3, true), Some(Duration::from_secs(1)));
+        assert_eq!(wait(&[0], s, WINDOW, 3, true), None);
         assert_eq!(
-            t.check_user("cn=j", start),
-            Err(Held::User {
-                retry_after: Duration::from_secs(1)
-            })
+            wait(&[0, s], s, WINDOW, 3, true),
+            Some(Duration::from_secs(2))
         );
-        let later = start + Duration::from_secs(1);
-        assert!(t.check_user("CN=J", later).is_ok());
-        t.failed("CN=J", A, later);
-        assert_eq!(
-            t.check_user("CN=J", later),
-            Err(Held::User {
-                retry_after: Duration::from_secs(2)
-            })
-        );
-        let third = later + Duration::from_secs(2);
-        t.failed("CN=J", A, third);
         // Three failures: held until the first leaves the 300 s window.
-        let held = t
-            .check_user("CN=J", third + Duration::from_secs(60))
-            .unwrap_err();
-        assert_eq!(held.retry_after(), Duration::from_secs(237));
-        assert!(
-            t.check_user("CN=J", start + Duration::from_secs(300))
-                .is_ok()
+        assert_eq!(
+            wait(&[0, s, 3 * s], 63 * s, WINDOW, 3, true),
+            Some(Duration::from_secs(237))
         );
+        // The address limit has no backoff.
+        assert_eq!(wait(&[0, s], s, WINDOW, 5, false), None);
     }
 
-    #[test]
-    fn no_more_than_max_failures_binds_fail_in_any_window() {
+    #[tokio::test]
+    async fn no_more_than_max_failures_binds_fail_in_any_window() {
         // Whatever the timing of tries, a user's failed binds in any window stay at max_failures.
-        let t = throttle();
-        let start = Instant::now();
+        let store = MemoryStore::default();
         let mut failed = Vec::new();
         for second in 0..3600u64 {
-            let now = start + Duration::from_secs(second);
-            if t.check_user("u", now).is_ok() {
-                t.failed(
-                    "u",
-                    IpAddr::V4(std::net::Ipv4Addr::from(second as u32)),
-                    now,
-                );
+            let now = second * 1000;
+            let times = store.failures("u", now, WINDOW).await.unwrap();
+            if wait(&times, now, WINDOW, 3, true).is_none() {
+                store.add_failure("u", now, WINDOW).await.unwrap();
                 failed.push(second);
             }
         }
@@ -280,32 +218,51 @@ mod tests {
                 "{in_window} failures within 300 s of {first}"
             );
         }
+        assert!(
+            failed.len() >= 30,
+            "the user is not locked out for good: {}",
+            failed.len()
+        );
     }
 
-    #[test]
-    fn a_success_clears_the_user_but_not_the_address() {
+    fn throttle() -> Throttle {
+        Throttle::new(
+            Settings {
+                max_failures: 3,
+                window: WINDOW,
+                max_failures_per_ip: 5,
+            },
+            Arc::new(Shared::memory(Arc::new(Metrics::new()))),
+        )
+    }
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
+    #[tokio::test]
+    async fn a_success_clears_the_user_but_not_the_address() {
         let t = throttle();
-        let now = Instant::now();
-        for _ in 0..5 {
-            t.failed("other", A, now);
+        for i in 0..5 {
+            t.failed(&format!("other{i}"), A).await.unwrap();
         }
-        t.failed("u", A, now);
-        t.succeeded("u");
-        assert!(t.check_user("u", now).is_ok());
-        assert!(matches!(t.check_address(A, now), Err(Held::Address { .. })));
+        t.failed("u", A).await.unwrap();
+        t.succeeded("U").await.unwrap();
+        assert!(t.check_user("u").await.is_ok());
+        assert!(matches!(
+            t.check_address(A).await,
+            Err(Refused::Held(Held::Address { .. }))
+        ));
     }
 
-    #[test]
-    fn ipv6_addresses_are_counted_per_64() {
+    #[tokio::test]
+    async fn ipv6_addresses_are_counted_per_64() {
         let t = throttle();
-        let now = Instant::now();
         for i in 0..5u16 {
             let address = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, i));
-            t.failed(&format!("user{i}"), address, now);
+            t.failed(&format!("user{i}"), address).await.unwrap();
         }
         let sibling = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 9));
         let elsewhere = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
-        assert!(t.check_address(sibling, now).is_err());
-        assert!(t.check_address(elsewhere, now).is_ok());
+        assert!(t.check_address(sibling).await.is_err());
+        assert!(t.check_address(elsewhere).await.is_ok());
     }
 }

@@ -69,11 +69,10 @@ impl Sso {
             let minutes = timeout.as_secs().div_ceil(60);
             return Err((SsoError::ExpiredLogin { restart, minutes }, Some(clear)));
         }
-        if !self
-            .replay
-            .first_use(state, timeout + Duration::from_secs(60))
-        {
-            return Err((SsoError::ReplayedCallback { restart }, Some(clear)));
+        match self.first_use(state).await {
+            Ok(true) => {}
+            Ok(false) => return Err((SsoError::ReplayedCallback { restart }, Some(clear))),
+            Err(e) => return Err((e.at_callback(restart), Some(clear))),
         }
         let finished = match &pending.return_to {
             None => self.finish_freshworks(&params, &pending, id).await,

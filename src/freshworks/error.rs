@@ -78,6 +78,10 @@ pub enum SsoError {
         claim: &'static str,
         attributes: String,
     },
+    /// The shared store (replay guard) cannot be reached and `store.on_error` is `fail_closed`.
+    StoreUnavailable {
+        detail: String,
+    },
     /// The login form was posted from another site, or not as a form.
     ForgedForm {
         reason: &'static str,
@@ -130,6 +134,7 @@ impl SsoError {
             SsoError::Directory(error) => error.reason(),
             SsoError::MissingAttribute { .. } => "missing_attribute",
             SsoError::ForgedForm { reason } => reason,
+            SsoError::StoreUnavailable { .. } => "store_unavailable",
         }
     }
 
@@ -148,7 +153,8 @@ impl SsoError {
             | SsoError::TokenExchange { detail }
             | SsoError::InvalidIdToken { detail }
             | SsoError::UserinfoFailed { detail }
-            | SsoError::Signing { detail } => detail.clone(),
+            | SsoError::Signing { detail }
+            | SsoError::StoreUnavailable { detail } => detail.clone(),
             SsoError::ProviderError { code, .. } => format!("provider answered error={code}"),
             SsoError::MissingClaim { claim, sources } => {
                 format!("claim {claim} missing (looked at {sources})")
@@ -190,6 +196,7 @@ impl SsoError {
             SsoError::NotAllowed(_) | SsoError::MissingAttribute { .. } => StatusCode::FORBIDDEN,
             SsoError::Directory(error) => error.status(),
             SsoError::ForgedForm { .. } => StatusCode::FORBIDDEN,
+            SsoError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -402,6 +409,13 @@ impl SsoError {
                 "The gateway accepts passwords only from its own sign-in page, opened in this browser.",
             )
             .advice("Start the login again from your Freshworks portal."),
+            SsoError::StoreUnavailable { .. } => Page::new(
+                status,
+                code,
+                "The sign-in service is not available right now",
+                "The gateway cannot record sign-ins at the moment, so it does not finish any.",
+            )
+            .advice(format!("Start the login again in a minute. {ask_it}")),
             SsoError::AtCallback { error, .. } => error.page(),
         };
         match self.restart() {

@@ -16,7 +16,6 @@ mod logout;
 mod password;
 pub mod pending;
 pub mod pending_list;
-mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,20 +54,36 @@ pub struct Sso {
     /// Who the client is behind trusted proxies (the directory login throttles per address).
     forwarding: Forwarding,
     metrics: Arc<Metrics>,
-    replay: replay::UsedStates,
+    /// The callback replay guard lives here (shared by replicas when the store is Redis / Valkey).
+    store: Arc<crate::store::Shared>,
     webchat: Option<Webchat>,
 }
 
+/// What the sign-in routes are built from (one snapshot's parts).
+pub struct Parts {
+    pub config: Arc<Config>,
+    /// The Freshworks signing key; present exactly when the `freshworks` section is.
+    pub key: Option<SigningKey>,
+    pub cookie_key: [u8; 32],
+    pub provider: Option<Arc<Provider>>,
+    pub directory: Option<Arc<Directory>>,
+    pub forwarding: Forwarding,
+    pub store: Arc<crate::store::Shared>,
+    pub metrics: Arc<Metrics>,
+}
+
 impl Sso {
-    pub fn new(
-        config: Arc<Config>,
-        key: Option<SigningKey>,
-        cookie_key: [u8; 32],
-        provider: Option<Arc<Provider>>,
-        directory: Option<Arc<Directory>>,
-        forwarding: Forwarding,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            config,
+            key,
+            cookie_key,
+            provider,
+            directory,
+            forwarding,
+            store,
+            metrics,
+        } = parts;
         let cookies = CookieJar::new(&cookie_key, config.public_is_https());
         // Validation requires `upstream` with `webchat`.
         let webchat = match (&config.webchat, &provider) {
@@ -88,7 +103,7 @@ impl Sso {
             directory,
             forwarding,
             metrics,
-            replay: replay::UsedStates::default(),
+            store,
             webchat,
         }
     }
@@ -114,6 +129,17 @@ impl Sso {
         self.directory.as_ref().ok_or(SsoError::NotConfigured {
             feature: "Directory sign-in",
         })
+    }
+
+    /// Records our `state` as used (every replica sees it when the store is shared); false for a replay.
+    async fn first_use(&self, state: &str) -> Result<bool, SsoError> {
+        let ttl = self.login_timeout() + Duration::from_secs(60);
+        self.store
+            .first_use(&format!("replay:{state}"), ttl)
+            .await
+            .map_err(|e| SsoError::StoreUnavailable {
+                detail: e.to_string(),
+            })
     }
 
     fn webchat(&self) -> Result<&Webchat, SsoError> {

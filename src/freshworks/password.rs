@@ -148,10 +148,7 @@ impl Sso {
                 };
             }
         };
-        if !self
-            .replay
-            .first_use(&pending.state, timeout + Duration::from_secs(60))
-        {
+        if !self.first_use(&pending.state).await.map_err(at_callback)? {
             return Err(at_callback(SsoError::ReplayedCallback { restart: None }));
         }
         let location = self

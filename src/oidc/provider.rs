@@ -144,27 +144,33 @@ impl Provider {
         }
     }
 
-    /// Runs for the life of the process: discovers with backoff until it works, then keeps it fresh.
+    /// Runs while the provider is in use: discovers with backoff until it works, then keeps it fresh. It
+    /// holds the provider only while it works on it, and ends once a reload has replaced the provider and
+    /// the last request using it is done.
     pub async fn keep_fresh(self: Arc<Self>) {
+        let weak = Arc::downgrade(&self);
+        drop(self);
         let mut delay = FIRST_RETRY;
         let mut attempt = 1u32;
         loop {
-            match self.discover().await {
+            let Some(this) = weak.upgrade() else { return };
+            match this.discover().await {
                 Ok(discovered) => {
                     info!(
-                        issuer = %self.upstream.issuer,
+                        issuer = %this.upstream.issuer,
                         keys = discovered.jwks.keys().len(),
                         attempt,
                         "provider discovery and JWKS loaded"
                     );
-                    self.set_ready(discovered);
+                    this.set_ready(discovered);
                     break;
                 }
                 Err(reason) => {
                     warn!(attempt, retry_in = ?delay, reason = %reason, "provider not available yet");
-                    self.set_pending(format!(
+                    this.set_pending(format!(
                         "{reason} (attempt {attempt}; retrying in {delay:?})"
                     ));
+                    drop(this);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY);
                     attempt += 1;
@@ -172,9 +178,13 @@ impl Provider {
             }
         }
         loop {
-            tokio::time::sleep(self.upstream.jwks_refresh).await;
-            match self.discover().await {
-                Ok(discovered) => self.set_ready(discovered),
+            let Some(refresh) = weak.upgrade().map(|this| this.upstream.jwks_refresh) else {
+                return;
+            };
+            tokio::time::sleep(refresh).await;
+            let Some(this) = weak.upgrade() else { return };
+            match this.discover().await {
+                Ok(discovered) => this.set_ready(discovered),
                 Err(reason) => {
                     warn!(reason = %reason, "periodic refresh of the provider's keys failed; keeping the old ones")
                 }

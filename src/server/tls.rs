@@ -7,31 +7,73 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use rustls::pki_types::pem::{self, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
 
 /// Builds the acceptor; every message names the file and what to do.
 pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
+    Ok(reloadable_acceptor(Arc::new(Certificates::new(
+        certified_key(files)?,
+    ))))
+}
+
+/// The certificate chain and key, loaded and checked against each other.
+pub fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
     let certs = load_certs(&files.cert_file)?;
     let key = load_key(&files.key_file)?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    CertifiedKey::from_der(certs, key, &provider)
+        .map(Arc::new)
         .map_err(|e| {
             format!(
                 "tls.key_file {} does not match tls.cert_file {} ({e}); use the key the certificate was issued for",
                 files.key_file.display(),
                 files.cert_file.display()
             )
-        })?;
+        })
+}
+
+/// The certificate served, swapped by a reload: each new handshake takes the current one, connections
+/// already open keep theirs (a renewed certificate needs no restart, and nothing in flight breaks).
+#[derive(Debug)]
+pub struct Certificates {
+    current: ArcSwap<CertifiedKey>,
+}
+
+impl Certificates {
+    pub fn new(key: Arc<CertifiedKey>) -> Self {
+        Certificates {
+            current: ArcSwap::new(key),
+        }
+    }
+
+    pub fn replace(&self, key: Arc<CertifiedKey>) {
+        self.current.store(key);
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+/// An acceptor that serves whatever `certificates` holds at each handshake (HTTP/2 and HTTP/1.1 by ALPN).
+pub fn reloadable_acceptor(certificates: Arc<Certificates>) -> TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the default protocol versions are supported by the default provider")
+        .with_no_client_auth()
+        .with_cert_resolver(certificates);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    TlsAcceptor::from(Arc::new(config))
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -58,7 +58,8 @@ pub struct Simulator {
     login_url: String,
     account: String,
     redirect_url: url::Url,
-    public_key_pem: String,
+    /// (label, PEM): the key in use, and during a rollover the staged one.
+    public_keys: Vec<(String, String)>,
     shape: Shape,
     sent: Mutex<HashMap<String, SentLogin>>,
 }
@@ -161,17 +162,29 @@ impl Simulator {
                 ));
             }
         };
-        let public_key_pem = match &options.public_key {
-            Some(path) => read_public_key(path)?,
-            None => SigningKey::load(&freshworks.signing_key_file)
-                .map_err(|e| e.to_string())?
-                .public_key_pem(),
-        };
+        let mut public_keys = vec![match &options.public_key {
+            Some(path) => (String::new(), read_public_key(path)?),
+            None => (
+                String::new(),
+                SigningKey::load(&freshworks.signing_key_file)
+                    .map_err(|e| e.to_string())?
+                    .public_key_pem(),
+            ),
+        }];
+        // During a rollover Freshworks may hold either key: a token signed by the staged one passes too.
+        if options.public_key.is_none()
+            && let Some(next) = &freshworks.next_signing_key_file
+        {
+            let next = SigningKey::load(next)
+                .map_err(|e| format!("freshworks.next_signing_key_file: {e}"))?;
+            public_keys[0].0 = "the key in use".into();
+            public_keys.push(("the staged next key".into(), next.public_key_pem()));
+        }
         let simulator = Simulator {
             login_url: config.public("/sso/jwt/login"),
             account: account.id.clone(),
             redirect_url: account.redirect_url.clone(),
-            public_key_pem,
+            public_keys,
             shape: options.shape,
             sent: Mutex::new(HashMap::new()),
         };
@@ -231,7 +244,12 @@ impl Simulator {
             nonce: &s.nonce,
             sent_at: s.sent_at,
         });
-        verdict::check(&params, sent, &self.public_key_pem, unix_now() as i64)
+        let keys: Vec<(&str, &str)> = self
+            .public_keys
+            .iter()
+            .map(|(label, pem)| (label.as_str(), pem.as_str()))
+            .collect();
+        verdict::check_with_keys(&params, sent, &keys, unix_now() as i64)
     }
 }
 

@@ -81,6 +81,17 @@ pub fn check(
     public_key_pem: &str,
     now: i64,
 ) -> Verdict {
+    check_with_keys(params, sent, &[("", public_key_pem)], now)
+}
+
+/// `check` accepting a signature by any of `keys` (label, PEM): during a signing-key rollover both the key
+/// in use and the staged one are valid, and the verdict names the one that verified.
+pub fn check_with_keys(
+    params: &HashMap<String, String>,
+    sent: Option<Sent<'_>>,
+    keys: &[(&str, &str)],
+    now: i64,
+) -> Verdict {
     let mut checks = Checks(Vec::new());
     let mut claims = Map::new();
     checks.add(
@@ -150,7 +161,7 @@ pub fn check(
     );
     checks.add(
         "RS256 signature verifies with the public key",
-        verify_signature(&parts, public_key_pem),
+        verify_any(&parts, keys),
     );
 
     match URL_SAFE_NO_PAD
@@ -269,6 +280,24 @@ fn check_iat(iat: Option<&Value>, now: i64) -> Result<String, String> {
     } else {
         Ok(format!("{drift:+} s from now"))
     }
+}
+
+fn verify_any(parts: &[&str], keys: &[(&str, &str)]) -> Result<String, String> {
+    let mut last = Err("no public key".to_owned());
+    for (label, pem) in keys {
+        match verify_signature(parts, pem) {
+            Ok(valid) if label.is_empty() => return Ok(valid),
+            Ok(valid) => return Ok(format!("{valid} ({label})")),
+            Err(e) => last = Err(e),
+        }
+    }
+    if keys.len() > 1 {
+        return Err(
+            "the signature matches none of the public keys (the key in use and the staged one)"
+                .into(),
+        );
+    }
+    last
 }
 
 fn verify_signature(parts: &[&str], public_key_pem: &str) -> Result<String, String> {

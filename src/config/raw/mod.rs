@@ -30,7 +30,8 @@ use walk::{Walk, describe};
 pub(crate) use schema::closest;
 pub use schema::{
     ACCOUNT_KEYS, ALLOW_KEYS, DIRECTORY_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS,
-    SESSION_KEYS, THROTTLE_KEYS, TLS_KEYS, TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
+    RELOAD_KEYS, SESSION_KEYS, STORE_KEYS, THROTTLE_KEYS, TLS_KEYS, TOP_KEYS, UPSTREAM_KEYS,
+    WEBCHAT_KEYS, WIDGET_KEYS,
 };
 pub use syntax::yaml_error;
 
@@ -72,6 +73,8 @@ pub struct RawConfig {
     pub upstream: Field<RawUpstream>,
     pub directory: Field<RawDirectory>,
     pub session: Field<RawSession>,
+    pub store: Field<RawStore>,
+    pub reload: Field<RawReload>,
     pub freshworks: Field<RawFreshworks>,
     pub webchat: Field<RawWebchat>,
 }
@@ -164,9 +167,29 @@ pub struct RawSession {
     pub cookie_key: Field<Secret>,
 }
 
+/// `store: memory`, or a mapping for Redis / Valkey.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawStore {
+    /// `store: memory` was written (or `store:` left empty).
+    pub memory: bool,
+    pub url: Field<Secret>,
+    pub password: Field<Secret>,
+    pub password_file: Field<String>,
+    pub ca_file: Field<String>,
+    pub key_prefix: Field<String>,
+    pub timeout: Field<String>,
+    pub on_error: Field<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawReload {
+    pub poll_interval: Field<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawFreshworks {
     pub signing_key_file: Field<String>,
+    pub next_signing_key_file: Field<String>,
     pub login_timeout: Field<String>,
     /// In file order.
     pub accounts: Field<Vec<RawAccount>>,
@@ -348,10 +371,51 @@ impl RawConfig {
                 cookie_key_file: w.scalar(&s.path("cookie_key_file"), s.get("cookie_key_file")),
                 cookie_key: w.secret(&s.path("cookie_key"), s.get("cookie_key")),
             }),
+            store: match get("store") {
+                Some(Value::String(kind)) if kind.trim().eq_ignore_ascii_case("memory") => {
+                    Field::Set(RawStore {
+                        memory: true,
+                        ..RawStore::default()
+                    })
+                }
+                Some(Value::String(other)) => {
+                    w.push(
+                        "store",
+                        format!("`{other}` is not a store"),
+                        "write `store: memory` (the default, one process) or a mapping for Redis or Valkey: `store: { url: redis://redis:6379 }`",
+                    );
+                    Field::Invalid
+                }
+                value => w.section("store", value, STORE_KEYS, |w, s| {
+                    let mut f = |key: &str| w.scalar(&s.path(key), s.get(key));
+                    let password_file = f("password_file");
+                    let ca_file = f("ca_file");
+                    let key_prefix = f("key_prefix");
+                    let timeout = f("timeout");
+                    let on_error = f("on_error");
+                    RawStore {
+                        memory: false,
+                        url: w.secret(&s.path("url"), s.get("url")),
+                        password: w.secret(&s.path("password"), s.get("password")),
+                        password_file,
+                        ca_file,
+                        key_prefix,
+                        timeout,
+                        on_error,
+                    }
+                }),
+            },
+            reload: w.section("reload", get("reload"), RELOAD_KEYS, |w, s| RawReload {
+                poll_interval: w.scalar(&s.path("poll_interval"), s.get("poll_interval")),
+            }),
             freshworks: w.section("freshworks", get("freshworks"), FRESHWORKS_KEYS, |w, s| {
                 RawFreshworks {
                     signing_key_file: w
                         .scalar(&s.path("signing_key_file"), s.get("signing_key_file")),
+                    next_signing_key_file: w.scalar(
+                        &s.path("next_signing_key_file"),
+                        s.get("next_signing_key_file"),
+                    ),
                     login_timeout: w.scalar(&s.path("login_timeout"), s.get("login_timeout")),
                     accounts: w.accounts(&s.path("accounts"), s.get("accounts")),
                     claims: w.claim_map(

@@ -18,6 +18,8 @@ pub const TOP_KEYS: &[&str] = &[
     "upstream",
     "directory",
     "session",
+    "store",
+    "reload",
     "freshworks",
     "webchat",
 ];
@@ -54,7 +56,23 @@ pub const UPSTREAM_KEYS: &[&str] = &[
     "groups_claim",
 ];
 pub const SESSION_KEYS: &[&str] = &["cookie_key_file", "cookie_key"];
-pub const FRESHWORKS_KEYS: &[&str] = &["signing_key_file", "login_timeout", "accounts", "claims"];
+pub const FRESHWORKS_KEYS: &[&str] = &[
+    "signing_key_file",
+    "next_signing_key_file",
+    "login_timeout",
+    "accounts",
+    "claims",
+];
+pub const STORE_KEYS: &[&str] = &[
+    "url",
+    "password",
+    "password_file",
+    "ca_file",
+    "key_prefix",
+    "timeout",
+    "on_error",
+];
+pub const RELOAD_KEYS: &[&str] = &["poll_interval"];
 pub const ACCOUNT_KEYS: &[&str] = &["redirect_url", "logout_redirect_url", "login", "allow"];
 pub const ALLOW_KEYS: &[&str] = &["groups", "email_domains"];
 pub const DIRECTORY_KEYS: &[&str] = &[
@@ -99,6 +117,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("upstream", UPSTREAM_KEYS),
     ("directory", DIRECTORY_KEYS),
     ("session", SESSION_KEYS),
+    ("store", STORE_KEYS),
+    ("reload", RELOAD_KEYS),
     ("freshworks", FRESHWORKS_KEYS),
     ("webchat", WEBCHAT_KEYS),
 ];

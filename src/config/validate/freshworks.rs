@@ -37,6 +37,17 @@ impl Validator {
                 SIGNING_FIX,
             )
             .and_then(|s| self.existing_file("freshworks.signing_key_file", s, SIGNING_FIX));
+        let next_signing_key_file = match &raw.next_signing_key_file {
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+            Field::Set(s) => self
+                .existing_file(
+                    "freshworks.next_signing_key_file",
+                    s,
+                    "point it at the key staged for the next rollover (`freshgate keygen --out next.key`), or remove it (docs/operations.md, key rollover)",
+                )
+                .map(Some),
+        };
         let login_timeout = self.duration(
             "freshworks.login_timeout",
             &raw.login_timeout,
@@ -49,6 +60,7 @@ impl Validator {
         let claims = self.claims(&raw.claims);
         Some(Freshworks {
             signing_key_file: signing_key_file?,
+            next_signing_key_file: next_signing_key_file?,
             login_timeout: login_timeout?,
             accounts: accounts?,
             claims: claims?,

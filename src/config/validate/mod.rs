@@ -13,6 +13,7 @@ mod freshworks;
 mod insecure;
 mod listen;
 mod session;
+mod store;
 #[cfg(test)]
 mod tests;
 mod upstream;
@@ -25,7 +26,7 @@ use serde_yaml::Value;
 
 use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
-use super::raw::{Field, RawConfig, RawLimits, RawLog, RawSession, TOP_KEYS};
+use super::raw::{Field, RawConfig, RawLimits, RawLog, RawReload, RawSession, TOP_KEYS};
 use super::types::{Config, LoginMethod, SecretFile};
 use files::{ReadError, absolute, read_limited};
 
@@ -257,6 +258,12 @@ impl Validator {
             Field::Invalid => None,
         };
         let session = self.session(raw.session.set().unwrap_or(&RawSession::default()));
+        let store = match &raw.store {
+            Field::Set(store) => self.store(store),
+            Field::Absent => Some(super::types::StoreSettings::Memory),
+            Field::Invalid => None,
+        };
+        let reload_poll = self.reload(raw.reload.set().unwrap_or(&RawReload::default()));
         let freshworks = match &raw.freshworks {
             Field::Set(f) => self.freshworks(f).map(Some),
             Field::Absent => Some(None),
@@ -289,6 +296,8 @@ impl Validator {
             upstream: upstream?,
             directory: directory?,
             session: session?,
+            store: store?,
+            reload_poll: reload_poll?,
             freshworks: freshworks?,
             webchat: webchat?,
             secret_files,

@@ -1,0 +1,235 @@
+//! State that replicas share: the callback replay guard and the failed-login throttle's counters.
+//!
+//! One small trait, [`Store`], with two implementations: [`memory::MemoryStore`] (the default: one
+//! process) and [`redis::RedisStore`] (Redis or Valkey, so replicas behind a load balancer protect each
+//! other). Everything else a login needs travels in the browser's sealed cookies, so replicas are
+//! otherwise stateless.
+//!
+//! [`Shared`] wraps the configured store with what ops chose for an unreachable store
+//! (`store.on_error`): refuse logins (`fail_closed`, the default) or fall back to this process's memory
+//! with a warning (`fail_open`), and counts errors and health for `/metrics` and `/readyz`.
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::BoxFuture;
+use tracing::warn;
+
+use crate::admin::metrics::Metrics;
+use crate::config::{OnStoreError, StoreSettings};
+pub use memory::MemoryStore;
+
+/// A store operation that did not complete.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {detail}")]
+pub struct StoreError {
+    pub operation: &'static str,
+    pub detail: String,
+}
+
+/// Milliseconds since the Unix epoch: the one clock replicas share (keep their clocks in sync, as NTP does).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What replicas share. Keys are chosen by the callers (`replay:<state>`, `throttle:user:<dn>`, …); an
+/// implementation may prefix them.
+pub trait Store: Send + Sync {
+    /// Marks `key` as used for `ttl`; `Ok(false)` when it already was (a replay).
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Records a failure at `now` (ms) under `key`, and returns the failures within `window` before and
+    /// including it, oldest first.
+    fn add_failure<'a>(
+        &'a self,
+        key: &'a str,
+        now: u64,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
+    /// The failures under `key` within `window` of `now` (ms), oldest first.
+    fn failures<'a>(
+        &'a self,
+        key: &'a str,
+        now: u64,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
+    /// Forgets the failures under `key`.
+    fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether the store answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// `memory` or `redis`, for logs and readiness.
+    fn kind(&self) -> &'static str;
+}
+
+/// The store was needed and could not be used, and `store.on_error` is `fail_closed`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the shared store is unavailable: {0}")]
+pub struct Unavailable(pub StoreError);
+
+/// The configured store with the unreachable-store policy, metrics and health.
+pub struct Shared {
+    store: Arc<dyn Store>,
+    /// Used when the store fails and the policy is `fail_open` (and as the store itself for `memory`).
+    fallback: MemoryStore,
+    on_error: OnStoreError,
+    healthy: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    pub fn new(settings: &StoreSettings, metrics: Arc<Metrics>) -> Result<Shared, String> {
+        let store: Arc<dyn Store> = match settings {
+            StoreSettings::Memory => Arc::new(MemoryStore::default()),
+            StoreSettings::Redis(redis) => Arc::new(redis::RedisStore::new(redis)?),
+        };
+        let on_error = match settings {
+            StoreSettings::Memory => OnStoreError::FailClosed,
+            StoreSettings::Redis(redis) => redis.on_error,
+        };
+        metrics.store_up(true);
+        Ok(Shared {
+            store,
+            fallback: MemoryStore::default(),
+            on_error,
+            healthy: AtomicBool::new(true),
+            metrics,
+        })
+    }
+
+    /// An in-memory store (tests, and `freshgate check`).
+    pub fn memory(metrics: Arc<Metrics>) -> Shared {
+        Shared::new(&StoreSettings::Memory, metrics).expect("the memory store needs nothing")
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    /// `None` when the store answered last time; otherwise what readiness says.
+    pub fn health(&self) -> Option<String> {
+        (!self.healthy.load(Ordering::Relaxed)).then(|| {
+            format!(
+                "the shared store ({}) is unreachable; logins {}",
+                self.store.kind(),
+                match self.on_error {
+                    OnStoreError::FailClosed =>
+                        "are refused until it is back (store.on_error: fail_closed)",
+                    OnStoreError::FailOpen =>
+                        "go on with this replica's memory (store.on_error: fail_open)",
+                }
+            )
+        })
+    }
+
+    /// Whether an unreachable store makes the gateway not ready (only with `fail_closed`).
+    pub fn blocks_readiness(&self) -> bool {
+        self.on_error == OnStoreError::FailClosed
+    }
+
+    /// Pings the store every `interval`, so readiness follows it when no login asks.
+    pub async fn keep_checked(self: Arc<Self>, interval: Duration) {
+        let weak = Arc::downgrade(&self);
+        drop(self);
+        loop {
+            let Some(shared) = weak.upgrade() else { return };
+            let result = shared.store.ping().await;
+            let _ = shared.outcome("ping", result);
+            drop(shared);
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    pub async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, Unavailable> {
+        match self.outcome("first_use", self.store.first_use(key, ttl).await) {
+            Ok(first) => Ok(first),
+            Err(e) => self.fall_back(e, self.fallback.first_use(key, ttl)).await,
+        }
+    }
+
+    pub async fn add_failure(
+        &self,
+        key: &str,
+        now: u64,
+        window: Duration,
+    ) -> Result<Vec<u64>, Unavailable> {
+        match self.outcome(
+            "add_failure",
+            self.store.add_failure(key, now, window).await,
+        ) {
+            Ok(times) => Ok(times),
+            Err(e) => {
+                self.fall_back(e, self.fallback.add_failure(key, now, window))
+                    .await
+            }
+        }
+    }
+
+    pub async fn failures(
+        &self,
+        key: &str,
+        now: u64,
+        window: Duration,
+    ) -> Result<Vec<u64>, Unavailable> {
+        match self.outcome("failures", self.store.failures(key, now, window).await) {
+            Ok(times) => Ok(times),
+            Err(e) => {
+                self.fall_back(e, self.fallback.failures(key, now, window))
+                    .await
+            }
+        }
+    }
+
+    pub async fn clear(&self, key: &str) -> Result<(), Unavailable> {
+        match self.outcome("clear", self.store.clear(key).await) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fall_back(e, self.fallback.clear(key)).await,
+        }
+    }
+
+    /// Records health and metrics for one operation's result.
+    fn outcome<T>(
+        &self,
+        operation: &'static str,
+        result: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &result {
+            Ok(_) => {
+                if !self.healthy.swap(true, Ordering::Relaxed) {
+                    warn!(store = self.store.kind(), "the shared store answers again");
+                }
+                self.metrics.store_up(true);
+            }
+            Err(e) => {
+                self.metrics.store_error(operation);
+                self.metrics.store_up(false);
+                if self.healthy.swap(false, Ordering::Relaxed) {
+                    warn!(store = self.store.kind(), error = %e, "the shared store is unreachable");
+                }
+            }
+        }
+        result
+    }
+
+    async fn fall_back<T>(
+        &self,
+        error: StoreError,
+        local: BoxFuture<'_, Result<T, StoreError>>,
+    ) -> Result<T, Unavailable> {
+        match self.on_error {
+            OnStoreError::FailClosed => Err(Unavailable(error)),
+            OnStoreError::FailOpen => {
+                warn!(error = %error, "shared store unreachable: using this replica's memory (store.on_error: fail_open)");
+                local.await.map_err(Unavailable)
+            }
+        }
+    }
+}

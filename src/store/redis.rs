@@ -1,0 +1,215 @@
+//! Redis or Valkey as the shared store, through the `redis` crate's connection manager (one multiplexed
+//! connection, re-made in the background when it breaks) over TCP or TLS (`rediss://`, rustls, the
+//! certificate always checked; `store.ca_file` for a private CA).
+//!
+//! - Replay guard: `SET <prefix>replay:<state> 1 NX PX <ttl>`: set only by the first replica to see it.
+//! - Failure windows: a sorted set per key, scored by the failure's time in ms; a Lua script drops the ones
+//!   outside the window, adds the new one and sets the key to expire with the window, atomically, so two
+//!   replicas counting at once never lose a failure.
+//!
+//! Every operation is bounded by `store.timeout`.
+
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, IntoConnectionInfo, Script};
+
+use super::{Store, StoreError};
+use crate::config::RedisSettings;
+
+/// At most this many failures are kept per key (more than any limit needs).
+const MAX_FAILURES_PER_KEY: usize = 1024;
+
+const ADD_FAILURE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+if n > tonumber(ARGV[4]) then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - tonumber(ARGV[4]) - 1) end
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+";
+
+pub struct RedisStore {
+    manager: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    add_failure: Script,
+}
+
+impl RedisStore {
+    /// Prepares the client; it connects lazily (a gateway may start before its store).
+    pub fn new(settings: &RedisSettings) -> Result<RedisStore, String> {
+        let mut info = settings
+            .url
+            .expose()
+            .into_connection_info()
+            .map_err(|e| format!("store.url: {}", safe(&e)))?;
+        if let Some(password) = &settings.password {
+            let redis = info
+                .redis_settings()
+                .clone()
+                .set_password(password.expose());
+            info = info.set_redis_settings(redis);
+        }
+        let client = match &settings.ca_pem {
+            Some(pem) => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| format!("store: {}", safe(&e)))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.timeout))
+            .set_response_timeout(Some(settings.timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(2));
+        let manager = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("store: {}", safe(&e)))?;
+        Ok(RedisStore {
+            manager,
+            prefix: settings.key_prefix.clone(),
+            timeout: settings.timeout,
+            add_failure: Script::new(ADD_FAILURE),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Runs `operation` within the timeout, mapping every failure to a `StoreError`.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        future: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreError {
+                operation,
+                detail: safe(&e),
+            }),
+            Err(_) => Err(StoreError {
+                operation,
+                detail: format!("no answer within {} ms", self.timeout.as_millis()),
+            }),
+        }
+    }
+}
+
+impl Store for RedisStore {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let key = self.key(key);
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let set: Option<String> = self
+                .bounded(
+                    "first_use",
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(1)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl_ms)
+                        .query_async(&mut conn),
+                )
+                .await?;
+            Ok(set.is_some())
+        }
+        .boxed()
+    }
+
+    fn add_failure<'a>(
+        &'a self,
+        key: &'a str,
+        now: u64,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+            // Unique per failure: two replicas failing in the same millisecond both count.
+            let member = format!("{now}-{}", crate::oidc::flow::random_token());
+            let mut invocation = self.add_failure.key(self.key(key));
+            invocation
+                .arg(now)
+                .arg(window_ms)
+                .arg(member)
+                .arg(MAX_FAILURES_PER_KEY);
+            let pairs: Vec<(String, f64)> = self
+                .bounded("add_failure", invocation.invoke_async(&mut conn))
+                .await?;
+            Ok(scores(pairs))
+        }
+        .boxed()
+    }
+
+    fn failures<'a>(
+        &'a self,
+        key: &'a str,
+        now: u64,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+            let from = format!("({}", now.saturating_sub(window_ms));
+            let pairs: Vec<(String, f64)> = self
+                .bounded(
+                    "failures",
+                    conn.zrangebyscore_withscores(self.key(key), from, "+inf"),
+                )
+                .await?;
+            Ok(scores(pairs))
+        }
+        .boxed()
+    }
+
+    fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let _: i64 = self.bounded("clear", conn.del(self.key(key))).await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let _: String = self
+                .bounded("ping", redis::cmd("PING").query_async(&mut conn))
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}
+
+fn scores(pairs: Vec<(String, f64)>) -> Vec<u64> {
+    pairs.into_iter().map(|(_, score)| score as u64).collect()
+}
+
+/// A redis error as text without the URL's password (the crate's messages never quote it, but the
+/// URL-parsing ones quote the input).
+fn safe(error: &redis::RedisError) -> String {
+    let text = error.to_string();
+    match text.find("redis://").or_else(|| text.find("rediss://")) {
+        Some(at) => format!("{} (URL not shown)", text[..at].trim_end()),
+        None => text,
+    }
+}
