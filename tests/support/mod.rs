@@ -16,6 +16,7 @@ pub mod faulty;
 pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;
+pub mod redis;
 pub mod slapd;
 
 use std::io::{BufRead, BufReader, Write};
