@@ -246,3 +246,45 @@ fn fingerprint(files: &[PathBuf]) -> Vec<(PathBuf, Option<Vec<u8>>)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MapEnv;
+
+    fn load(yaml: &str) -> Config {
+        validate::load_str(yaml, Path::new("/tmp/gateway.yaml"), &MapEnv::new()).unwrap()
+    }
+
+    const BASE: &str = "listen: 127.0.0.1:8080\npublic_url: http://localhost:8080\nupstream:\n  issuer: http://localhost:8080/realms/a\n  client_id: c\n  client_secret: s\n";
+
+    #[test]
+    fn restart_only_settings_keep_their_running_values_and_the_rest_changes() {
+        let running = load(BASE);
+        let changed = load(&format!(
+            "{}limits: {{ idle_timeout: 7s }}\nallowed_hosts: [other.example]\n",
+            BASE.replace("127.0.0.1:8080", "127.0.0.1:9090")
+        ));
+        let kept = keep_restart_only(changed, &running);
+        assert_eq!(kept.listen, running.listen);
+        assert_eq!(kept.limits, running.limits);
+        assert_ne!(
+            kept.allowed_hosts, running.allowed_hosts,
+            "reloadable settings change"
+        );
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_the_content_not_the_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a");
+        std::fs::write(&file, "one").unwrap();
+        let before = fingerprint(std::slice::from_ref(&file));
+        std::fs::write(&file, "one").unwrap();
+        assert_eq!(fingerprint(std::slice::from_ref(&file)), before);
+        std::fs::write(&file, "two").unwrap();
+        assert_ne!(fingerprint(std::slice::from_ref(&file)), before);
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(fingerprint(std::slice::from_ref(&file))[0].1, None);
+    }
+}

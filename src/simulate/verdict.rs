@@ -369,6 +369,40 @@ mod tests {
     }
 
     #[test]
+    fn during_a_rollover_a_token_signed_by_either_key_passes_and_names_it() {
+        let key = key();
+        let other = SigningKey::generate(2048).unwrap().0;
+        let now = 1_700_000_000;
+        let token = key.sign_rs256(&good_payload(now)).unwrap();
+        let sent = || {
+            Some(Sent {
+                nonce: "n1",
+                sent_at: now - 30,
+            })
+        };
+        let (theirs, ours) = (other.public_key_pem(), key.public_key_pem());
+        let both = [
+            ("the key in use", theirs.as_str()),
+            ("the staged next key", ours.as_str()),
+        ];
+        let verdict = check_with_keys(&params(&token), sent(), &both, now);
+        assert!(verdict.passed(), "{:?}", verdict.checks);
+        assert!(
+            verdict
+                .checks
+                .iter()
+                .any(|c| c.detail.contains("(the staged next key)")),
+            "{:?}",
+            verdict.checks
+        );
+        let only_other = check(&params(&token), sent(), &theirs, now);
+        assert_eq!(
+            failed(&only_other),
+            ["RS256 signature verifies with the public key"]
+        );
+    }
+
+    #[test]
     fn iat_in_milliseconds_fails_with_the_reason() {
         let key = key();
         let now = 1_700_000_000;

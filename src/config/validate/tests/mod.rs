@@ -6,6 +6,7 @@ mod freshworks;
 mod insecure;
 mod listen;
 mod session;
+mod store;
 mod top_level;
 mod upstream;
 mod webchat;
