@@ -247,7 +247,7 @@ async fn a_swapped_tls_certificate_is_served_to_the_next_connection() {
             .unwrap()
     );
     // A renewed certificate for the same name from the same CA (what cert-manager or certbot write).
-    renew(&repo, dir.path(), &cert, &key);
+    renew(dir.path(), &cert, &key);
     sighup(&gateway);
     wait_reloads(&gateway, "success", 1).await;
     let second = served_certificate(&gateway).await;
@@ -278,64 +278,11 @@ fn der_of(pem: Vec<u8>) -> Vec<u8> {
 }
 
 /// Issues a new leaf for the public host with the development CA, over `cert` and `key`.
-fn renew(
-    repo: &std::path::Path,
-    dir: &std::path::Path,
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) {
-    let ext = dir.join("ext.cnf");
-    std::fs::write(
-        &ext,
-        format!(
-            "subjectAltName=DNS:{}\nextendedKeyUsage=serverAuth\n",
-            support::PUBLIC_HOST
-        ),
-    )
-    .unwrap();
-    let csr = dir.join("new.csr");
-    let run = |args: &[&str]| {
-        let output = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        &format!("/CN={}", support::PUBLIC_HOST),
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        csr.to_str().unwrap(),
-        "-CA",
-        repo.join("certs/dev-ca.pem").to_str().unwrap(),
-        "-CAkey",
-        repo.join("certs/dev-ca.key").to_str().unwrap(),
-        "-set_serial",
-        &std::process::id().to_string(),
-        "-days",
-        "2",
-        "-extfile",
-        ext.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-    ]);
+fn renew(dir: &std::path::Path, cert: &std::path::Path, key: &std::path::Path) {
+    let issued = dir.join("issued");
+    std::fs::create_dir_all(&issued).unwrap();
+    let (new_cert, new_key) =
+        crate::issue_certificate(&issued, &format!("DNS:{}", support::PUBLIC_HOST));
+    std::fs::copy(new_key, key).unwrap();
+    std::fs::copy(new_cert, cert).unwrap();
 }

@@ -190,3 +190,31 @@ async fn logins_wait_for_the_store_while_it_is_away_and_work_again_when_it_is_ba
         .unwrap();
     assert_eq!(ready["checks"]["store"], "ok", "{ready}");
 }
+
+#[tokio::test]
+async fn a_tls_store_is_used_with_its_ca_and_refused_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = crate::issue_certificate(dir.path(), "IP:127.0.0.1");
+    let redis = Redis::start_tls(&cert, &key);
+    let ad = AdStandin::start(vec![
+        StandinUser::new("jdoe", "right").mail(Some("jdoe@corp.example")),
+    ]);
+    let ca = support::repo().join("certs/dev-ca.pem");
+    let trusted = Gateway::start_yaml(&directory_yaml(
+        &ad,
+        &format!(
+            "{{ url: \"{}\", ca_file: {}, timeout: 1s }}",
+            redis.url(),
+            ca.display()
+        ),
+    ));
+    assert_eq!(try_password(&trusted, "jdoe", "wrong").await, 200);
+    assert!(trusted.metrics().await.contains("freshgate_store_up 1"));
+    // Without the CA the server's certificate is not trusted: the store is unreachable, logins wait.
+    let untrusted = Gateway::start_yaml(&directory_yaml(
+        &ad,
+        &format!("{{ url: \"{}\", timeout: 1s }}", redis.url()),
+    ));
+    assert_eq!(try_password(&untrusted, "jdoe", "right").await, 503);
+    assert!(untrusted.metrics().await.contains("freshgate_store_up 0"));
+}
