@@ -55,15 +55,21 @@ fn check_freshgate_container(
     };
     let config_path = config.config.expect("-c names the configuration");
 
-    // The configuration file is a config-map key mounted at that path.
+    // The configuration file is a key of a config map mounted as a directory. Not with `subPath`: the kubelet
+    // never updates a subPath mount, so an edited ConfigMap would not reach the gateway's reload.
     let volumes = pod["volumes"].as_sequence().expect("volumes");
     let mounts = container["volumeMounts"]
         .as_sequence()
         .expect("volume mounts");
+    let config_dir = config_path.parent().expect("the file is in a directory");
     let mount = mounts
         .iter()
-        .find(|m| Path::new(m["mountPath"].as_str().unwrap()) == config_path)
-        .unwrap_or_else(|| panic!("{at}: nothing is mounted at {}", config_path.display()));
+        .find(|m| Path::new(m["mountPath"].as_str().unwrap()) == config_dir)
+        .unwrap_or_else(|| panic!("{at}: nothing is mounted at {}", config_dir.display()));
+    assert!(
+        mount["subPath"].is_null(),
+        "{at}: the configuration is mounted with subPath, which never sees a ConfigMap update"
+    );
     let volume = volumes
         .iter()
         .find(|v| v["name"] == mount["name"])
@@ -71,7 +77,10 @@ fn check_freshgate_container(
     let map = volume["configMap"]["name"]
         .as_str()
         .expect("a config-map volume");
-    let key = mount["subPath"].as_str().expect("subPath: the key");
+    let key = config_path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a file name: the key");
     let yaml = layout
         .config_maps
         .get(map)
