@@ -24,6 +24,8 @@ pub enum Operation {
     UserBind,
     /// Group membership searches.
     Groups,
+    /// The periodic check that the service connection answers.
+    Ping,
 }
 
 impl Operation {
@@ -34,6 +36,7 @@ impl Operation {
             Operation::Search => "search",
             Operation::UserBind => "user_bind",
             Operation::Groups => "groups",
+            Operation::Ping => "ping",
         }
     }
 }

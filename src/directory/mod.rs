@@ -105,7 +105,11 @@ impl Directory {
         drop(self);
         loop {
             let Some(this) = weak.upgrade() else { return };
-            let _ = this.service().await;
+            // A read of the root DSE on the kept connection: it proves the connection still answers (a
+            // half-open TCP connection or a restarted server is noticed here, not at a user's login).
+            let _ = this
+                .search("", Scope::Base, "(objectClass=*)", vec!["1.1"], 1, Operation::Ping)
+                .await;
             drop(this);
             tokio::time::sleep(HEALTH_INTERVAL).await;
         }
