@@ -73,6 +73,11 @@ pub enum LoginError {
     MustChangePassword,
     LogonHours,
     Workstation,
+    /// A Negotiate token the acceptor refused (NTLM, malformed, forged, expired, replayed, …): the
+    /// browser gets the password form again.
+    Ticket(crate::kerberos::Refused),
+    /// A valid ticket whose principal matches no directory entry.
+    UnknownPrincipal,
     Directory(DirectoryError),
 }
 
@@ -123,6 +128,8 @@ impl LoginError {
             LoginError::MustChangePassword => "password_must_change",
             LoginError::LogonHours => "logon_hours",
             LoginError::Workstation => "workstation_not_allowed",
+            LoginError::Ticket(refused) => refused.error.reason(),
+            LoginError::UnknownPrincipal => "kerberos_unknown_principal",
             LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
             LoginError::Directory(_) => "directory_unavailable",
         }
@@ -152,10 +159,16 @@ impl LoginError {
         }
     }
 
+    /// A refused Negotiate token: answered with the form (and a new challenge), never with a page.
+    pub fn is_ticket_refusal(&self) -> bool {
+        matches!(self, LoginError::Ticket(_))
+    }
+
     /// The detail for the log line (no password, no user input beyond what the reason says).
     pub fn detail(&self) -> String {
         match self {
             LoginError::Directory(e) => e.to_string(),
+            LoginError::Ticket(refused) => refused.detail.clone(),
             LoginError::Throttled(held) => {
                 format!("retry after {} s", held.retry_after().as_secs())
             }
@@ -173,7 +186,8 @@ impl LoginError {
             LoginError::EmptyPassword
             | LoginError::UnusableName(_)
             | LoginError::UnknownUser
-            | LoginError::WrongPassword => StatusCode::UNAUTHORIZED,
+            | LoginError::WrongPassword
+            | LoginError::Ticket(_) => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -213,6 +227,11 @@ impl LoginError {
                 "You cannot sign in from here",
                 "Your directory (Windows) account may only sign in from certain computers.",
                 "Ask your IT team to allow sign-in to Freshworks for your account.".to_owned(),
+            ),
+            LoginError::UnknownPrincipal => (
+                "Your Windows account is not known here",
+                "You are signed in to Windows with an account that has no entry in the directory this Freshworks account signs in with.",
+                format!("Ask your IT team to check your account in the directory. To use another account, sign in to Windows as that user. {ask_it}"),
             ),
             LoginError::Directory(DirectoryError::Ambiguous) => (
                 "Your account could not be identified",

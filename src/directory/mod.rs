@@ -20,6 +20,7 @@ mod entry;
 mod error;
 mod filter;
 mod groups;
+mod kerberos;
 pub mod throttle;
 pub mod username;
 
@@ -56,6 +57,9 @@ pub struct Directory {
     /// Why the directory is not usable, for `/readyz`; `None` when the last service bind worked.
     health: std::sync::Mutex<Option<String>>,
     metrics: Arc<Metrics>,
+    /// The Kerberos acceptor of the silent Windows login (`directory.kerberos`).
+    #[cfg(feature = "kerberos")]
+    kerberos: Option<crate::kerberos::Acceptor>,
 }
 
 /// What `freshgate check --test-user` shows: the entry found, its claims and groups.
@@ -76,6 +80,16 @@ impl Directory {
             .netbios_domain
             .clone()
             .unwrap_or_else(|| username::default_netbios_domain(&settings.base_dn));
+        #[cfg(feature = "kerberos")]
+        let kerberos = settings
+            .kerberos
+            .as_ref()
+            .map(crate::kerberos::Acceptor::new)
+            .transpose()?;
+        #[cfg(not(feature = "kerberos"))]
+        if settings.kerberos.is_some() {
+            return Err(kerberos::NOT_BUILT_IN.into());
+        }
         metrics.directory.up(false);
         Ok(Directory {
             throttle: Throttle::new(settings.throttle.clone()),
@@ -86,6 +100,8 @@ impl Directory {
             binds: Semaphore::new(MAX_CONCURRENT_BINDS),
             health: std::sync::Mutex::new(Some("the directory has not been contacted yet".into())),
             metrics,
+            #[cfg(feature = "kerberos")]
+            kerberos,
         })
     }
 
@@ -199,7 +215,12 @@ impl Directory {
 
     /// The one entry the user filter matches for `value`; `None` when none does.
     async fn find(&self, value: &str) -> Result<Option<UserEntry>, DirectoryError> {
-        let filter = filter::user_filter(&self.settings.user_filter, value);
+        self.find_by(&filter::user_filter(&self.settings.user_filter, value))
+            .await
+    }
+
+    /// The one entry `filter` matches; `None` when none does.
+    async fn find_by(&self, filter: &str) -> Result<Option<UserEntry>, DirectoryError> {
         let mut attributes: Vec<&str> = self
             .settings
             .attributes
@@ -211,7 +232,7 @@ impl Directory {
             .search(
                 &self.settings.base_dn,
                 Scope::Subtree,
-                &filter,
+                filter,
                 attributes,
                 2,
                 Operation::Search,

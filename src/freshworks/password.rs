@@ -25,6 +25,8 @@ use super::pending::{CALLBACK_PATH, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
 use crate::body::Body;
 use crate::directory::LoginError;
+use crate::kerberos::TokenError;
+use crate::kerberos::token::{self, Offered};
 use crate::login_form::LoginForm;
 use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
@@ -44,13 +46,18 @@ struct Posted {
 
 impl Sso {
     /// `GET /sso/jwt/login` for a directory account: a pending login sealed in a cookie, and the form.
-    pub(super) fn start_directory_login(
+    ///
+    /// With `directory.kerberos`, the form comes with `401` and `WWW-Authenticate: Negotiate` (RFC 4559
+    /// §4.1): a browser that has a Kerberos ticket for the gateway asks the same URL again with
+    /// `Authorization: Negotiate <token>` and is signed in without a prompt (`negotiate`); one without
+    /// a ticket shows the form it already has.
+    pub(super) async fn start_directory_login(
         &self,
         headers: &HeaderMap,
         checked: &LoginRequest<'_>,
         id: RequestId,
     ) -> Result<Response<Body>, Failure> {
-        self.directory().map_err(|e| (e, None))?;
+        let directory = self.directory().map_err(|e| (e, None))?;
         let pending = PendingLogin {
             state: random_token(),
             nonce: String::new(),
@@ -62,16 +69,105 @@ impl Sso {
             return_to: None,
             directory: true,
         };
+        let negotiates = directory.negotiates();
+        if negotiates {
+            match token::offered(headers) {
+                Offered::Nothing => {}
+                Offered::Token(token) => {
+                    if let Some(done) = self.negotiate(token, &pending, checked, id).await {
+                        return done;
+                    }
+                }
+                Offered::Malformed => self.ticket_refused(
+                    &LoginError::Ticket(TokenError::Malformed.into()),
+                    checked,
+                    id,
+                ),
+            }
+        }
         let cookies =
             self.cookies
                 .start_login_cookies(headers, &pending, self.login_timeout().as_secs());
-        let mut response = self.form(&pending, "", None, StatusCode::OK, id);
+        let status = if negotiates {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = self.form(&pending, "", None, status, id);
+        if negotiates {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(token::SCHEME),
+            );
+        }
         for cookie in cookies {
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
         }
         Ok(response)
+    }
+
+    /// A Login URL request with `Authorization: Negotiate <token>`: the redirect to Freshworks (with the
+    /// mutual-authentication token, RFC 4559 §5), or the page of a known user who may not sign in. `None`
+    /// when the token is refused (NTLM, malformed, forged, expired, replayed, …): the caller answers with
+    /// the form and a new challenge, as for a browser without a ticket.
+    async fn negotiate(
+        &self,
+        token: &str,
+        pending: &PendingLogin,
+        checked: &LoginRequest<'_>,
+        id: RequestId,
+    ) -> Option<Result<Response<Body>, Failure>> {
+        let directory = self.directory().ok()?;
+        let want_groups = !checked.account.allow.groups.is_empty();
+        let login = match directory.authenticate_ticket(token, want_groups).await {
+            Ok(login) => login,
+            Err(error) if error.is_ticket_refusal() => {
+                self.ticket_refused(&error, checked, id);
+                return None;
+            }
+            Err(error) => {
+                return Some(Err((SsoError::Directory(error), None)));
+            }
+        };
+        // Our state is new with this request; the guard keeps the one-use rule of every login.
+        let ttl = self.login_timeout() + Duration::from_secs(60);
+        if !self.replay.first_use(&pending.state, ttl) {
+            return Some(Err((SsoError::ReplayedCallback { restart: None }, None)));
+        }
+        let location = match self.sign_for(&login.identity, pending, id) {
+            Ok(location) => location,
+            Err(e) => return Some(Err((self.directory_claim_error(e), None))),
+        };
+        info!(
+            request_id = %id,
+            account = %checked.account.id,
+            user = %login.identity.subject,
+            principal = %crate::logging::one_line(&login.principal),
+            "kerberos login succeeded"
+        );
+        let mut response = redirect(&location, &[]);
+        if let Some(mutual) = login.mutual_token
+            && let Ok(value) = HeaderValue::from_str(&format!("{} {mutual}", token::SCHEME))
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        Some(Ok(response))
+    }
+
+    /// Counts and logs a refused Negotiate token (never the token itself).
+    fn ticket_refused(&self, error: &LoginError, checked: &LoginRequest<'_>, id: RequestId) {
+        self.metrics.login("failure", error.reason());
+        warn!(
+            request_id = %id,
+            account = %checked.account.id,
+            reason = error.reason(),
+            detail = %crate::logging::one_line(&error.detail()),
+            "kerberos token refused; the sign-in form is shown"
+        );
     }
 
     /// `POST /sso/jwt/callback`: the sign-in form.
