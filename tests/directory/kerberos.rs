@@ -313,3 +313,119 @@ async fn a_replayed_token_is_refused_even_though_the_ticket_is_valid() {
     let again = curl_negotiate(kdc, &gateway, &ccache, ACCOUNT);
     assert_eq!(again.status, 302, "{}", again.body);
 }
+
+#[tokio::test]
+async fn a_ticket_for_another_service_in_the_same_keytab_is_refused() {
+    let kdc = Kdc::shared();
+    let gateway = kerberos_gateway(kdc);
+    let ccache = kdc.kinit(JDOE.sam, JDOE.password);
+    // curl names the service after the URL's host (other.freshgate.test) and sends the gateway's Host.
+    let url = format!("http://other.freshgate.test{}", login_path(ACCOUNT));
+    let connect_to = format!("other.freshgate.test:80:127.0.0.1:{}", gateway.addr.port());
+    let output = kdc
+        .command("curl", &ccache)
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--negotiate",
+            "-u",
+            ":",
+        ])
+        .args([
+            "--connect-to",
+            &connect_to,
+            "-H",
+            &format!("Host: {PUBLIC_HOST}"),
+        ])
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "401");
+    assert!(
+        gateway.has_logged("\"reason\":\"kerberos_wrong_principal\""),
+        "{}",
+        gateway.logs()
+    );
+    assert!(gateway.has_logged("HTTP/other.freshgate.test@CORP.EXAMPLE"));
+}
+
+/// `freshgate check` for a configuration with `kerberos:` (and `extra` lines under it).
+fn check_kerberos(keytab: &Path, extra: &str) -> String {
+    let directory = format!(
+        "{}  kerberos:\n    keytab_file: {}\n{extra}",
+        slapd_directory(Slapd::shared(), false),
+        keytab.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(&config, yaml(&directory, "")).unwrap();
+    let output = std::process::Command::new(crate::support::binary())
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn check_shows_the_keytabs_key_for_the_service_principal_and_warns_about_its_mode() {
+    let kdc = Kdc::shared();
+    let report = check_kerberos(&kdc.keytab, "");
+    assert!(
+        report.contains(
+            "ok       keytab ") && report.contains(
+            ": HTTP/sso.freshgate.test@CORP.EXAMPLE (key version 2: aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96)"
+        ),
+        "{report}"
+    );
+    assert!(!report.contains("keytab_file: "), "{report}");
+    // A copy any user of the machine may read.
+    let open = kdc.dir.join("open.keytab");
+    std::fs::copy(&kdc.keytab, &open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let report = check_kerberos(&open, "");
+    assert!(
+        report.contains("warning  directory.kerberos.keytab_file: ")
+            && report.contains("can be read by group or others (mode 0644)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_keytab_without_the_service_principal_stops_check_and_serve() {
+    let kdc = Kdc::shared();
+    let extra = "    service_principal: HTTP/sso.corp.example@CORP.EXAMPLE\n";
+    let report = check_kerberos(&kdc.keytab, extra);
+    assert!(
+        report.contains("PROBLEM  directory.kerberos.keytab_file: ")
+            && report.contains("holds no key for HTTP/sso.corp.example@CORP.EXAMPLE"),
+        "{report}"
+    );
+    assert_eq!(report.matches("holds no key").count(), 1, "{report}");
+    let directory = format!(
+        "{}  kerberos:\n    keytab_file: {}\n{extra}",
+        slapd_directory(Slapd::shared(), false),
+        kdc.keytab.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(&config, yaml(&directory, "")).unwrap();
+    let output = std::process::Command::new(crate::support::binary())
+        .args(["serve", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("holds no key for HTTP/sso.corp.example@CORP.EXAMPLE"),
+        "{said}"
+    );
+}

@@ -100,6 +100,7 @@ cat >"$dir/krb5.conf" <<EOF
 
 [domain_realm]
   $host = $realm
+  other.freshgate.test = $realm
   .freshgate.test = $realm
 EOF
 
@@ -159,9 +160,14 @@ add_user dis dis-password
 add_user out out-password
 add_user ghost ghost-password
 # The gateway's service principal; its keys go to the keytab the gateway reads (mode 0600, as in production).
-kadmin.local -r "$realm" -q "addprinc -randkey $service" >>"$log" 2>&1 || failed "could not add $service"
-kadmin.local -r "$realm" -q "ktadd -k $dir/http.keytab $service" >>"$log" 2>&1 ||
-  failed "could not export $service to $dir/http.keytab"
+# A second web service's principal shares the keytab, so that a ticket for it is one the gateway can
+# decrypt yet must refuse (it names another service).
+other="HTTP/other.freshgate.test@$realm"
+for principal in "$service" "$other"; do
+  kadmin.local -r "$realm" -q "addprinc -randkey $principal" >>"$log" 2>&1 || failed "could not add $principal"
+  kadmin.local -r "$realm" -q "ktadd -k $dir/http.keytab $principal" >>"$log" 2>&1 ||
+    failed "could not export $principal to $dir/http.keytab"
+done
 chmod 600 "$dir/http.keytab"
 
 # --- run the KDC -------------------------------------------------------------------------------------------
