@@ -76,8 +76,8 @@ pub enum LoginError {
     /// A Negotiate token the acceptor refused (NTLM, malformed, forged, expired, replayed, …): the
     /// browser gets the password form again.
     Ticket(crate::kerberos::Refused),
-    /// A valid ticket whose principal matches no directory entry.
-    UnknownPrincipal,
+    /// A valid ticket whose principal (kept for the log) matches no directory entry.
+    UnknownPrincipal(String),
     Directory(DirectoryError),
 }
 
@@ -129,7 +129,7 @@ impl LoginError {
             LoginError::LogonHours => "logon_hours",
             LoginError::Workstation => "workstation_not_allowed",
             LoginError::Ticket(refused) => refused.error.reason(),
-            LoginError::UnknownPrincipal => "kerberos_unknown_principal",
+            LoginError::UnknownPrincipal(_) => "kerberos_unknown_principal",
             LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
             LoginError::Directory(_) => "directory_unavailable",
         }
@@ -169,6 +169,9 @@ impl LoginError {
         match self {
             LoginError::Directory(e) => e.to_string(),
             LoginError::Ticket(refused) => refused.detail.clone(),
+            LoginError::UnknownPrincipal(principal) => {
+                format!("no directory entry for the Kerberos principal {principal}")
+            }
             LoginError::Throttled(held) => {
                 format!("retry after {} s", held.retry_after().as_secs())
             }
@@ -228,7 +231,7 @@ impl LoginError {
                 "Your directory (Windows) account may only sign in from certain computers.",
                 "Ask your IT team to allow sign-in to Freshworks for your account.".to_owned(),
             ),
-            LoginError::UnknownPrincipal => (
+            LoginError::UnknownPrincipal(_) => (
                 "Your Windows account is not known here",
                 "You are signed in to Windows with an account that has no entry in the directory this Freshworks account signs in with.",
                 format!("Ask your IT team to check your account in the directory. To use another account, sign in to Windows as that user. {ask_it}"),

@@ -98,7 +98,8 @@ impl Directory {
         principal: &str,
         want_groups: bool,
     ) -> Result<Identity, LoginError> {
-        let user = UserPrincipal::parse(principal).ok_or(LoginError::UnknownPrincipal)?;
+        let unknown = || LoginError::UnknownPrincipal(principal.to_owned());
+        let user = UserPrincipal::parse(principal).ok_or_else(unknown)?;
         let (short_attribute, upn_attribute) = match self.settings.kind {
             DirectoryKind::ActiveDirectory => ("sAMAccountName", "userPrincipalName"),
             DirectoryKind::OpenLdap => ("uid", "krb5PrincipalName"),
@@ -121,7 +122,7 @@ impl Directory {
                 ))
                 .await?;
         }
-        let entry = found.ok_or(LoginError::UnknownPrincipal)?;
+        let entry = found.ok_or_else(unknown)?;
         match entry.state(SystemTime::now()) {
             AccountState::Usable => {}
             state => return Err(LoginError::from_state(state)),

@@ -242,6 +242,10 @@ async fn principals_without_an_entry_disabled_or_outside_allow_each_get_their_pa
         );
         assert!(!curl.body.contains(r#"name="password""#), "{user}: no form");
     }
+    assert!(
+        gateway.has_logged("no directory entry for the Kerberos principal ghost@CORP.EXAMPLE"),
+        "the log names the principal"
+    );
     let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(
