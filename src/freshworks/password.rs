@@ -6,6 +6,8 @@
 //! inside the cookie must equal the posted one. A post from another origin is refused before the cookie is
 //! read (`Origin`, `Sec-Fetch-Site`), so login CSRF needs both a forged origin and the browser's cookie.
 //!
+//! With `directory.kerberos` the Login URL also offers the silent Windows login (`negotiate`).
+//!
 //! How the password is checked is not this module's business: `crate::directory` answers with an
 //! `Identity` or a `LoginError`, and the end is the same as for a provider login (`finish`). Passwords
 //! live in zeroized buffers and are never logged.
@@ -27,6 +29,8 @@ use crate::body::Body;
 use crate::directory::LoginError;
 use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
+
+mod negotiate;
 use crate::login_form::LoginForm;
 use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
@@ -106,68 +110,6 @@ impl Sso {
             }
         }
         Ok(response)
-    }
-
-    /// A Login URL request with `Authorization: Negotiate <token>`: the redirect to Freshworks (with the
-    /// mutual-authentication token, RFC 4559 §5), or the page of a known user who may not sign in. `None`
-    /// when the token is refused (NTLM, malformed, forged, expired, replayed, …): the caller answers with
-    /// the form and a new challenge, as for a browser without a ticket.
-    async fn negotiate(
-        &self,
-        token: &str,
-        pending: &PendingLogin,
-        checked: &LoginRequest<'_>,
-        id: RequestId,
-    ) -> Option<Result<Response<Body>, Failure>> {
-        let directory = self.directory().ok()?;
-        let want_groups = !checked.account.allow.groups.is_empty();
-        let login = match directory.authenticate_ticket(token, want_groups).await {
-            Ok(login) => login,
-            Err(error) if error.is_ticket_refusal() => {
-                self.ticket_refused(&error, checked, id);
-                return None;
-            }
-            Err(error) => {
-                return Some(Err((SsoError::Directory(error), None)));
-            }
-        };
-        // Our state is new with this request; the guard keeps the one-use rule of every login.
-        let ttl = self.login_timeout() + Duration::from_secs(60);
-        if !self.replay.first_use(&pending.state, ttl) {
-            return Some(Err((SsoError::ReplayedCallback { restart: None }, None)));
-        }
-        let location = match self.sign_for(&login.identity, pending, id) {
-            Ok(location) => location,
-            Err(e) => return Some(Err((self.directory_claim_error(e), None))),
-        };
-        info!(
-            request_id = %id,
-            account = %checked.account.id,
-            user = %login.identity.subject,
-            principal = %crate::logging::one_line(&login.principal),
-            "kerberos login succeeded"
-        );
-        let mut response = redirect(&location, &[]);
-        if let Some(mutual) = login.mutual_token
-            && let Ok(value) = HeaderValue::from_str(&format!("{} {mutual}", token::SCHEME))
-        {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        Some(Ok(response))
-    }
-
-    /// Counts and logs a refused Negotiate token (never the token itself).
-    fn ticket_refused(&self, error: &LoginError, checked: &LoginRequest<'_>, id: RequestId) {
-        self.metrics.login("failure", error.reason());
-        warn!(
-            request_id = %id,
-            account = %checked.account.id,
-            reason = error.reason(),
-            detail = %crate::logging::one_line(&error.detail()),
-            "kerberos token refused; the sign-in form is shown"
-        );
     }
 
     /// `POST /sso/jwt/callback`: the sign-in form.
