@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# freshgate container image: the binary on Debian slim with CA certificates, run as uid/gid 10001, no shell
-# work at start-up. README.md ("Container image") has the same steps.
+# freshgate container image: the binary on Debian slim with CA certificates and MIT Kerberos' GSS-API library
+# (the silent Windows login, `directory.kerberos`), run as uid/gid 10001, no shell work at start-up.
+# README.md ("Container image") has the same steps.
 #
 #   docker build -t freshgate .
 #
@@ -28,26 +29,31 @@
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 
+# The `kerberos` feature binds MIT krb5's GSS-API (libgssapi, bindgen): headers, libclang and pkg-config.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libkrb5-dev libclang-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, with placeholder sources, so that they stay cached until Cargo.toml/Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && cargo build --release --locked \
+    && cargo build --release --locked --features kerberos \
     && rm -rf src
 
 # Then the real sources. `touch` makes sure cargo rebuilds the crate itself rather than trusting the
 # placeholder build (COPY keeps the files' original modification times).
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked \
+    && cargo build --release --locked --features kerberos \
     && install -D -m 0755 target/release/freshgate /out/freshgate
 
 # ---- run ---------------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libgssapi-krb5-2 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 freshgate \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -1,5 +1,5 @@
-//! Who a login established, whatever the method: the provider's ID token (OIDC), a directory password,
-//! and later a Kerberos ticket each produce one `Identity`, which the Freshworks side turns into a token
+//! Who a login established, whatever the method: the provider's ID token (OIDC), a directory password
+//! and a Kerberos ticket (whose principal the directory maps to an entry) each produce one `Identity`, which the Freshworks side turns into a token
 //! without knowing how the user proved who they are.
 //!
 //! `allow` rules are checked here too, on the identity and on the email address that would be signed.

@@ -1,6 +1,7 @@
 //! `freshgate check`'s look at the directory: the service account binds, the domain's lockout policy
 //! against `directory.throttle`, and with `--test-user NAME` the entry the filter finds, with the claims,
-//! groups and account state a login would get (no password needed).
+//! groups and account state a login would get (no password needed); with `directory.kerberos`, the keytab
+//! (`keytab`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,14 @@ use crate::config::{Directory as Settings, DirectoryKind};
 use crate::directory::{AccountState, Directory, LoginError};
 
 pub async fn check_directory(settings: &Settings, test_user: Option<&str>, report: &mut Report) {
+    let mut settings = settings.clone();
+    if let Some(kerberos) = &settings.kerberos
+        && !super::keytab::check_keytab(kerberos, report)
+    {
+        // Reported; the rest of the directory is still worth checking.
+        settings.kerberos = None;
+    }
+    let settings = &settings;
     let metrics = Arc::new(Metrics::new());
     let store = Arc::new(crate::store::Shared::memory(metrics.clone()));
     let directory = match Directory::new(settings.clone(), metrics, store) {

@@ -3,6 +3,7 @@
 pub(crate) mod check;
 mod directory;
 mod keys;
+mod keytab;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -193,6 +193,18 @@ pub struct Directory {
     /// Bounds connecting, binding and each search.
     pub timeout: Duration,
     pub throttle: Throttle,
+    /// Silent Windows login (Kerberos over HTTP Negotiate) for the directory's users; `None`: passwords only.
+    pub kerberos: Option<Kerberos>,
+}
+
+/// `directory.kerberos`: the gateway's Kerberos service (acceptor) identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kerberos {
+    /// The MIT keytab with the service principal's keys (exported with `ktpass` or `kadmin ktadd`).
+    pub keytab_file: PathBuf,
+    /// `HTTP/<host>@<REALM>`: the name browsers ask the KDC a ticket for (RFC 4559 §4: `HTTP/` and the host
+    /// name of the URL).
+    pub service_principal: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,6 +74,11 @@ pub enum LoginError {
     MustChangePassword,
     LogonHours,
     Workstation,
+    /// A Negotiate token the acceptor refused (NTLM, malformed, forged, expired, replayed, …): the
+    /// browser gets the password form again.
+    Ticket(crate::kerberos::Refused),
+    /// A valid ticket whose principal (kept for the log) matches no directory entry.
+    UnknownPrincipal(String),
     Directory(DirectoryError),
     /// The shared store that keeps the throttle's counts cannot be reached (`store.on_error: fail_closed`).
     Store(Unavailable),
@@ -141,6 +146,8 @@ impl LoginError {
             LoginError::MustChangePassword => "password_must_change",
             LoginError::LogonHours => "logon_hours",
             LoginError::Workstation => "workstation_not_allowed",
+            LoginError::Ticket(refused) => refused.error.reason(),
+            LoginError::UnknownPrincipal(_) => "kerberos_unknown_principal",
             LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
             LoginError::Directory(_) => "directory_unavailable",
             LoginError::Store(_) => "store_unavailable",
@@ -171,11 +178,20 @@ impl LoginError {
         }
     }
 
+    /// A refused Negotiate token: answered with the form (and a new challenge), never with a page.
+    pub fn is_ticket_refusal(&self) -> bool {
+        matches!(self, LoginError::Ticket(_))
+    }
+
     /// The detail for the log line (no password, no user input beyond what the reason says).
     pub fn detail(&self) -> String {
         match self {
             LoginError::Directory(e) => e.to_string(),
             LoginError::Store(e) => e.to_string(),
+            LoginError::Ticket(refused) => refused.detail.clone(),
+            LoginError::UnknownPrincipal(principal) => {
+                format!("no directory entry for the Kerberos principal {principal}")
+            }
             LoginError::Throttled(held) => {
                 format!("retry after {} s", held.retry_after().as_secs())
             }
@@ -193,7 +209,8 @@ impl LoginError {
             LoginError::EmptyPassword
             | LoginError::UnusableName(_)
             | LoginError::UnknownUser
-            | LoginError::WrongPassword => StatusCode::UNAUTHORIZED,
+            | LoginError::WrongPassword
+            | LoginError::Ticket(_) => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -233,6 +250,11 @@ impl LoginError {
                 "You cannot sign in from here",
                 "Your directory (Windows) account may only sign in from certain computers.",
                 "Ask your IT team to allow sign-in to Freshworks for your account.".to_owned(),
+            ),
+            LoginError::UnknownPrincipal(_) => (
+                "Your Windows account is not known here",
+                "You are signed in to Windows with an account that has no entry in the directory this Freshworks account signs in with.",
+                format!("Ask your IT team to check your account in the directory. To use another account, sign in to Windows as that user. {ask_it}"),
             ),
             LoginError::Directory(DirectoryError::Ambiguous) => (
                 "Your account could not be identified",

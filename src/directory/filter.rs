@@ -11,6 +11,17 @@ pub fn user_filter(template: &str, username: &str) -> String {
     template.replace(USERNAME_PLACEHOLDER, &ldap_escape(username))
 }
 
+/// The user filter for `value`, narrowed to entries whose `attribute` equals `value`: a Kerberos principal
+/// is looked up by one attribute only, never by whatever else the filter accepts, while the filter's other
+/// conditions (the kind of object, a group the administrator requires) still apply.
+pub fn user_filter_with(template: &str, value: &str, attribute: &str) -> String {
+    format!(
+        "(&{}({attribute}={}))",
+        user_filter(template, value),
+        ldap_escape(value)
+    )
+}
+
 /// Groups that have `dn` as a direct member (`member`, or `uniqueMember` of `groupOfUniqueNames`).
 pub fn direct_groups(dn: &str) -> String {
     let dn = ldap_escape(dn);
@@ -49,6 +60,19 @@ mod tests {
             // Still one well-formed filter with the same structure.
             assert!(ldap3::parse_filter(&filter).is_ok(), "{filter}");
         }
+    }
+
+    #[test]
+    fn a_principal_is_matched_by_one_attribute_within_the_user_filter() {
+        let filter = user_filter_with(AD_USER_FILTER, "j*doe)", "sAMAccountName");
+        assert_eq!(
+            filter,
+            format!(
+                "(&{}(sAMAccountName=j\\2adoe\\29))",
+                AD_USER_FILTER.replace("{username}", "j\\2adoe\\29")
+            )
+        );
+        assert!(ldap3::parse_filter(&filter).is_ok(), "{filter}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod entry;
 mod error;
 mod filter;
 mod groups;
+mod kerberos;
 pub mod throttle;
 pub mod username;
 
@@ -56,6 +57,9 @@ pub struct Directory {
     /// Why the directory is not usable, for `/readyz`; `None` when the last service bind worked.
     health: std::sync::Mutex<Option<String>>,
     metrics: Arc<Metrics>,
+    /// The Kerberos acceptor of the silent Windows login (`directory.kerberos`).
+    #[cfg(feature = "kerberos")]
+    kerberos: Option<crate::kerberos::Acceptor>,
 }
 
 /// What `freshgate check --test-user` shows: the entry found, its claims and groups.
@@ -80,6 +84,16 @@ impl Directory {
             .netbios_domain
             .clone()
             .unwrap_or_else(|| username::default_netbios_domain(&settings.base_dn));
+        #[cfg(feature = "kerberos")]
+        let kerberos = settings
+            .kerberos
+            .as_ref()
+            .map(crate::kerberos::Acceptor::new)
+            .transpose()?;
+        #[cfg(not(feature = "kerberos"))]
+        if settings.kerberos.is_some() {
+            return Err(kerberos::NOT_BUILT_IN.into());
+        }
         metrics.directory.up(false);
         Ok(Directory {
             throttle: Throttle::new(settings.throttle.clone(), store),
@@ -90,6 +104,8 @@ impl Directory {
             binds: Semaphore::new(MAX_CONCURRENT_BINDS),
             health: std::sync::Mutex::new(Some("the directory has not been contacted yet".into())),
             metrics,
+            #[cfg(feature = "kerberos")]
+            kerberos,
         })
     }
 
@@ -108,7 +124,14 @@ impl Directory {
             // A read of the root DSE on the kept connection: it proves the connection still answers (a
             // half-open TCP connection or a restarted server is noticed here, not at a user's login).
             let _ = this
-                .search("", Scope::Base, "(objectClass=*)", vec!["1.1"], 1, Operation::Ping)
+                .search(
+                    "",
+                    Scope::Base,
+                    "(objectClass=*)",
+                    vec!["1.1"],
+                    1,
+                    Operation::Ping,
+                )
                 .await;
             drop(this);
             tokio::time::sleep(HEALTH_INTERVAL).await;
@@ -205,7 +228,12 @@ impl Directory {
 
     /// The one entry the user filter matches for `value`; `None` when none does.
     async fn find(&self, value: &str) -> Result<Option<UserEntry>, DirectoryError> {
-        let filter = filter::user_filter(&self.settings.user_filter, value);
+        self.find_by(&filter::user_filter(&self.settings.user_filter, value))
+            .await
+    }
+
+    /// The one entry `filter` matches; `None` when none does.
+    async fn find_by(&self, filter: &str) -> Result<Option<UserEntry>, DirectoryError> {
         let mut attributes: Vec<&str> = self
             .settings
             .attributes
@@ -217,7 +245,7 @@ impl Directory {
             .search(
                 &self.settings.base_dn,
                 Scope::Subtree,
-                &filter,
+                filter,
                 attributes,
                 2,
                 Operation::Search,

@@ -145,7 +145,9 @@ impl super::Sso {
         self.metrics.login("started", shape);
         if checked.account.login == crate::config::LoginMethod::Directory {
             tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; directory sign-in page shown");
-            return self.start_directory_login(request.headers(), &checked, id);
+            return self
+                .start_directory_login(request.headers(), &checked, id)
+                .await;
         }
         tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
         self.start_login(

@@ -6,6 +6,8 @@
 //! inside the cookie must equal the posted one. A post from another origin is refused before the cookie is
 //! read (`Origin`, `Sec-Fetch-Site`), so login CSRF needs both a forged origin and the browser's cookie.
 //!
+//! With `directory.kerberos` the Login URL also offers the silent Windows login (`negotiate`).
+//!
 //! How the password is checked is not this module's business: `crate::directory` answers with an
 //! `Identity` or a `LoginError`, and the end is the same as for a provider login (`finish`). Passwords
 //! live in zeroized buffers and are never logged.
@@ -25,6 +27,10 @@ use super::pending::{CALLBACK_PATH, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
 use crate::body::Body;
 use crate::directory::LoginError;
+use crate::kerberos::TokenError;
+use crate::kerberos::token::{self, Offered};
+
+mod negotiate;
 use crate::login_form::LoginForm;
 use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
@@ -44,13 +50,18 @@ struct Posted {
 
 impl Sso {
     /// `GET /sso/jwt/login` for a directory account: a pending login sealed in a cookie, and the form.
-    pub(super) fn start_directory_login(
+    ///
+    /// With `directory.kerberos`, the form comes with `401` and `WWW-Authenticate: Negotiate` (RFC 4559
+    /// §4.1): a browser that has a Kerberos ticket for the gateway asks the same URL again with
+    /// `Authorization: Negotiate <token>` and is signed in without a prompt (`negotiate`); one without
+    /// a ticket shows the form it already has.
+    pub(super) async fn start_directory_login(
         &self,
         headers: &HeaderMap,
         checked: &LoginRequest<'_>,
         id: RequestId,
     ) -> Result<Response<Body>, Failure> {
-        self.directory().map_err(|e| (e, None))?;
+        let directory = self.directory().map_err(|e| (e, None))?;
         let pending = PendingLogin {
             state: random_token(),
             nonce: String::new(),
@@ -62,10 +73,37 @@ impl Sso {
             return_to: None,
             directory: true,
         };
+        let negotiates = directory.negotiates();
+        if negotiates {
+            match token::offered(headers) {
+                Offered::Nothing => {}
+                Offered::Token(token) => {
+                    if let Some(done) = self.negotiate(token, &pending, checked, id).await {
+                        return done;
+                    }
+                }
+                Offered::Malformed => self.ticket_refused(
+                    &LoginError::Ticket(TokenError::Malformed.into()),
+                    checked,
+                    id,
+                ),
+            }
+        }
         let cookies =
             self.cookies
                 .start_login_cookies(headers, &pending, self.login_timeout().as_secs());
-        let mut response = self.form(&pending, "", None, StatusCode::OK, id);
+        let status = if negotiates {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = self.form(&pending, "", None, status, id);
+        if negotiates {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(token::SCHEME),
+            );
+        }
         for cookie in cookies {
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);

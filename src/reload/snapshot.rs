@@ -46,7 +46,8 @@ pub struct Snapshot {
     pub certificate: Option<Arc<CertifiedKey>>,
     /// Contents of the CA files the provider and the directory were built with, to tell a renewed CA.
     upstream_ca: Option<Vec<u8>>,
-    directory_ca: Option<Vec<u8>>,
+    /// The directory's CA file and Kerberos keytab, as read.
+    directory_files: (Option<Vec<u8>>, Option<Vec<u8>>),
 }
 
 /// What lives for the whole process and every snapshot shares.
@@ -104,6 +105,17 @@ impl Snapshot {
             config.directory.as_ref().and_then(|d| d.ca_file.as_deref()),
             &mut problems,
         );
+        // A renewed keytab (new key version after a password change) makes the directory again.
+        let directory_keytab = read_ca(
+            "directory.kerberos.keytab_file",
+            config
+                .directory
+                .as_ref()
+                .and_then(|d| d.kerberos.as_ref())
+                .map(|k| k.keytab_file.as_path()),
+            &mut problems,
+        );
+        let directory_files = (directory_ca, directory_keytab);
         let client_tls =
             match client_tls_config(config.upstream.as_ref().and_then(|u| u.ca_file.as_deref())) {
                 Ok(client_tls) => Some(client_tls),
@@ -156,7 +168,7 @@ impl Snapshot {
         let directory = match &config.directory {
             None => None,
             Some(settings) => match previous
-                .and_then(|p| p.reusable_directory(settings, &directory_ca, &store))
+                .and_then(|p| p.reusable_directory(settings, &directory_files, &store))
             {
                 Some(directory) => Some(directory),
                 None => match Directory::new(settings.clone(), metrics.clone(), store.clone()) {
@@ -213,7 +225,7 @@ impl Snapshot {
             next_signing_key,
             certificate,
             upstream_ca,
-            directory_ca,
+            directory_files,
             config,
         })
     }
@@ -230,11 +242,11 @@ impl Snapshot {
     fn reusable_directory(
         &self,
         settings: &DirectorySettings,
-        ca: &Option<Vec<u8>>,
+        files: &(Option<Vec<u8>>, Option<Vec<u8>>),
         store: &Arc<Shared>,
     ) -> Option<Arc<Directory>> {
         let same = self.config.directory.as_ref() == Some(settings)
-            && self.directory_ca == *ca
+            && self.directory_files == *files
             && Arc::ptr_eq(&self.store, store);
         same.then(|| self.directory.clone()).flatten()
     }

@@ -13,12 +13,14 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export async function launch() {
+/** A fresh browser; `args` are added to the flags, `env` replaces the process environment. */
+export async function launch({ args = [], env } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'freshgate-chromium-'));
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
+    ...(env ? { env } : {}),
     timeout: 60000,
   });
 }

@@ -7,12 +7,14 @@
 //! - `origin`: a plain HTTP origin server (hyper) for passthrough tests.
 //! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
 //! - `slapd`: the test directory (Debian's slapd with an AD-like schema, tests/ldap/slapd.sh).
+//! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
 
 pub mod ad_standin;
 pub mod faulty;
+pub mod kdc;
 pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;

@@ -29,9 +29,9 @@ use walk::{Walk, describe};
 
 pub(crate) use schema::closest;
 pub use schema::{
-    ACCOUNT_KEYS, ALLOW_KEYS, DIRECTORY_KEYS, FRESHWORKS_KEYS, LIMITS_KEYS, LITERAL_KEYS, LOG_KEYS,
-    RELOAD_KEYS, SESSION_KEYS, STORE_KEYS, THROTTLE_KEYS, TLS_KEYS, TOP_KEYS, UPSTREAM_KEYS,
-    WEBCHAT_KEYS, WIDGET_KEYS,
+    ACCOUNT_KEYS, ALLOW_KEYS, DIRECTORY_KEYS, FRESHWORKS_KEYS, KERBEROS_KEYS, LIMITS_KEYS,
+    LITERAL_KEYS, LOG_KEYS, RELOAD_KEYS, SESSION_KEYS, STORE_KEYS, THROTTLE_KEYS, TLS_KEYS,
+    TOP_KEYS, UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
 };
 pub use syntax::yaml_error;
 
@@ -145,6 +145,14 @@ pub struct RawDirectory {
     pub nested_groups: Field<String>,
     pub timeout: Field<String>,
     pub throttle: Field<RawThrottle>,
+    pub kerberos: Field<RawKerberos>,
+}
+
+/// `directory.kerberos`: the keytab and the service principal of the silent Windows login.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawKerberos {
+    pub keytab_file: Field<String>,
+    pub service_principal: Field<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -363,6 +371,13 @@ impl RawConfig {
                                 &s.path("max_failures_per_ip"),
                                 s.get("max_failures_per_ip"),
                             ),
+                        }
+                    }),
+                    kerberos: w.section(&s.path("kerberos"), s.get("kerberos"), KERBEROS_KEYS, |w, s| {
+                        RawKerberos {
+                            keytab_file: w.scalar(&s.path("keytab_file"), s.get("keytab_file")),
+                            service_principal: w
+                                .scalar(&s.path("service_principal"), s.get("service_principal")),
                         }
                     }),
                 }

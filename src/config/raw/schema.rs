@@ -90,8 +90,11 @@ pub const DIRECTORY_KEYS: &[&str] = &[
     "nested_groups",
     "timeout",
     "throttle",
+    "kerberos",
 ];
 pub const THROTTLE_KEYS: &[&str] = &["max_failures", "window", "max_failures_per_ip"];
+/// `directory.kerberos`: silent Windows login (SPNEGO, RFC 4559) for directory accounts.
+pub const KERBEROS_KEYS: &[&str] = &["keytab_file", "service_principal"];
 pub const WEBCHAT_KEYS: &[&str] = &[
     "secret",
     "secret_file",

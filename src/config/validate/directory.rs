@@ -45,7 +45,11 @@ pub fn default_attributes(kind: DirectoryKind) -> Vec<(String, String)> {
 }
 
 impl Validator {
-    pub(super) fn directory(&mut self, raw: &RawDirectory) -> Option<Directory> {
+    pub(super) fn directory(
+        &mut self,
+        raw: &RawDirectory,
+        public_url: Option<&Url>,
+    ) -> Option<Directory> {
         let start_tls = self.bool("directory.start_tls", &raw.start_tls, false);
         let urls = self
             .required(
@@ -171,6 +175,11 @@ impl Validator {
             " (a login page waits this long for the directory)",
         );
         let throttle = self.throttle(raw.throttle.set().unwrap_or(&RawThrottle::default()));
+        let kerberos = match &raw.kerberos {
+            Field::Absent => Some(None),
+            Field::Invalid => None,
+            Field::Set(k) => self.kerberos(k, public_url, base_dn.as_deref()).map(Some),
+        };
         Some(Directory {
             urls: urls?,
             start_tls: start_tls?,
@@ -185,6 +194,7 @@ impl Validator {
             nested_groups: nested_groups?,
             timeout: timeout?,
             throttle: throttle?,
+            kerberos: kerberos?,
         })
     }
 

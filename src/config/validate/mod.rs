@@ -11,6 +11,7 @@ mod directory;
 mod files;
 mod freshworks;
 mod insecure;
+mod kerberos;
 mod listen;
 mod session;
 mod store;
@@ -253,7 +254,7 @@ impl Validator {
             Field::Invalid => None,
         };
         let directory = match &raw.directory {
-            Field::Set(d) => self.directory(d).map(Some),
+            Field::Set(d) => self.directory(d, public_url.as_ref()).map(Some),
             Field::Absent => Some(None),
             Field::Invalid => None,
         };

@@ -212,3 +212,95 @@ fn the_bind_password_is_never_quoted_and_can_come_from_a_file() {
     let errors = dir.err(&yaml, &env());
     assert!(!errors.to_string().contains("svc-password"));
 }
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn kerberos_takes_a_keytab_and_defaults_the_principal_from_public_url_and_base_dn() {
+    let dir = freshworks_dir();
+    dir.write("freshgate.keytab", "keytab bytes");
+    let config = dir.ok(
+        &directory_only("  kerberos: { keytab_file: freshgate.keytab }\n", ""),
+        &env(),
+    );
+    let kerberos = config.directory.unwrap().kerberos.unwrap();
+    assert_eq!(
+        kerberos.service_principal,
+        "HTTP/sso.example.com@CORP.EXAMPLE"
+    );
+    assert!(kerberos.keytab_file.ends_with("freshgate.keytab"));
+    assert!(
+        config
+            .secret_files
+            .iter()
+            .any(|f| f.key == "directory.kerberos.keytab_file"),
+        "the keytab's mode is checked like every secret file's"
+    );
+    let written = dir.ok(
+        &directory_only(
+            "  kerberos: { keytab_file: freshgate.keytab, service_principal: HTTP/sso.corp.example@CORP.EXAMPLE }\n",
+            "",
+        ),
+        &env(),
+    );
+    assert_eq!(
+        written
+            .directory
+            .unwrap()
+            .kerberos
+            .unwrap()
+            .service_principal,
+        "HTTP/sso.corp.example@CORP.EXAMPLE"
+    );
+}
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn every_kerberos_problem_is_reported_at_once_with_its_key() {
+    let dir = freshworks_dir();
+    let errors = dir.err(
+        &directory_only(
+            "  kerberos: { keytab_file: missing.keytab, service_principal: sso.corp.example, ktpass: yes }\n",
+            "",
+        ),
+        &env(),
+    );
+    assert_eq!(
+        keys(&errors),
+        vec![
+            "directory.kerberos.ktpass",
+            "directory.kerberos.keytab_file",
+            "directory.kerberos.service_principal",
+        ]
+    );
+    // Without DC= labels the realm cannot be guessed.
+    dir.write("freshgate.keytab", "keytab bytes");
+    let yaml = directory_only("  kerberos: { keytab_file: freshgate.keytab }\n", "")
+        .replace("base_dn: DC=corp,DC=example", "base_dn: O=Acme");
+    let errors = dir.err(&yaml, &env());
+    assert_eq!(keys(&errors), vec!["directory.kerberos.service_principal"]);
+    assert!(errors.to_string().contains("no DC= labels"), "{errors}");
+    let errors = dir.err(&directory_only("  kerberos: {}\n", ""), &env());
+    assert_eq!(keys(&errors), vec!["directory.kerberos.keytab_file"]);
+}
+
+#[cfg(not(feature = "kerberos"))]
+#[test]
+fn without_the_kerberos_feature_the_section_is_an_error_that_says_how_to_get_it() {
+    let dir = freshworks_dir();
+    dir.write("freshgate.keytab", "keytab bytes");
+    let errors = dir.err(
+        &directory_only(
+            "  kerberos: { keytab_file: freshgate.keytab }\n  timeout: 2h\n",
+            "",
+        ),
+        &env(),
+    );
+    assert_eq!(
+        keys(&errors),
+        vec!["directory.timeout", "directory.kerberos"],
+        "reported with the other problems"
+    );
+    let text = errors.to_string();
+    assert!(text.contains("--features kerberos"), "{text}");
+    assert!(text.contains("container image"), "{text}");
+}

@@ -1,0 +1,166 @@
+//! The test KDC: Debian's MIT krb5kdc started by `tests/krb5/kdc.sh` (the fixture the browser tests use
+//! too) with a throwaway realm `CORP.EXAMPLE`, the test directory's users (same passwords) plus `ghost`,
+//! and the gateway's keytab for `HTTP/sso.freshgate.test@CORP.EXAMPLE`. `tests/krb5/README.md` describes it.
+//!
+//! Clients (kinit, curl) get this KDC through `KRB5_CONFIG` and a ticket cache of their own through
+//! `KRB5CCNAME`, set on their command only: the tests never change their own environment.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{free_port, repo};
+
+pub const REALM: &str = "CORP.EXAMPLE";
+pub const SERVICE_PRINCIPAL: &str = "HTTP/sso.freshgate.test@CORP.EXAMPLE";
+/// A principal with a password in the KDC and no entry in the test directory.
+pub const GHOST: (&str, &str) = ("ghost", "ghost-password");
+
+/// A running test KDC.
+pub struct Kdc {
+    /// `CORP.EXAMPLE`.
+    pub realm: String,
+    /// `127.0.0.1:P` (TCP and UDP).
+    pub kdc: String,
+    /// The krb5.conf clients use (`KRB5_CONFIG`): this KDC, no DNS.
+    pub krb5_config: PathBuf,
+    /// The gateway's keytab (mode 0600).
+    pub keytab: PathBuf,
+    pub service_principal: String,
+    /// The KDC's own directory: kdc.conf, krb5.conf, the database, kdc.log.
+    pub dir: PathBuf,
+    /// How long `start` took, up to the ready line.
+    pub startup: Duration,
+    child: Child,
+    /// Kept open: the script stops the KDC and exits when it closes (also when the test process ends).
+    stdin: Option<ChildStdin>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Kdc {
+    /// Starts a KDC of its own (about 0.2 s: the realm, the principals, the keytab, krb5kdc).
+    pub fn start() -> Kdc {
+        let started = Instant::now();
+        let tmp = tempfile::Builder::new()
+            .prefix("freshgate-kdc-")
+            .tempdir()
+            .expect("a temporary directory");
+        let dir = tmp.path().join("kdc");
+        let stderr_path = tmp.path().join("kdc.stderr");
+        let stderr = File::create(&stderr_path).expect("a file for the fixture's stderr");
+        let mut child = Command::new("bash")
+            .arg(repo().join("tests/krb5/kdc.sh"))
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--port", &free_port().to_string()])
+            .args(["--exit-on-stdin-close", "--remove-dir-on-exit"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("bash runs tests/krb5/kdc.sh");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line);
+        let ready: Option<Value> = serde_json::from_str(line.trim()).ok();
+        let Some(ready) = ready.filter(|_| read.is_ok()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            panic!(
+                "tests/krb5/kdc.sh did not start (Debian: apt-get install krb5-kdc krb5-admin-server krb5-user): {}{err}",
+                line.trim()
+            );
+        };
+        let field = |name: &str| {
+            ready[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("the ready line has {name}: {ready}"))
+                .to_string()
+        };
+        Kdc {
+            realm: field("realm"),
+            kdc: field("kdc"),
+            krb5_config: PathBuf::from(field("krb5_config")),
+            keytab: PathBuf::from(field("keytab")),
+            service_principal: field("service_principal"),
+            dir: PathBuf::from(field("dir")),
+            startup: started.elapsed(),
+            stdin: child.stdin.take(),
+            child,
+            _tmp: tmp,
+        }
+    }
+
+    /// One KDC shared by the tests of this binary.
+    pub fn shared() -> &'static Kdc {
+        static SHARED: OnceLock<Kdc> = OnceLock::new();
+        SHARED.get_or_init(Kdc::start)
+    }
+
+    /// A new ticket cache holding `user`'s TGT, from `kinit` with the password on stdin.
+    pub fn kinit(&self, user: &str, password: &str) -> PathBuf {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ccache = self.dir.join(format!(
+            "ccache-{}-{n}",
+            user.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ));
+        let mut child = self
+            .command("kinit", &ccache)
+            .arg(user)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kinit runs (Debian: apt-get install krb5-user)");
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "kinit {user}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ccache
+    }
+
+    /// `program` with this KDC's `KRB5_CONFIG` and the ticket cache `ccache`, and nothing from the user's
+    /// own Kerberos setup.
+    pub fn command(&self, program: &str, ccache: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("KRB5_CONFIG", &self.krb5_config)
+            .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+            .env("KRB5RCACHEDIR", &self.dir)
+            .env_remove("KRB5_KTNAME")
+            .env_remove("KRB5_CLIENT_KTNAME");
+        command
+    }
+
+    /// The KDC's log (requests and the tickets issued).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kdc.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Kdc {
+    fn drop(&mut self) {
+        // Closing stdin makes the script stop the KDC, remove its directory and exit.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
