@@ -209,6 +209,7 @@ async fn check_config(config: &Config, report: &mut Report) {
     if let Some(upstream) = &config.upstream {
         check_provider(upstream, report).await;
     }
+    check_store(&config.store, report).await;
     if let Some(freshworks) = &config.freshworks {
         let mut paste = String::new();
         let _ = writeln!(
@@ -254,6 +255,31 @@ async fn check_config(config: &Config, report: &mut Report) {
             }
         }
         report.paste = Some(paste);
+    }
+}
+
+/// A Redis / Valkey store must answer: with `on_error: fail_closed` no login works without it.
+async fn check_store(settings: &crate::config::StoreSettings, report: &mut Report) {
+    use crate::store::Store;
+    let crate::config::StoreSettings::Redis(redis) = settings else {
+        return;
+    };
+    let store = match crate::store::redis::RedisStore::new(redis) {
+        Ok(store) => store,
+        Err(problem) => {
+            report.problems.push(problem);
+            return;
+        }
+    };
+    match store.ping().await {
+        Ok(()) => report.ok.push(format!(
+            "shared store answers (keys prefixed `{}`)",
+            redis.key_prefix
+        )),
+        Err(e) => report.problems.push(format!(
+            "store: {e}\n    fix: check store.url (the host, the port, redis:// or rediss://), the password and store.ca_file; \
+             until it answers, logins are refused (store.on_error: fail_closed) or each replica uses its own memory (fail_open)"
+        )),
     }
 }
 

@@ -218,3 +218,40 @@ async fn a_tls_store_is_used_with_its_ca_and_refused_without_it() {
     assert_eq!(try_password(&untrusted, "jdoe", "right").await, 503);
     assert!(untrusted.metrics().await.contains("freshgate_store_up 0"));
 }
+
+#[test]
+fn check_pings_the_store_and_names_the_fix_when_it_does_not_answer() {
+    let mut redis = Redis::start();
+    let ad = AdStandin::start(vec![StandinUser::new("jdoe", "right")]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &config,
+        directory_yaml(
+            &ad,
+            &format!("{{ url: \"{}\", timeout: 300ms }}", redis.url()),
+        ),
+    )
+    .unwrap();
+    let check = || {
+        let output = std::process::Command::new(support::binary())
+            .args(["check", "-c"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, text) = check();
+    assert!(text.contains("shared store answers"), "{text}");
+    assert_eq!(code, Some(0), "{text}");
+    redis.stop();
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("store: ") && text.contains("fix: check store.url"),
+        "{text}"
+    );
+}
