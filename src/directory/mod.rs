@@ -175,6 +175,9 @@ impl Directory {
         let Some(user) = self.find(&value).await? else {
             let key = username::throttle_key(&value);
             self.throttle.check_user(&key).await?;
+            // The same work as for a real user: a bind on a fresh connection, to a DN that cannot exist (it
+            // only ever fails), so the answer's timing does not tell whether the name exists.
+            let _ = self.bind_as(&self.decoy_dn(), password).await;
             self.throttle.failed(&key, client).await?;
             return Err(LoginError::UnknownUser);
         };
@@ -450,6 +453,15 @@ impl Directory {
                 Err(DirectoryError::from_ldap("bind", e, self.settings.timeout))
             }
         }
+    }
+
+    /// A DN under the base that no entry has: a random RDN value the directory cannot match.
+    fn decoy_dn(&self) -> String {
+        format!(
+            "CN=freshgate-no-such-user-{},{}",
+            crate::oidc::flow::random_token(),
+            self.settings.base_dn
+        )
     }
 
     fn observe(&self, operation: Operation, ok: bool, started: Instant) {

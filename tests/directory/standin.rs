@@ -155,3 +155,28 @@ async fn nested_groups_come_from_ads_in_chain_rule() {
     assert_eq!(status, 403);
     assert!(body.contains("not_in_allowed_group"));
 }
+
+#[tokio::test]
+async fn an_unknown_user_costs_a_bind_too_so_timing_does_not_tell_names_apart() {
+    let ad = AdStandin::start(vec![agent("jdoe", "right")]);
+    let gateway = Gateway::start_yaml(&yaml(&standin_directory(&ad, ""), ""));
+    let binds_before = ad.total_binds();
+    let response = login(&gateway, ACCOUNT, "nobody", "whatever").await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("The user name or password is not right")
+    );
+    // Not counting the service account's own bind (made on first use).
+    let new: Vec<_> = ad
+        .bind_log()
+        .into_iter()
+        .skip(binds_before)
+        .filter(|bind| bind.name != ad.bind_dn)
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].name.contains("freshgate-no-such-user-"), "{new:?}");
+    assert_ne!(new[0].code, 0, "the decoy bind fails");
+}
