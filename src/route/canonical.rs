@@ -19,10 +19,9 @@ const MAX_DECODE_ROUNDS: usize = 3;
 /// True when no normalisation can change `path`: the common case, checked without allocating.
 fn is_plain(path: &str) -> bool {
     let bytes = path.as_bytes();
-    !bytes
-        .iter()
-        .any(|&b| matches!(b, b'%' | b'\\' | b';' | b'\0') || b.is_ascii_uppercase())
-        && !path.contains("//")
+    !bytes.iter().any(|&b| {
+        matches!(b, b'%' | b'\\' | b';' | b'\0') || b.is_ascii_uppercase() || !b.is_ascii()
+    }) && !path.contains("//")
         && !path
             .split('/')
             .any(|segment| segment == "." || segment == "..")
@@ -45,7 +44,28 @@ fn lenient_text(path: &str) -> Option<String> {
         }
         text = decoded;
     }
-    Some(text.replace('\\', "/").to_ascii_lowercase())
+    Some(text.replace('\\', "/").chars().map(fold).collect())
+}
+
+/// A character as a case-insensitive comparison sees it: ASCII lower-cased, and a non-ASCII character that
+/// upper-cases to an ASCII letter read as that letter — `ſ` (U+017F) is `S` to Java's `equalsIgnoreCase`
+/// and to .NET's ordinal-ignore-case, so `/ſso` may be routed as `/sso`. Others lower-cased when that keeps
+/// them one character.
+fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut upper = c.to_uppercase();
+    if let (Some(u), None) = (upper.next(), upper.next())
+        && u.is_ascii()
+    {
+        return u.to_ascii_lowercase();
+    }
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
 }
 
 /// The segments of [`lenient_text`], each without its path parameters or what follows a NUL.
@@ -167,6 +187,10 @@ mod tests {
             "/.a.\\j/../sso//..\\j/../z",
             "/%2e%2e/sso",
             "/%53SO",
+            // U+017F LATIN SMALL LETTER LONG S upper-cases to `S`: Java's equalsIgnoreCase reads `ſso` as `sso`.
+            "/%C5%BFso/jwt/login",
+            "/%C5%BF%C5%BFo",
+            "/\u{17f}so",
         ] {
             assert!(may_reach_sso(path), "{path}");
             assert_eq!(
@@ -181,6 +205,9 @@ mod tests {
             "/realms/acme/%2e%2e/x",
             "/SSOfoo/..",
             "/x/ss%6f",
+            // Other non-ASCII letters stay themselves.
+            "/%C3%9Fo",
+            "/s%C3%9F",
         ] {
             assert!(!may_reach_sso(path), "{path}");
         }
