@@ -31,6 +31,8 @@ fn accounts() -> BTreeMap<String, Account> {
             id: id.to_owned(),
             redirect_url: redirect.parse().unwrap(),
             logout_redirect_url: logout.map(|l| l.parse().unwrap()),
+            login: freshgate::config::LoginMethod::Oidc,
+            allow: freshgate::config::Allow::default(),
         };
         (id.to_owned(), account)
     })
