@@ -270,3 +270,22 @@ async fn a_filter_that_matches_two_entries_signs_nobody_in() {
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("ambiguous_user"), "{body}");
 }
+
+#[tokio::test]
+async fn a_list_of_urls_fails_over_to_the_next_server_in_order() {
+    let slapd = Slapd::shared();
+    let down = format!("ldaps://127.0.0.1:{}", free_port());
+    let directory = slapd_directory(slapd, false).replace(
+        &format!("  url: {}\n", slapd.ldaps_url),
+        &format!("  url: [\"{down}\", \"{}\"]\n", slapd.ldaps_url),
+    );
+    assert!(directory.contains(&down), "{directory}");
+    let gateway = Gateway::start_yaml(&yaml(&directory, ""));
+    let response = login(&gateway, ACCOUNT, JDOE.sam, JDOE.password).await;
+    assert_eq!(response.status(), 302, "{}", gateway.logs());
+    assert!(
+        gateway.has_logged("trying the next URL"),
+        "{}",
+        gateway.logs()
+    );
+}
