@@ -128,13 +128,7 @@ fn user_key(user: &str) -> String {
 
 /// IPv4 addresses as they are; IPv6 by /64, the block one host is usually given.
 fn address_key(address: IpAddr) -> String {
-    let address = match address.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
-    };
+    let address = crate::server::per_ip::client_key(address.to_canonical());
     format!("throttle:ip:{address}")
 }
 

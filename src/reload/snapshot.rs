@@ -95,18 +95,18 @@ impl Snapshot {
                     }),
             ),
         };
-        let upstream_ca = read_ca(
+        let upstream_ca = read_file(
             "upstream.ca_file",
             config.upstream.as_ref().and_then(|u| u.ca_file.as_deref()),
             &mut problems,
         );
-        let directory_ca = read_ca(
+        let directory_ca = read_file(
             "directory.ca_file",
             config.directory.as_ref().and_then(|d| d.ca_file.as_deref()),
             &mut problems,
         );
         // A renewed keytab (new key version after a password change) makes the directory again.
-        let directory_keytab = read_ca(
+        let directory_keytab = read_file(
             "directory.kerberos.keytab_file",
             config
                 .directory
@@ -291,7 +291,8 @@ fn load_key(key: &str, path: &Path, problems: &mut Vec<String>) -> Option<Signin
     }
 }
 
-fn read_ca(key: &str, path: Option<&Path>, problems: &mut Vec<String>) -> Option<Vec<u8>> {
+/// A file a part is built from (a CA file, the keytab), read to tell a renewed one on reload.
+fn read_file(key: &str, path: Option<&Path>, problems: &mut Vec<String>) -> Option<Vec<u8>> {
     let path = path?;
     match std::fs::read(path) {
         Ok(bytes) => Some(bytes),

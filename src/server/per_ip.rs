@@ -58,8 +58,8 @@ impl PerIp {
     }
 }
 
-/// An IPv4 address as it is; an IPv6 address reduced to its /64.
-fn client_key(peer: IpAddr) -> IpAddr {
+/// An IPv4 address as it is; an IPv6 address reduced to its /64 (also the login throttle's unit).
+pub(crate) fn client_key(peer: IpAddr) -> IpAddr {
     match peer {
         IpAddr::V4(_) => peer,
         IpAddr::V6(v6) => {

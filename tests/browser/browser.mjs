@@ -38,6 +38,24 @@ export async function screenshots(context, name) {
   }
 }
 
+/**
+ * Runs a test's scenario in a fresh page of `fixture`'s browser, as a new visitor (no cookies: no provider
+ * session, no pending logins); on failure, screenshots of every open page.
+ */
+export async function scenario(fixture, t, body) {
+  await fixture.context.clearCookies();
+  const page = await fixture.context.newPage();
+  try {
+    await body(page);
+  } catch (err) {
+    await screenshots(fixture.context, t.name);
+    throw err;
+  } finally {
+    await page.close();
+    for (const other of fixture.context.pages()) await other.close();
+  }
+}
+
 /** From the simulator's portal through the provider's login form; returns the page where it ends. */
 export async function logIn(page, portal, { username, password }) {
   await page.goto(portal);

@@ -2,30 +2,17 @@
 // gateway's own sign-in page, the test directory (Debian's slapd), and the token back at "Freshworks".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { logIn, screenshots, useStackAndBrowser } from './browser.mjs';
+import { logIn, scenario, useStackAndBrowser } from './browser.mjs';
 import { haveSlapd } from './stack.mjs';
 
 const fixture = useStackAndBrowser({ directory: true });
-
-async function scenario(t, body) {
-  await fixture.context.clearCookies();
-  const page = await fixture.context.newPage();
-  try {
-    await body(page);
-  } catch (err) {
-    await screenshots(fixture.context, t.name);
-    throw err;
-  } finally {
-    await page.close();
-  }
-}
 
 test('the test directory is installed (slapd)', () => {
   assert.ok(haveSlapd(), 'apt-get install slapd ldap-utils');
 });
 
 test('a directory user logs in through the gateway\'s sign-in page and every check passes', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await page.goto(fixture.stack.adPortal);
     await page.click('#login');
     await page.waitForSelector('#username');
@@ -45,7 +32,7 @@ test('a directory user logs in through the gateway\'s sign-in page and every che
 });
 
 test('a wrong password shows the form again with an announced message and the name kept', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await logIn(page, fixture.stack.adPortal, { username: 'zoë', password: 'wrong' });
     const alert = page.getByRole('alert');
     assert.match(await alert.textContent(), /The user name or password is not right/);
@@ -64,7 +51,7 @@ test('a wrong password shows the form again with an announced message and the na
 });
 
 test('a disabled account gets its own page with what to do', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await logIn(page, fixture.stack.adPortal, { username: 'dis', password: 'dis-password' });
     assert.match(await page.textContent('h1'), /Your account is disabled/);
     assert.match(await page.textContent('main'), /Ask your IT team/);

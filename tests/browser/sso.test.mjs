@@ -2,25 +2,9 @@
 // Run with `node --test tests/browser/` (scripts/test does, when /usr/bin/chromium exists).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { logIn, screenshots, useStackAndBrowser } from './browser.mjs';
+import { logIn, scenario, useStackAndBrowser } from './browser.mjs';
 
 const fixture = useStackAndBrowser();
-
-/** Runs a scenario in a fresh page; on failure, screenshots of every open page. */
-async function scenario(t, body) {
-  // Each scenario is a new visitor: no provider session, no pending logins.
-  await fixture.context.clearCookies();
-  const page = await fixture.context.newPage();
-  try {
-    await body(page);
-  } catch (err) {
-    await screenshots(fixture.context, t.name);
-    throw err;
-  } finally {
-    await page.close();
-    for (const other of fixture.context.pages()) await other.close();
-  }
-}
 
 async function expectVerdictPassed(page) {
   await page.waitForSelector('#verdict', { timeout: 30000 });
@@ -32,7 +16,7 @@ async function expectVerdictPassed(page) {
 }
 
 test('alice logs in from the portal through the provider and every check passes', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.waitForSelector('#username');
@@ -47,7 +31,7 @@ test('alice logs in from the portal through the provider and every check passes'
 });
 
 test('a user with a non-ASCII name and password logs in', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await logIn(page, fixture.stack.portal, { username: 'zoë', password: 'pässwörd-ß-日本' });
     const who = await expectVerdictPassed(page);
     assert.match(who, /Zoë Ødegård-Łukasiewicz/);
@@ -55,7 +39,7 @@ test('a user with a non-ASCII name and password logs in', async (t) => {
 });
 
 test('the seed request shape logs in too', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await page.goto(fixture.stack.portal);
     await page.click('#login-other');
     await page.fill('#username', 'bob');
@@ -67,7 +51,7 @@ test('the seed request shape logs in too', async (t) => {
 });
 
 test('cancelling at the provider shows the gateway page that says so', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.waitForSelector('#cancel');
@@ -80,7 +64,7 @@ test('cancelling at the provider shows the gateway page that says so', async (t)
 });
 
 test('a refused user signs out at the provider from the refusal page and logs in as someone else', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await logIn(page, fixture.stack.portal, { username: 'mallory', password: 'mallory-password' });
     await page.waitForSelector('h1');
     assert.equal(await page.textContent('h1'), 'Your email address is not verified');
@@ -98,7 +82,7 @@ test('a refused user signs out at the provider from the refusal page and logs in
 });
 
 test('a wrong password then the right one logs in', async (t) => {
-  await scenario(t, async (page) => {
+  await scenario(fixture, t, async (page) => {
     await page.goto(fixture.stack.portal);
     await page.click('#login');
     await page.fill('#username', 'alice');
@@ -113,7 +97,7 @@ test('a wrong password then the right one logs in', async (t) => {
 });
 
 test('two tabs logging in at once both finish', async (t) => {
-  await scenario(t, async (first) => {
+  await scenario(fixture, t, async (first) => {
     const second = await fixture.context.newPage();
     for (const page of [first, second]) {
       await page.goto(fixture.stack.portal);

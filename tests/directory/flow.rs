@@ -153,3 +153,10 @@ pub async fn wait_directory_ready(gateway: &Gateway) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Asserts a response's status and that its page says `text`.
+pub async fn assert_page(response: reqwest::Response, status: u16, text: &str) {
+    assert_eq!(response.status(), status);
+    let body = response.text().await.unwrap();
+    assert!(body.contains(text), "{body}");
+}

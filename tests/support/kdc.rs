@@ -6,15 +6,13 @@
 //! `KRB5CCNAME`, set on their command only: the tests never change their own environment.
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
+use super::script::Script;
 use super::{free_port, repo};
 
 pub const REALM: &str = "CORP.EXAMPLE";
@@ -37,9 +35,8 @@ pub struct Kdc {
     pub dir: PathBuf,
     /// How long `start` took, up to the ready line.
     pub startup: Duration,
-    child: Child,
-    /// Kept open: the script stops the KDC and exits when it closes (also when the test process ends).
-    stdin: Option<ChildStdin>,
+    /// Stops the KDC and removes its directory when dropped.
+    script: Script,
     _tmp: tempfile::TempDir,
 }
 
@@ -52,38 +49,20 @@ impl Kdc {
             .tempdir()
             .expect("a temporary directory");
         let dir = tmp.path().join("kdc");
-        let stderr_path = tmp.path().join("kdc.stderr");
-        let stderr = File::create(&stderr_path).expect("a file for the fixture's stderr");
-        let mut child = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .arg(repo().join("tests/krb5/kdc.sh"))
             .arg("--dir")
             .arg(&dir)
             .args(["--port", &free_port().to_string()])
-            .args(["--exit-on-stdin-close", "--remove-dir-on-exit"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .expect("bash runs tests/krb5/kdc.sh");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        let read = BufReader::new(stdout).read_line(&mut line);
-        let ready: Option<Value> = serde_json::from_str(line.trim()).ok();
-        let Some(ready) = ready.filter(|_| read.is_ok()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!(
-                "tests/krb5/kdc.sh did not start (Debian: apt-get install krb5-kdc krb5-admin-server krb5-user): {}{err}",
-                line.trim()
-            );
-        };
-        let field = |name: &str| {
-            ready[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("the ready line has {name}: {ready}"))
-                .to_string()
-        };
+            .args(["--exit-on-stdin-close", "--remove-dir-on-exit"]);
+        let script = Script::start(
+            command,
+            &tmp.path().join("kdc.stderr"),
+            "tests/krb5/kdc.sh",
+            "Debian: apt-get install krb5-kdc krb5-admin-server krb5-user",
+        );
+        let field = |name: &str| script.field(name);
         Kdc {
             realm: field("realm"),
             kdc: field("kdc"),
@@ -92,8 +71,7 @@ impl Kdc {
             service_principal: field("service_principal"),
             dir: PathBuf::from(field("dir")),
             startup: started.elapsed(),
-            stdin: child.stdin.take(),
-            child,
+            script,
             _tmp: tmp,
         }
     }
@@ -146,21 +124,5 @@ impl Kdc {
     /// The KDC's log (requests and the tickets issued).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kdc.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Kdc {
-    fn drop(&mut self) {
-        // Closing stdin makes the script stop the KDC, remove its directory and exit.
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -19,6 +19,7 @@ pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;
 pub mod redis;
+pub mod script;
 pub mod slapd;
 
 use std::io::{BufRead, BufReader, Write};

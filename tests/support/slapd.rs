@@ -7,15 +7,12 @@
 //! where AD says `CN=…,OU=…,DC=…`: compare DNs as DNs (case-insensitively), never as strings.
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
+use super::script::Script;
 use super::{free_port, repo, rustls_client_config};
 
 /// The directory's base, NetBIOS-style domain name and UPN suffix.
@@ -265,9 +262,8 @@ pub struct Slapd {
     pub dir: PathBuf,
     /// How long `start` took, up to the ready line.
     pub startup: Duration,
-    child: Child,
-    /// Kept open: the script stops slapd and exits when it closes (also when the test process ends).
-    stdin: Option<ChildStdin>,
+    /// Stops slapd and removes its directory when dropped.
+    script: Script,
     _tmp: tempfile::TempDir,
 }
 
@@ -285,41 +281,21 @@ impl Slapd {
             .tempdir()
             .expect("a temporary directory");
         let dir = tmp.path().to_path_buf();
-        let stderr_path = tmp.path().with_extension("stderr");
-        let stderr = File::create(&stderr_path).expect("a file for the fixture's stderr");
-        let mut child = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .arg(repo().join("tests/ldap/slapd.sh"))
             .arg("--dir")
             .arg(&dir)
             .args(["--ldap-port", &ldap_port.to_string()])
             .args(["--ldaps-port", &ldaps_port.to_string()])
-            .args(["--exit-on-stdin-close", "--remove-dir-on-exit"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .expect("bash runs tests/ldap/slapd.sh");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        let read = BufReader::new(stdout).read_line(&mut line);
-        let ready: Option<Value> = serde_json::from_str(line.trim()).ok();
-        let Some(ready) = ready.filter(|_| read.is_ok()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            let _ = std::fs::remove_file(&stderr_path);
-            panic!(
-                "tests/ldap/slapd.sh did not start (Debian: apt-get install slapd ldap-utils): {}{err}",
-                line.trim()
-            );
-        };
-        let _ = std::fs::remove_file(&stderr_path);
-        let field = |name: &str| {
-            ready[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("the ready line has {name}: {ready}"))
-                .to_string()
-        };
+            .args(["--exit-on-stdin-close", "--remove-dir-on-exit"]);
+        let script = Script::start(
+            command,
+            &tmp.path().with_extension("stderr"),
+            "tests/ldap/slapd.sh",
+            "Debian: apt-get install slapd ldap-utils",
+        );
+        let field = |name: &str| script.field(name);
         Slapd {
             ldap_url: field("ldap"),
             ldaps_url: field("ldaps"),
@@ -329,8 +305,7 @@ impl Slapd {
             bind_password: field("bind_password"),
             dir,
             startup: started.elapsed(),
-            stdin: child.stdin.take(),
-            child,
+            script,
             _tmp: tmp,
         }
     }
@@ -355,21 +330,5 @@ impl Slapd {
         let mut config = rustls_client_config(Some(&self.ca_file));
         config.alpn_protocols.clear();
         Arc::new(config)
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        // Closing stdin makes the script stop slapd, remove its directory and exit.
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
