@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::backchannel::{Backchannel, BackchannelError};
+use super::jwk::{VerifyingKeySet, verifying_set};
 use crate::admin::metrics::Metrics;
 use crate::config::Upstream;
 use crate::proxy::error_chain;
@@ -67,7 +68,20 @@ const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 pub struct Discovered {
     pub metadata: Metadata,
     pub jwks: CoreJsonWebKeySet,
+    /// The same keys as the ID-token check uses them (`jwk.rs`).
+    pub verifying_keys: VerifyingKeySet,
     pub fetched_at: Instant,
+}
+
+impl Discovered {
+    pub fn new(metadata: Metadata, jwks: CoreJsonWebKeySet) -> Self {
+        Discovered {
+            metadata,
+            verifying_keys: verifying_set(&jwks),
+            jwks,
+            fetched_at: Instant::now(),
+        }
+    }
 }
 
 enum State {
@@ -125,11 +139,7 @@ impl Provider {
             })?;
         self.metrics.jwks_fetch("ok");
         let jwks = metadata.jwks().clone();
-        Ok(Discovered {
-            metadata,
-            jwks,
-            fetched_at: Instant::now(),
-        })
+        Ok(Discovered::new(metadata, jwks))
     }
 
     fn set_ready(&self, discovered: Discovered) {
@@ -219,11 +229,7 @@ impl Provider {
                     });
                 let mut metadata = current.metadata.clone();
                 metadata = metadata.set_jwks(jwks.clone());
-                self.set_ready(Discovered {
-                    metadata,
-                    jwks,
-                    fetched_at: Instant::now(),
-                });
+                self.set_ready(Discovered::new(metadata, jwks));
                 info!(changed, "JWKS re-fetched for an unknown key id");
                 changed
             }
