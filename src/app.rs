@@ -57,7 +57,9 @@ impl Handler for App {
             Ok((route, _)) => (
                 route,
                 match &snapshot.sso {
-                    Some(sso) => sso.handle(route, request, conn, id).await,
+                    // Boxed: hyper keeps room for this future in every connection for the connection's
+                    // life, and the sign-in paths' state is many times the passthrough's (README, Performance).
+                    Some(sso) => Box::pin(sso.handle(route, request, conn, id)).await,
                     None => sso_not_configured(request.headers(), id),
                 },
             ),

@@ -15,7 +15,7 @@ use tokio::sync::OwnedSemaphorePermit;
 pub enum Body {
     /// Streamed from the upstream, frame by frame, holding its places under the upstream request limits
     /// until the last frame is sent or the body is dropped.
-    Upstream(Incoming, [OwnedSemaphorePermit; 2]),
+    Upstream(Incoming, [OwnedSemaphorePermit; 3]),
     /// Written by the gateway.
     Full(Full<Bytes>),
 }

@@ -222,6 +222,10 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             .run(shutdown_rx.clone()),
         );
     }
+    tasks.spawn(crate::server::reclaim::run(
+        metrics.clone(),
+        shutdown_rx.clone(),
+    ));
     let reloader = Arc::new(Reloader::new(&source, current, process, certificates));
     tasks.spawn(reloader.run(shutdown_rx));
     Ok(Gateway {

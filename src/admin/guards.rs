@@ -13,13 +13,17 @@ pub enum Overload {
     UpstreamRequests,
     /// `limits.max_upstream_requests_per_connection`: a request got a 503 page.
     UpstreamRequestsPerConnection,
+    /// `limits.max_upstream_connections`: a request waited `upstream.response_timeout` for a provider
+    /// connection and got a 503 page.
+    UpstreamConnections,
 }
 
 impl Overload {
-    const ALL: [Overload; 3] = [
+    const ALL: [Overload; 4] = [
         Overload::ConnectionsPerIp,
         Overload::UpstreamRequests,
         Overload::UpstreamRequestsPerConnection,
+        Overload::UpstreamConnections,
     ];
 
     pub fn name(self) -> &'static str {
@@ -27,6 +31,7 @@ impl Overload {
             Overload::ConnectionsPerIp => "max_connections_per_ip",
             Overload::UpstreamRequests => "max_upstream_requests",
             Overload::UpstreamRequestsPerConnection => "max_upstream_requests_per_connection",
+            Overload::UpstreamConnections => "max_upstream_connections",
         }
     }
 }
@@ -185,6 +190,6 @@ mod tests {
         assert!(
             out.contains("freshgate_requests_refused_total{reason=\"non_canonical_path\"} 1\n")
         );
-        assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 13);
+        assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 14);
     }
 }

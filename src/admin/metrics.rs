@@ -49,6 +49,8 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     upstream_errors: [AtomicU64; 3],
     connections: AtomicI64,
+    /// The most connections open at once since `take_connection_peak` last ran.
+    connections_peak: AtomicI64,
     logins: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     provider_ready: AtomicI64,
     jwks_fetches: Mutex<BTreeMap<&'static str, u64>>,
@@ -78,6 +80,7 @@ impl Metrics {
             latency_sum_micros: AtomicU64::new(0),
             upstream_errors: Default::default(),
             connections: AtomicI64::new(0),
+            connections_peak: AtomicI64::new(0),
             logins: Mutex::new(BTreeMap::new()),
             provider_ready: AtomicI64::new(0),
             jwks_fetches: Mutex::new(BTreeMap::new()),
@@ -113,7 +116,15 @@ impl Metrics {
     }
 
     pub fn connection_opened(&self) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
+        let open = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        self.connections_peak.fetch_max(open, Ordering::Relaxed);
+    }
+
+    /// The most connections open at once since the last call, and the number open now (`server::reclaim`).
+    pub fn take_connection_peak(&self) -> (i64, i64) {
+        let open = self.connections.load(Ordering::Relaxed);
+        let peak = self.connections_peak.swap(open, Ordering::Relaxed);
+        (peak.max(open), open)
     }
 
     pub fn connection_closed(&self) {

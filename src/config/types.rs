@@ -112,10 +112,13 @@ pub struct Limits {
     pub max_upstream_requests: usize,
     /// Requests to the provider in flight at once from one client connection; past it, a 503 page.
     pub max_upstream_requests_per_connection: usize,
+    /// Connections to the provider for passthrough, busy or idle; a request that finds them all busy waits
+    /// its turn (first come, first served), at most `upstream.response_timeout`, then gets a 503 page.
+    pub max_upstream_connections: usize,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
-    /// Threads that serve connections, each with its own scheduler and its own listening socket
-    /// (`SO_REUSEPORT`); default: the number of cores this process may use.
+    /// Threads that serve connections (tokio's multi-thread scheduler; with 1, its current-thread one);
+    /// default: the number of cores this process may use.
     pub worker_threads: usize,
 }
 
@@ -137,6 +140,7 @@ impl Default for Limits {
             max_concurrent_streams: 100,
             max_upstream_requests: 1024,
             max_upstream_requests_per_connection: 32,
+            max_upstream_connections: 128,
             shutdown_grace: Duration::from_secs(30),
             worker_threads: default_worker_threads(),
         }

@@ -17,11 +17,12 @@ pub type Connector = HttpsConnector<HttpConnector>;
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The most a response from the provider may have buffered per connection before it is passed on. hyper
-/// grows its read buffer up to this while a large response streams; its default (~400 KiB) times every
-/// pooled connection was most of the gateway's memory after large downloads. Measured with `bench/passthrough`
-/// (1 MiB responses, 64 connections): 64 KiB cut the peak from 65 to 24 MB but cost 1.8x the CPU per
-/// response, 256 KiB costs about 10% more CPU for a third less memory.
-const MAX_READ_BUFFER: usize = 256 * 1024;
+/// grows its read buffer up to this while a large response streams and keeps it while the connection
+/// lives, so it counts once per pooled connection. Measured with `bench/passthrough` (1 MiB responses, 64
+/// connections, two rounds each): 256 KiB peaked at 45 MB and ended at 36 MB; 64 KiB at 26 and 21 MB; 32 KiB
+/// at 20 and 19 MB for the same CPU per response as 64 KiB (about 12% more than 256 KiB, still 1.9 times
+/// nginx's req/s); 16 KiB saved 2 MB more but cost 50% more CPU.
+const MAX_READ_BUFFER: usize = 32 * 1024;
 
 /// Trust roots for the provider: the bundled Mozilla roots plus `upstream.ca_file` (an internal CA).
 pub fn client_tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
@@ -74,9 +75,9 @@ pub fn pool_idle_timeout() -> Duration {
     POOL_IDLE_TIMEOUT
 }
 
-/// The pooled client for passthrough. At most `max_idle` idle connections are kept (the number of upstream
-/// requests that may be in flight at once, `limits.max_upstream_requests`): a burst can reuse all it opened,
-/// and `POOL_IDLE_TIMEOUT` closes them once it is over.
+/// The pooled client for passthrough. At most `max_idle` idle connections are kept
+/// (`limits.max_upstream_connections`, which requests wait for): a burst can reuse all it opened, and
+/// `POOL_IDLE_TIMEOUT` closes them once it is over.
 pub fn passthrough_client<B>(
     connector: Connector,
     max_idle: usize,

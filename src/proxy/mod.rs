@@ -10,6 +10,12 @@
 //! per stream). A request past the per-connection limit waits for a place, at most
 //! `upstream.response_timeout`, then gets the 503 page: a browser loading many files at once over one
 //! HTTP/2 connection is slowed, not broken, while a client that stalls its own requests gains nothing.
+//!
+//! Requests that pass both wait their turn for one of `limits.max_upstream_connections` connections to the
+//! provider (first come, first served, at most `upstream.response_timeout`). Each pooled HTTP/1.1 connection
+//! costs hyper about 40 KB (its read and write buffers and its request channel), and a provider on the same
+//! machine serves no faster with a thousand connections than with a hundred: without this bound, 1000
+//! clients made 1000 provider connections and most of the gateway's memory (`bench/passthrough`, README).
 
 pub mod client;
 pub mod error;
@@ -49,6 +55,8 @@ pub struct Passthrough {
     forwarding: Forwarding,
     /// Places under `limits.max_upstream_requests`.
     in_flight: Arc<Semaphore>,
+    /// Turns on the provider connections (`limits.max_upstream_connections`).
+    connections: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -57,12 +65,13 @@ impl Passthrough {
         upstream: &Upstream,
         tunnel_idle_timeout: Duration,
         max_in_flight: usize,
+        max_connections: usize,
         forwarding: Forwarding,
         tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
     ) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
-        let client = client::passthrough_client(connector, max_in_flight);
+        let client = client::passthrough_client(connector, max_connections);
         let scheme = if upstream.proxy_to.scheme() == "https" {
             Scheme::HTTPS
         } else {
@@ -81,6 +90,7 @@ impl Passthrough {
             tunnel_idle_timeout,
             forwarding,
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            connections: Arc::new(Semaphore::new(max_connections)),
             metrics,
         }
     }
@@ -90,8 +100,9 @@ impl Passthrough {
         self.forwarding.trusts(peer)
     }
 
-    /// A place under both upstream request limits, or the limit that stayed full.
-    async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 2], Overload> {
+    /// A place under both upstream request limits and a turn on a provider connection, or the limit that
+    /// stayed full.
+    async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 3], Overload> {
         let waiting = conn.upstream_permits.clone().acquire_owned();
         let connection = match tokio::time::timeout(self.response_timeout, waiting).await {
             Ok(Ok(permit)) => permit,
@@ -102,7 +113,13 @@ impl Passthrough {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overload::UpstreamRequests)?;
-        Ok([global, connection])
+        // Fair (FIFO): the earliest waiter gets the next free connection.
+        let turn = self.connections.clone().acquire_owned();
+        let turn = match tokio::time::timeout(self.response_timeout, turn).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Overload::UpstreamConnections),
+        };
+        Ok([global, connection, turn])
     }
 
     /// Sends the request to the provider and returns its response with the body still streaming. `host`
@@ -200,12 +217,15 @@ impl Passthrough {
                 });
             }
             let upstream_upgrade = hyper::upgrade::on(&mut response);
+            // The upgraded connection leaves the pool, so it gives its turn back; the tunnel stays under
+            // the request limits until it closes.
+            let [global, connection, _turn] = permits;
             tokio::spawn(websocket::tunnel(
                 client_upgrade,
                 upstream_upgrade,
                 self.tunnel_idle_timeout,
                 id,
-                permits,
+                [global, connection],
             ));
             let (parts, _) = response.into_parts();
             return Ok(Response::from_parts(parts, Body::empty()));

@@ -187,6 +187,7 @@ impl Snapshot {
                 upstream,
                 config.limits.idle_timeout,
                 config.limits.max_upstream_requests,
+                config.limits.max_upstream_connections,
                 forwarding.clone(),
                 client_tls,
                 metrics.clone(),

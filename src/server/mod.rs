@@ -13,6 +13,7 @@
 
 pub mod idle;
 pub mod per_ip;
+pub mod reclaim;
 pub mod requests;
 pub mod tls;
 
@@ -212,20 +213,22 @@ impl<H: Handler> Connection<H> {
                 )
                 .await
             }
+            // Boxed: a TLS session's state is several kilobytes, and every plain connection's task would
+            // otherwise reserve room for it (README, Performance: memory per connection).
             Some(acceptor) => {
-                match tokio::time::timeout(
+                match Box::pin(tokio::time::timeout(
                     self.limits.tls_handshake_timeout,
                     acceptor.accept(stream),
-                )
+                ))
                 .await
                 {
                     Ok(Ok(stream)) => {
-                        self.serve(
+                        Box::pin(self.serve(
                             IdleIo::new(stream, activity.clone()),
                             activity,
                             true,
                             shutdown,
-                        )
+                        ))
                         .await
                     }
                     Ok(Err(e)) => debug!(peer = %self.peer, error = %e, "TLS handshake failed"),

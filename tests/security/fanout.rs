@@ -146,6 +146,56 @@ async fn all_connections_together_stay_within_max_upstream_requests() {
 }
 
 #[tokio::test]
+async fn requests_past_max_upstream_connections_wait_for_a_free_provider_connection() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_connections: 2");
+    let handles = hold_streams(&gateway, 8).await;
+    wait_for_held(&origin, 2).await;
+    // The other six wait their turn instead of each opening a provider connection.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(origin.gates.holding.load(Ordering::SeqCst), 2);
+    let releaser = {
+        let gates = origin.gates.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                gates.release.notify_waiters();
+            }
+        })
+    };
+    let statuses = statuses(handles).await;
+    releaser.abort();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 2);
+    let connections = origin.gates.connections.load(Ordering::SeqCst);
+    assert!(
+        connections <= 4,
+        "8 requests through 2 turns opened {connections} provider connections"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_waits_past_the_response_timeout_for_a_provider_connection_gets_a_503_page()
+{
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_connections: 1");
+    let handles = hold_streams(&gateway, 3).await;
+    wait_for_held(&origin, 1).await;
+    // upstream.response_timeout is 2 s here.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    origin.gates.release.notify_waiters();
+    let statuses = statuses(handles).await;
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 503, 503], "{statuses:?}");
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains("freshgate_overload_total{limit=\"max_upstream_connections\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn the_gateway_advertises_its_stream_limit() {
     let origin = origin::start().await;
     let gateway = gateway(&origin, "max_concurrent_streams: 16");

@@ -29,6 +29,8 @@ pub struct Gates {
     /// `/hold` requests waiting now, and the most that ever waited at once.
     pub holding: AtomicUsize,
     pub most_held: AtomicUsize,
+    /// Connections the origin accepted.
+    pub connections: AtomicUsize,
     /// `METHOD path` of every request the origin received, in order.
     pub seen: Mutex<Vec<String>>,
 }
@@ -70,6 +72,7 @@ pub async fn start() -> Origin {
                 continue;
             };
             let gates = shared.clone();
+            gates.connections.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let service =
                     hyper::service::service_fn(move |request| handle(request, gates.clone()));

@@ -104,6 +104,7 @@ pub struct RawLimits {
     pub max_concurrent_streams: Field<String>,
     pub max_upstream_requests: Field<String>,
     pub max_upstream_requests_per_connection: Field<String>,
+    pub max_upstream_connections: Field<String>,
     pub shutdown_grace: Field<String>,
     pub worker_threads: Field<String>,
 }
@@ -309,6 +310,7 @@ impl RawConfig {
                     max_concurrent_streams: f("max_concurrent_streams"),
                     max_upstream_requests: f("max_upstream_requests"),
                     max_upstream_requests_per_connection: f("max_upstream_requests_per_connection"),
+                    max_upstream_connections: f("max_upstream_connections"),
                     shutdown_grace: f("shutdown_grace"),
                     worker_threads: f("worker_threads"),
                 }

@@ -36,6 +36,7 @@ pub const LIMITS_KEYS: &[&str] = &[
     "max_concurrent_streams",
     "max_upstream_requests",
     "max_upstream_requests_per_connection",
+    "max_upstream_connections",
     "shutdown_grace",
     "worker_threads",
 ];

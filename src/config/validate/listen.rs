@@ -274,6 +274,13 @@ impl Validator {
             1,
             "max_upstream_requests_per_connection: 32",
         );
+        let max_upstream_connections = self.count(
+            "limits.max_upstream_connections",
+            &raw.max_upstream_connections,
+            d.max_upstream_connections,
+            1,
+            "max_upstream_connections: 128",
+        );
         let worker_threads = self.count(
             "limits.worker_threads",
             &raw.worker_threads,
@@ -291,6 +298,7 @@ impl Validator {
             max_connection_age: max_connection_age?,
             max_concurrent_streams: u32::try_from(max_concurrent_streams?).unwrap_or(u32::MAX),
             max_upstream_requests: max_upstream_requests?,
+            max_upstream_connections: max_upstream_connections?,
             max_upstream_requests_per_connection: max_upstream_requests_per_connection?,
             shutdown_grace: shutdown_grace?,
             worker_threads: worker_threads?,
