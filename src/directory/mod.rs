@@ -24,6 +24,8 @@ mod kerberos;
 pub mod throttle;
 pub mod username;
 
+pub use entry::guid_text;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

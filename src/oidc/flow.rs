@@ -202,7 +202,7 @@ pub fn validate_id_token(
     let verifier = IdTokenVerifier::new_public_client(
         ClientId::new(upstream.client_id.clone()),
         issuer,
-        discovered.verifying_keys.clone(),
+        discovered.jwks.clone(),
     )
     .set_allowed_algs(algs)
     .set_time_fn(move || DateTime::<Utc>::from(now - CLOCK_SKEW))

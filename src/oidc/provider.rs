@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
-    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AdditionalProviderMetadata, DiscoveryError, IssuerUrl, JsonWebKeySet, ProviderMetadata,
@@ -67,18 +67,16 @@ const UNKNOWN_KID_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Discovered {
     pub metadata: Metadata,
-    pub jwks: CoreJsonWebKeySet,
-    /// The same keys as the ID-token check uses them (`jwk.rs`).
-    pub verifying_keys: VerifyingKeySet,
+    /// The metadata's key set, as the ID-token check uses it (`jwk.rs`).
+    pub jwks: VerifyingKeySet,
     pub fetched_at: Instant,
 }
 
 impl Discovered {
-    pub fn new(metadata: Metadata, jwks: CoreJsonWebKeySet) -> Self {
+    pub fn new(metadata: Metadata) -> Self {
         Discovered {
+            jwks: verifying_set(metadata.jwks()),
             metadata,
-            verifying_keys: verifying_set(&jwks),
-            jwks,
             fetched_at: Instant::now(),
         }
     }
@@ -138,8 +136,7 @@ impl Provider {
                 describe_discovery_error(&self.discovery_url(), &e)
             })?;
         self.metrics.jwks_fetch("ok");
-        let jwks = metadata.jwks().clone();
-        Ok(Discovered::new(metadata, jwks))
+        Ok(Discovered::new(metadata))
     }
 
     fn set_ready(&self, discovered: Discovered) {
@@ -228,8 +225,8 @@ impl Provider {
                         serde_json::to_string(a).ok() != serde_json::to_string(b).ok()
                     });
                 let mut metadata = current.metadata.clone();
-                metadata = metadata.set_jwks(jwks.clone());
-                self.set_ready(Discovered::new(metadata, jwks));
+                metadata = metadata.set_jwks(jwks);
+                self.set_ready(Discovered::new(metadata));
                 info!(changed, "JWKS re-fetched for an unknown key id");
                 changed
             }

@@ -55,6 +55,17 @@ async fn wait_for_held(origin: &origin::Origin, count: usize) {
     panic!("the origin never held {count} requests");
 }
 
+/// Lets the held `/hold` requests finish, a batch every 50 ms, for two seconds.
+fn release_every_50ms(origin: &origin::Origin) -> tokio::task::JoinHandle<()> {
+    let gates = origin.gates.clone();
+    tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            gates.release.notify_waiters();
+        }
+    })
+}
+
 async fn statuses(handles: Vec<tokio::task::JoinHandle<u16>>) -> Vec<u16> {
     let mut out = Vec::new();
     for handle in handles {
@@ -103,15 +114,7 @@ async fn a_burst_on_one_connection_waits_for_its_turn_instead_of_failing() {
     let origin = origin::start().await;
     let gateway = gateway(&origin, "max_upstream_requests_per_connection: 4");
     let handles = hold_streams(&gateway, 12).await;
-    let releaser = {
-        let gates = origin.gates.clone();
-        tokio::spawn(async move {
-            for _ in 0..40 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                gates.release.notify_waiters();
-            }
-        })
-    };
+    let releaser = release_every_50ms(&origin);
     let statuses = statuses(handles).await;
     releaser.abort();
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
@@ -154,15 +157,7 @@ async fn requests_past_max_upstream_connections_wait_for_a_free_provider_connect
     // The other six wait their turn instead of each opening a provider connection.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(origin.gates.holding.load(Ordering::SeqCst), 2);
-    let releaser = {
-        let gates = origin.gates.clone();
-        tokio::spawn(async move {
-            for _ in 0..40 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                gates.release.notify_waiters();
-            }
-        })
-    };
+    let releaser = release_every_50ms(&origin);
     let statuses = statuses(handles).await;
     releaser.abort();
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");

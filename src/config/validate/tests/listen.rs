@@ -156,6 +156,36 @@ fn worker_threads_default_to_the_cores_and_must_be_at_least_one() {
 }
 
 #[test]
+fn max_upstream_connections_defaults_to_128_and_must_be_at_least_one() {
+    let dir = Dir::new();
+    assert_eq!(
+        dir.ok(MINIMAL, &no_env()).limits.max_upstream_connections,
+        128
+    );
+    assert_eq!(
+        dir.ok(
+            &with("limits: { max_upstream_connections: 16 }\n"),
+            &no_env()
+        )
+        .limits
+        .max_upstream_connections,
+        16
+    );
+    for bad in ["0", "many"] {
+        let errors = dir.err(
+            &with(&format!("limits: {{ max_upstream_connections: {bad} }}\n")),
+            &no_env(),
+        );
+        assert_eq!(
+            keys(&errors),
+            vec!["limits.max_upstream_connections"],
+            "{errors}"
+        );
+        assert!(errors.errors[0].problem.contains("at least 1"), "{errors}");
+    }
+}
+
+#[test]
 fn log_settings_are_checked() {
     let dir = Dir::new();
     let c = dir.ok(
