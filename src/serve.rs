@@ -1,4 +1,5 @@
-//! `freshgate serve`: load everything, fail at boot on what is broken, then serve until SIGTERM/SIGINT.
+//! `freshgate serve`: load everything, fail at boot on what is broken, then serve until SIGTERM/SIGINT, and
+//! leave without refusing what a load balancer still sends (`server::drain`).
 //!
 //! Start-up order (STYLE habit 5): configuration, TLS certificate, signing key (with a probe signature),
 //! trust roots — any problem stops the process with every problem listed. The provider, the directory and
@@ -12,7 +13,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
@@ -23,8 +23,10 @@ use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::logging;
+use crate::notify;
 use crate::reload::{Process, Reloader, Snapshot};
 use crate::request_id::RequestIds;
+use crate::server::drain::Lifecycle;
 use crate::server::per_ip::PerIp;
 use crate::server::{Listener, tls};
 
@@ -35,14 +37,32 @@ const ADMIN_MAX_CONNECTIONS: usize = 64;
 pub struct Gateway {
     pub addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
-    shutdown: watch::Sender<bool>,
+    lifecycle: Lifecycle,
+    limits: Limits,
     tasks: JoinSet<()>,
 }
 
 impl Gateway {
-    /// Stops accepting, lets in-flight requests finish (bounded by `limits.shutdown_grace`), returns.
+    /// Shuts down as on SIGTERM: `/readyz` answers 503 and connections are asked to close while the
+    /// gateway keeps serving for `limits.shutdown_delay`; then it stops accepting and lets in-flight
+    /// requests finish (bounded by `limits.shutdown_grace`).
+    pub async fn shut_down(self) {
+        let delay = self.limits.shutdown_delay;
+        self.lifecycle.close();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+            info!(
+                delay = ?delay,
+                "shutdown delay over: no new connections, finishing in-flight requests"
+            );
+        }
+        self.stop().await;
+    }
+
+    /// Stops accepting at once, lets in-flight requests finish (bounded by `limits.shutdown_grace`),
+    /// returns.
     pub async fn stop(mut self) {
-        let _ = self.shutdown.send(true);
+        self.lifecycle.stop();
         while self.tasks.join_next().await.is_some() {}
     }
 }
@@ -86,13 +106,19 @@ pub fn main(path: &Path) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        notify::ready(&format!("serving on {}", gateway.addr));
         let signal = wait_for_signal().await;
+        let (delay, grace) = (gateway.limits.shutdown_delay, gateway.limits.shutdown_grace);
         info!(
             signal,
-            "shutting down: no new connections, finishing in-flight requests"
+            delay = ?delay,
+            grace = ?grace,
+            "shutting down: /readyz answers 503 and connections are asked to close; serving on for \
+             limits.shutdown_delay, then finishing in-flight requests within limits.shutdown_grace"
         );
+        notify::stopping("shutting down");
         tokio::select! {
-            _ = gateway.stop() => {
+            _ = gateway.shut_down() => {
                 info!("stopped");
                 ExitCode::SUCCESS
             }
@@ -176,7 +202,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         metrics: metrics.clone(),
     };
 
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (lifecycle, shutdown_rx) = Lifecycle::new();
     let mut tasks = JoinSet::new();
     let addr = listener
         .local_addr()
@@ -204,10 +230,11 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         let admin = Admin {
             metrics: metrics.clone(),
             current: current.clone(),
+            shutdown: shutdown_rx.clone(),
         };
         let limits = Limits {
             max_connections: ADMIN_MAX_CONNECTIONS,
-            ..limits
+            ..limits.clone()
         };
         tasks.spawn(
             Listener {
@@ -231,7 +258,8 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     Ok(Gateway {
         addr,
         admin_addr,
-        shutdown,
+        lifecycle,
+        limits,
         tasks,
     })
 }

@@ -15,21 +15,32 @@ use crate::body::Body;
 use arc_swap::ArcSwap;
 
 use crate::reload::Snapshot;
-use crate::server::{ConnInfo, Handler};
+use crate::server::{ConnInfo, Handler, Shutdown};
 use metrics::Metrics;
 
 pub struct Admin {
     pub metrics: Arc<Metrics>,
     /// The running snapshot: readiness describes what serves requests now.
     pub current: Arc<ArcSwap<Snapshot>>,
+    /// Shutting down, the gateway is not ready whatever else holds: load balancers stop sending to it
+    /// while it still serves (`limits.shutdown_delay`, `server::drain`).
+    pub shutdown: Shutdown,
 }
 
 impl Admin {
-    /// Ready when the signing key is loaded, the provider's discovery document and JWKS are fetched, and the
-    /// directory's service account binds (each when configured).
+    /// Ready when the signing key is loaded, the provider's discovery document and JWKS are fetched, the
+    /// directory's service account binds and the shared store answers (each when configured; the store
+    /// only with `on_error: fail_closed`), and the gateway is not shutting down.
     pub fn readiness(&self) -> (bool, serde_json::Value) {
         let snapshot = self.current.load();
         let mut reasons = Vec::new();
+        let shutting_down = self.shutdown.is_closing();
+        if shutting_down {
+            reasons.push(
+                "shutting down: finishing what is in flight, new requests belong on another replica"
+                    .to_owned(),
+            );
+        }
         // A snapshot with a `freshworks` section always has its key: one that does not load is refused.
         let signing_key = if snapshot.signing_key.is_some() {
             "ok"
@@ -72,6 +83,7 @@ impl Admin {
                 "directory": directory,
                 "store": store,
             },
+            "shutting_down": shutting_down,
             "reasons": reasons,
         });
         (ready, body)

@@ -115,12 +115,21 @@ pub struct Limits {
     /// Connections to the provider for passthrough, busy or idle; a request that finds them all busy waits
     /// its turn (first come, first served), at most `upstream.response_timeout`, then gets a 503 page.
     pub max_upstream_connections: usize,
-    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    /// After SIGTERM/SIGINT, how long the gateway keeps accepting and serving while `/readyz` answers 503,
+    /// so that load balancers stop sending before the listener closes (connections are told to close
+    /// meanwhile: HTTP/1.1 `Connection: close`, HTTP/2 GOAWAY).
+    pub shutdown_delay: Duration,
+    /// How long in-flight requests may run once the listener has closed.
     pub shutdown_grace: Duration,
     /// Threads that serve connections (tokio's multi-thread scheduler; with 1, its current-thread one);
     /// default: the number of cores this process may use.
     pub worker_threads: usize,
 }
+
+/// `limits.shutdown_delay` by default: about what kube-proxy and ingress controllers take to drop a
+/// terminating pod's endpoint, the same order as the `preStop` sleeps other proxies recommend; a load
+/// balancer that only notices through health checks needs its interval times its failure threshold.
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
 
 /// The cores this process may run on (its CPU affinity and cgroup quota count), at least one.
 pub fn default_worker_threads() -> usize {
@@ -141,6 +150,7 @@ impl Default for Limits {
             max_upstream_requests: 1024,
             max_upstream_requests_per_connection: 32,
             max_upstream_connections: 128,
+            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
             shutdown_grace: Duration::from_secs(30),
             worker_threads: default_worker_threads(),
         }

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, ProcessEnv, validate};
+use crate::server::Shutdown;
 use crate::server::tls::Certificates;
 pub use snapshot::{Process, Snapshot};
 
@@ -77,7 +77,7 @@ impl Reloader {
     }
 
     /// Reloads on SIGHUP and when a watched file changes, until `shutdown`.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
         let poll = self.current.load().config.reload_poll;
         #[cfg(unix)]
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -100,7 +100,7 @@ impl Reloader {
             #[cfg(not(unix))]
             let hangup = std::future::pending::<()>();
             tokio::select! {
-                _ = shutdown.changed() => return,
+                _ = shutdown.stopped() => return,
                 () = hangup => {
                     self.reload("SIGHUP").await;
                 }
@@ -123,6 +123,7 @@ impl Reloader {
     /// Loads the configuration again and swaps the snapshot, or says why not and keeps the running one.
     pub async fn reload(&self, cause: &str) -> Outcome {
         let _one_at_a_time = self.busy.lock().await;
+        crate::notify::reloading();
         let current = self.current.load_full();
         let outcome = match validate::load(&self.path, &ProcessEnv) {
             Err(errors) => {
@@ -174,6 +175,13 @@ impl Reloader {
             Outcome::Applied => "success",
             Outcome::Invalid => "invalid",
             Outcome::Failed => "failed",
+        });
+        // Serving either way: the new configuration, or the running one after a refused reload.
+        crate::notify::ready(match outcome {
+            Outcome::Applied => "serving; configuration reloaded",
+            Outcome::Invalid | Outcome::Failed => {
+                "serving the previous configuration: the reload was refused (see the log)"
+            }
         });
         // Remember what the files are now: the next change is what triggers the next reload.
         let files = self.current.load().files();

@@ -2,15 +2,18 @@
 //!
 //! Every connection holds a permit of a semaphore sized `limits.max_connections`; at the limit the gateway
 //! stops accepting and the kernel's backlog absorbs the burst. One client address holds at most
-//! `limits.max_connections_per_ip` of them ([`per_ip`]). On shutdown the accept loop ends, every
-//! connection is asked to finish its in-flight requests and close, and the drain is bounded by
-//! `limits.shutdown_grace`: waiting for all permits to come back is waiting for all connections to end.
+//! `limits.max_connections_per_ip` of them ([`per_ip`]). Shutdown comes in two steps ([`drain`]): first
+//! the gateway keeps accepting while every connection is asked to close after its current response; then
+//! the accept loop ends, every connection is asked to finish its in-flight requests and close, and the
+//! drain is bounded by `limits.shutdown_grace`: waiting for all permits to come back is waiting for all
+//! connections to end.
 //!
 //! A connection's life is bounded by [`Connection::serve`]'s timers: a first request within
 //! `limits.header_read_timeout` of the handshake, no more than `limits.idle_timeout` without a request in
 //! flight ([`requests`]: bytes alone, such as HTTP/2 PINGs, do not count), no stalled transfer longer than
 //! `limits.idle_timeout`, and an age of at most `limits.max_connection_age`.
 
+pub mod drain;
 pub mod idle;
 pub mod per_ip;
 pub mod reclaim;
@@ -23,14 +26,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::header::{CONNECTION, HeaderValue};
+use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
@@ -38,6 +42,7 @@ use tracing::{debug, info, warn};
 use crate::admin::metrics::{Closed, Metrics, Overload};
 use crate::body::Body;
 use crate::config::Limits;
+pub use drain::Shutdown;
 use idle::{Activity, IdleIo};
 use per_ip::PerIp;
 use requests::{Requests, Tracked};
@@ -62,14 +67,6 @@ pub trait Handler: Send + Sync + 'static {
         request: Request<Incoming>,
         conn: ConnInfo,
     ) -> impl Future<Output = Response<Body>> + Send;
-}
-
-/// Shutdown is a watch channel that flips to `true` once.
-pub type Shutdown = watch::Receiver<bool>;
-
-/// Resolves once shutdown has been asked for (at once if it already was).
-pub async fn stopped(shutdown: &mut Shutdown) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 pub struct Listener<H> {
@@ -103,7 +100,7 @@ impl<H: Handler> Listener<H> {
         loop {
             let permit = tokio::select! {
                 permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                _ = stopped(&mut shutdown) => break,
+                _ = shutdown.stopped() => break,
             };
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -115,7 +112,7 @@ impl<H: Handler> Listener<H> {
                         continue;
                     }
                 },
-                _ = stopped(&mut shutdown) => break,
+                _ = shutdown.stopped() => break,
             };
             let Some(slot) = per_ip.admit(peer.ip()) else {
                 metrics.overload(Overload::ConnectionsPerIp);
@@ -239,7 +236,7 @@ impl<H: Handler> Connection<H> {
         self.metrics.connection_closed();
     }
 
-    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, mut shutdown: Shutdown)
+    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, shutdown: Shutdown)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -253,12 +250,28 @@ impl<H: Handler> Connection<H> {
         let requests = Requests::new();
         let handler = self.handler.clone();
         let tracker = requests.clone();
-        let service = service_fn(move |request| {
+        let leaving = shutdown.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            let version = request.version();
+            if version == Version::HTTP_2 {
+                tracker.mark_http2();
+            }
             let in_flight = tracker.start();
             let handler = handler.clone();
             let info = info.clone();
+            let leaving = leaving.clone();
             async move {
-                let response = handler.handle(request, info).await;
+                let mut response = handler.handle(request, info).await;
+                // Shutting down: an HTTP/1.1 client opens its next request elsewhere (RFC 9112 §9.6); the
+                // connection closes once this response is sent. (A 101 keeps its `Connection: upgrade`.)
+                if leaving.is_closing()
+                    && version <= Version::HTTP_11
+                    && response.status() != StatusCode::SWITCHING_PROTOCOLS
+                {
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
             }
         });
@@ -271,11 +284,22 @@ impl<H: Handler> Connection<H> {
             requests: &requests,
             activity: &activity,
         };
+        let (mut first_step, mut second_step) = (shutdown.clone(), shutdown);
+        // Whether the gateway is shutting down (the first step, `limits.shutdown_delay`).
+        let mut leaving = false;
         // When the connection was asked to close (idle, too old, shutting down); `None` while it serves.
         let mut closing: Option<Instant> = None;
         // A connection closing for its age is dropped this long after, however busy.
         let mut drop_at: Option<Instant> = None;
         loop {
+            // Shutting down, an HTTP/2 connection gets its GOAWAY once it has made a request: hyper's
+            // graceful shutdown is h2's two-step GOAWAY, so streams the client sent before it saw it still
+            // complete. (Before its first request a GOAWAY could end a connection that was just opened and
+            // meant for us; an HTTP/1.1 connection is told with its next response instead.)
+            if leaving && closing.is_none() && requests.http2() {
+                closing = Some(Instant::now());
+                conn.as_mut().graceful_shutdown();
+            }
             // Read before the deadline is worked out, so a first request that arrives in between still
             // wakes the loop.
             let awaiting_first = requests.none_yet();
@@ -289,7 +313,11 @@ impl<H: Handler> Connection<H> {
                 }
                 // The first request moves the deadline from the header timeout to the request's own.
                 _ = requests.first_arrived(), if awaiting_first => continue,
-                _ = shutdown.wait_for(|stop| *stop), if closing.is_none() => {
+                _ = first_step.closing(), if !leaving => {
+                    leaving = true;
+                    continue;
+                }
+                _ = second_step.stopped(), if closing.is_none() => {
                     closing = Some(Instant::now());
                     conn.as_mut().graceful_shutdown();
                 }

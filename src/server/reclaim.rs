@@ -13,11 +13,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::debug;
 
 use crate::admin::metrics::Metrics;
+use crate::server::Shutdown;
 
 /// How often the connection count is looked at.
 const TICK: Duration = Duration::from_secs(5);
@@ -46,12 +46,12 @@ impl Policy {
 }
 
 /// Runs until shutdown.
-pub async fn run(metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(metrics: Arc<Metrics>, mut shutdown: Shutdown) {
     let mut policy = Policy::default();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = shutdown.stopped() => return,
         }
         let (peak, open) = metrics.take_connection_peak();
         if policy.decide(peak, open, Instant::now()) {

@@ -7,7 +7,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ pub struct Requests {
     /// Milliseconds after `base` at which the in-flight count last fell to zero (0: never had a request).
     last_done_ms: AtomicU64,
     first: Notify,
+    /// The connection speaks HTTP/2 (seen on its first request).
+    http2: AtomicBool,
 }
 
 impl Requests {
@@ -32,6 +34,7 @@ impl Requests {
             seen: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
             first: Notify::new(),
+            http2: AtomicBool::new(false),
         })
     }
 
@@ -48,6 +51,16 @@ impl Requests {
     /// caller that saw [`Requests::none_yet`] true: afterwards it would wait forever.
     pub async fn first_arrived(&self) {
         self.first.notified().await;
+    }
+
+    /// Marks the connection as HTTP/2; call before [`Requests::start`] so whoever wakes on the first
+    /// request sees it.
+    pub fn mark_http2(&self) {
+        self.http2.store(true, Ordering::Relaxed);
+    }
+
+    pub fn http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
     }
 
     pub fn in_flight(&self) -> usize {

@@ -19,7 +19,6 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::admin::metrics::Metrics;
 use crate::body::Body;
@@ -103,7 +102,7 @@ pub fn main(options: Options<'_>) -> ExitCode {
         println!("  Login URL (gateway):   {}", simulator.login_url);
         println!("  Redirect URL (here):   {}", simulator.redirect_url);
         println!("Open http://{addr}/ and press \"Log in\". Ctrl-C stops.");
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = crate::server::drain::Lifecycle::new();
         let server = tokio::spawn(
             Listener {
                 name: "simulator",
@@ -117,7 +116,7 @@ pub fn main(options: Options<'_>) -> ExitCode {
             .run(stopped),
         );
         let _ = tokio::signal::ctrl_c().await;
-        let _ = stop.send(true);
+        stop.stop();
         let _ = server.await;
         ExitCode::SUCCESS
     })

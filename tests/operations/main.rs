@@ -5,6 +5,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod drain;
+mod notify;
 mod reload;
 mod replicas;
 mod rollover;

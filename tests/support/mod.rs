@@ -8,12 +8,14 @@
 //! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
 //! - `slapd`: the test directory (Debian's slapd with an AD-like schema, tests/ldap/slapd.sh).
 //! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
+//! - `haproxy`: Debian's HAProxy as the load balancer in front of replicas (the shutdown tests).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
 
 pub mod ad_standin;
 pub mod faulty;
+pub mod haproxy;
 pub mod kdc;
 pub mod lenient_upstream;
 pub mod malicious_provider;
@@ -275,6 +277,11 @@ impl Gateway {
     }
 
     pub fn start_yaml(yaml: &str) -> Gateway {
+        Gateway::start_yaml_with_env(yaml, &[])
+    }
+
+    /// `start_yaml` with these environment variables set for the gateway.
+    pub fn start_yaml_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gateway.yaml");
         std::fs::File::create(&config)
@@ -285,6 +292,7 @@ impl Gateway {
             .args(["serve", "-c"])
             .arg(&config)
             .env_remove("FRESHGATE_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

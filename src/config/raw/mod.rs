@@ -105,6 +105,7 @@ pub struct RawLimits {
     pub max_upstream_requests: Field<String>,
     pub max_upstream_requests_per_connection: Field<String>,
     pub max_upstream_connections: Field<String>,
+    pub shutdown_delay: Field<String>,
     pub shutdown_grace: Field<String>,
     pub worker_threads: Field<String>,
 }
@@ -311,6 +312,7 @@ impl RawConfig {
                     max_upstream_requests: f("max_upstream_requests"),
                     max_upstream_requests_per_connection: f("max_upstream_requests_per_connection"),
                     max_upstream_connections: f("max_upstream_connections"),
+                    shutdown_delay: f("shutdown_delay"),
                     shutdown_grace: f("shutdown_grace"),
                     worker_threads: f("worker_threads"),
                 }

@@ -37,6 +37,7 @@ pub const LIMITS_KEYS: &[&str] = &[
     "max_upstream_requests",
     "max_upstream_requests_per_connection",
     "max_upstream_connections",
+    "shutdown_delay",
     "shutdown_grace",
     "worker_threads",
 ];

@@ -13,6 +13,9 @@ use crate::config::raw::{Field, RawLimits, RawLog, RawTls};
 use crate::config::types::{Limits, LogConfig, LogFormat, TlsFiles};
 use crate::host::HostName;
 
+/// A delay past this is a typo (`5m` for `5s`): every restart and rollout would wait that long.
+const MAX_SHUTDOWN_DELAY: Duration = Duration::from_secs(300);
+
 impl Validator {
     pub(super) fn public_url(&mut self, s: &str) -> Option<Url> {
         let key = "public_url";
@@ -203,6 +206,14 @@ impl Validator {
             d.tls_handshake_timeout,
         );
         let idle_timeout = self.timeout("limits.idle_timeout", &raw.idle_timeout, d.idle_timeout);
+        let shutdown_delay = self.duration(
+            "limits.shutdown_delay",
+            &raw.shutdown_delay,
+            d.shutdown_delay,
+            Duration::ZERO,
+            Some(MAX_SHUTDOWN_DELAY),
+            "",
+        );
         let shutdown_grace = self.duration(
             "limits.shutdown_grace",
             &raw.shutdown_grace,
@@ -300,6 +311,7 @@ impl Validator {
             max_upstream_requests: max_upstream_requests?,
             max_upstream_connections: max_upstream_connections?,
             max_upstream_requests_per_connection: max_upstream_requests_per_connection?,
+            shutdown_delay: shutdown_delay?,
             shutdown_grace: shutdown_grace?,
             worker_threads: worker_threads?,
         })

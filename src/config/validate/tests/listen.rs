@@ -133,6 +133,36 @@ fn limits_accept_sizes_and_durations_and_reject_nonsense() {
 }
 
 #[test]
+fn the_shutdown_delay_defaults_to_five_seconds_allows_zero_and_refuses_a_typo_of_minutes() {
+    let dir = Dir::new();
+    assert_eq!(
+        dir.ok(MINIMAL, &no_env()).limits.shutdown_delay,
+        Duration::from_secs(5)
+    );
+    let c = dir.ok(
+        &with("limits: { shutdown_delay: 0s, shutdown_grace: 10s }\n"),
+        &no_env(),
+    );
+    assert_eq!(c.limits.shutdown_delay, Duration::ZERO);
+    assert_eq!(
+        dir.ok(&with("limits: { shutdown_delay: 15s }\n"), &no_env())
+            .limits
+            .shutdown_delay,
+        Duration::from_secs(15)
+    );
+    let errors = dir.err(&with("limits: { shutdown_delay: 10m }\n"), &no_env());
+    assert_eq!(keys(&errors), vec!["limits.shutdown_delay"], "{errors}");
+    assert!(
+        errors.errors[0].problem.contains("out of range"),
+        "{errors}"
+    );
+    assert!(
+        errors.errors[0].fix.contains("shutdown_delay: 5s"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn worker_threads_default_to_the_cores_and_must_be_at_least_one() {
     let dir = Dir::new();
     assert_eq!(
