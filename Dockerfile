@@ -24,6 +24,10 @@
 # owner of the secret files (mode 0600); without it the image's user 10001 must be able to read them
 # (`chown 10001`, or `fsGroup: 10001` in Kubernetes: deploy/kubernetes/). `docker run … freshgate check -c /etc/freshgate/gateway.yaml`
 # validates the mounted configuration and contacts the provider.
+#
+# The running container, without a shell: `docker exec <container> freshgate reload` reloads the configuration
+# and says whether it applied (as does `docker kill -s HUP <container>`, or just changing a mounted file);
+# `docker exec <container> freshgate health -c /etc/freshgate/gateway.yaml` is what the HEALTHCHECK runs.
 
 # ---- build -------------------------------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder
@@ -67,3 +71,8 @@ WORKDIR /etc/freshgate
 EXPOSE 8443 9901
 ENTRYPOINT ["freshgate"]
 CMD ["serve", "-c", "/etc/freshgate/gateway.yaml"]
+# Healthy while /readyz answers 200 on the admin listener of the same configuration (a wildcard address is
+# asked on loopback, inside the container): `freshgate health` needs no shell or curl in the image, waits at
+# most 3 s, and prints why when the gateway is not ready (`docker inspect` shows it). The start period covers
+# a provider that comes up after the gateway.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["freshgate", "health", "-c", "/etc/freshgate/gateway.yaml", "--timeout", "3s"]

@@ -6,6 +6,8 @@ mod container;
 mod kubernetes;
 #[path = "cli/kustomize.rs"]
 mod kustomize;
+#[path = "cli/running.rs"]
+mod running;
 mod support;
 
 use std::os::unix::fs::PermissionsExt;

@@ -1,12 +1,17 @@
-//! The command line: `serve`, `check`, `keygen`, `pubkey`.
+//! The command line: `serve`, `check`, `keygen`, `pubkey`, `simulate`, and `health` and `reload` for a
+//! running gateway.
 
 pub(crate) mod check;
 mod directory;
+mod health;
 mod keys;
 mod keytab;
+mod reload;
+mod running;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
@@ -30,6 +35,9 @@ Examples:
   freshgate simulate -c gateway.yaml --account demo
   # Print the public key of a signing key:
   freshgate pubkey --key certs/freshworks-signing.key --pem
+  # Is the running gateway ready? Reload its configuration:
+  freshgate health -c gateway.yaml
+  freshgate reload -c gateway.yaml
 
 Documentation: README.md and docs/configuration.md";
 
@@ -118,6 +126,35 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         public_key: Option<PathBuf>,
     },
+    /// Ask a running gateway's /readyz (on the admin listener of the configuration): exit 0 when it is
+    /// ready, 1 with the reasons when it is not or does not answer
+    #[command(
+        after_help = "Examples:\n  freshgate health -c /etc/freshgate/gateway.yaml\n  freshgate health --url http://127.0.0.1:9901/healthz\n\nOnly admin_listen is read from the configuration (a wildcard address is asked on loopback). Without -c, $FRESHGATE_CONFIG or ./gateway.yaml, it asks http://127.0.0.1:9901/readyz. The container image's HEALTHCHECK runs it."
+    )]
+    Health {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Ask this plain-http URL instead of /readyz on the configuration's admin listener
+        #[arg(long, value_name = "URL", conflicts_with = "config")]
+        url: Option<String>,
+        /// Give up and report "not ready" after this long
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration)]
+        timeout: Duration,
+    },
+    /// Make a running gateway reload its configuration (SIGHUP) and say whether the reload applied
+    #[command(
+        after_help = "Examples:\n  freshgate reload\n  freshgate reload -c /etc/freshgate/gateway.yaml\n  freshgate reload --pid 4242\n\nWithout --pid it signals the one `freshgate serve` of this user (with -c, the one serving that file; in a container, the gateway is PID 1). When that gateway's admin listener answers, it waits for freshgate_config_reloads_total to count the reload: exit 0 when it applied, 1 when it was refused (the running configuration keeps serving)."
+    )]
+    Reload {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The gateway's process id
+        #[arg(long, value_name = "PID")]
+        pid: Option<u32>,
+        /// How long to wait for the reload's result
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+        timeout: Duration,
+    },
     /// Print the public key of an existing signing key (the body Freshworks' form wants, or PEM)
     #[command(
         after_help = "Examples:\n  freshgate pubkey -c gateway.yaml\n  freshgate pubkey --key certs/freshworks-signing.key --pem"
@@ -132,6 +169,16 @@ pub enum Command {
         #[arg(long)]
         pem: bool,
     },
+}
+
+/// A duration on the command line, written as in the configuration (`3s`, `500ms`).
+fn duration(text: &str) -> Result<Duration, String> {
+    crate::config::duration::parse(text).map_err(|problem| {
+        format!(
+            "`{text}` {problem}; write e.g. {}",
+            crate::config::duration::EXAMPLES
+        )
+    })
 }
 
 /// Writes command output to stdout. A reader that has gone (`freshgate keygen | head`) is not an error, as
@@ -156,6 +203,16 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check { config, test_user } => check::main(&config.path(), test_user.as_deref()),
         Command::Keygen { bits, out } => keys::keygen(bits, &out),
         Command::Pubkey { config, key, pem } => keys::pubkey(&config, key.as_deref(), pem),
+        Command::Health {
+            config,
+            url,
+            timeout,
+        } => health::main(url.as_deref(), &config, timeout),
+        Command::Reload {
+            config,
+            pid,
+            timeout,
+        } => reload::main(&config, pid, timeout),
         Command::Simulate {
             config,
             account,

@@ -79,6 +79,58 @@ pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// Only the admin listener's address (`None` for `admin_listen: off`), for the commands that talk to a
+/// running gateway (`freshgate health`, `freshgate reload`): they need nothing else from the file, so a
+/// problem elsewhere in it (a secret file being rotated, say) is not theirs to report.
+pub fn admin_listen(
+    path: &Path,
+    env: &dyn Env,
+) -> Result<Option<std::net::SocketAddr>, ConfigErrors> {
+    let fail = |errors: Vec<ConfigError>| Err(ConfigErrors::new(path, errors));
+    let text = match read_limited(path, MAX_CONFIG_BYTES).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            return fail(vec![ConfigError::new(
+                "",
+                format!(
+                    "cannot read {}: it is not UTF-8 text",
+                    absolute(path).display()
+                ),
+                "save the configuration as UTF-8 YAML",
+            )]);
+        }
+        Err(e) => {
+            return fail(vec![ConfigError::new(
+                "",
+                format!("cannot read {}: {}", absolute(path).display(), e.describe()),
+                "name the gateway's configuration file with -c, or its admin address with --url",
+            )]);
+        }
+    };
+    let mut value: Value = match serde_yaml::from_str(&text) {
+        Ok(value) => value,
+        Err(e) => return fail(vec![super::raw::yaml_error(&text, &e)]),
+    };
+    let _ = value.apply_merge();
+    let mut errors = Vec::new();
+    let Some(raw) = RawConfig::from_value(&value, env, &mut errors) else {
+        return fail(errors);
+    };
+    let mut v = Validator {
+        base: absolute(path.parent().unwrap_or(Path::new(""))),
+        errors: errors
+            .into_iter()
+            .filter(|e| e.key == "admin_listen")
+            .collect(),
+        secret_files: Vec::new(),
+    };
+    let addr = v.admin_listen(&raw.admin_listen, None);
+    match addr {
+        Some(addr) if v.errors.is_empty() => Ok(addr),
+        _ => fail(v.errors),
+    }
+}
+
 /// Validates configuration text. `source` is the file it came from: it names the file in messages and
 /// relative paths in the configuration are resolved against its directory.
 pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
