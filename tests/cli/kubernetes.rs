@@ -2,13 +2,15 @@
 //! its configuration accept. kubeconform's schemas cannot be downloaded here, so the invariants that matter
 //! are checked directly: the container's arguments parse with the binary's own command line, probes hit
 //! `/healthz` and `/readyz` on the admin port of the mounted configuration, every secret and config-map key
-//! referenced exists, security contexts are locked down, and the mounted configuration validates.
+//! referenced exists, security contexts are locked down, the mounted configuration validates, the pod's
+//! termination grace covers the gateway's shutdown delay and grace, each layout is scraped one way, no
+//! replica count fights an autoscaler, and the network policy lets the gateway reach what it is configured to.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use freshgate::config::{MapEnv, validate};
+use freshgate::config::{Config, MapEnv, validate};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -26,13 +28,14 @@ fn port_of(listen: &Value) -> u64 {
         .unwrap_or_else(|| panic!("not address:port: {listen:?}"))
 }
 
-/// The freshgate container of a pod template, checked against the binary and its mounted configuration.
+/// The freshgate container of a pod template, checked against the binary and its mounted configuration,
+/// which it returns.
 fn check_freshgate_container(
     layout: &Layout,
     template: &Value,
     container: &Value,
     secrets: &BTreeMap<String, BTreeSet<String>>,
-) {
+) -> Config {
     let pod = &template["spec"];
     let at = format!(
         "{}: container {}",
@@ -123,14 +126,17 @@ fn check_freshgate_container(
         };
         assert_eq!(port, admin, "{at}: {probe} on the admin port");
     }
+    // Scraped by annotation, when it is (else a ServiceMonitor: `each_layout_is_scraped_one_way`).
     let annotations = &template["metadata"]["annotations"];
-    assert_eq!(annotations["prometheus.io/scrape"], "true", "{at}");
-    assert_eq!(
-        annotations["prometheus.io/port"],
-        admin.to_string().as_str(),
-        "{at}: scrape port"
-    );
-    assert_eq!(annotations["prometheus.io/path"], "/metrics", "{at}");
+    if !annotations["prometheus.io/scrape"].is_null() {
+        assert_eq!(annotations["prometheus.io/scrape"], "true", "{at}");
+        assert_eq!(
+            annotations["prometheus.io/port"],
+            admin.to_string().as_str(),
+            "{at}: scrape port"
+        );
+        assert_eq!(annotations["prometheus.io/path"], "/metrics", "{at}");
+    }
 
     // Locked down: the image's user, no privilege, nothing written to the image.
     let security = &container["securityContext"];
@@ -189,9 +195,45 @@ fn check_freshgate_container(
             file.display()
         );
     }
-    if let Err(errors) = validate::load_str(&text, &dir.path().join("gateway.yaml"), &MapEnv::new())
-    {
-        panic!("{at}: the mounted configuration does not validate: {errors}");
+    validate::load_str(&text, &dir.path().join("gateway.yaml"), &MapEnv::new()).unwrap_or_else(
+        |errors| panic!("{at}: the mounted configuration does not validate: {errors}"),
+    )
+}
+
+/// On SIGTERM the gateway serves on for `limits.shutdown_delay`, then drains for up to
+/// `limits.shutdown_grace`: the kubelet must not kill it before both are over, and any container it passes
+/// requests to in the same pod (Keycloak, in the sidecar layout) must still serve during the delay.
+fn check_shutdown(layout: &Layout, template: &Value, config: &Config) {
+    let at = layout.dir.display();
+    let pod = &template["spec"];
+    let limits = &config.limits;
+    let needed = limits.shutdown_delay + limits.shutdown_grace;
+    let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30);
+    assert!(
+        grace >= needed.as_secs(),
+        "{at}: terminationGracePeriodSeconds {grace} is shorter than limits.shutdown_delay + \
+         limits.shutdown_grace ({needed:?}): the kubelet would kill the gateway mid-drain"
+    );
+    assert!(
+        !limits.shutdown_delay.is_zero(),
+        "{at}: limits.shutdown_delay is 0: the pod refuses connections while endpoints update"
+    );
+    for other in pod["containers"].as_sequence().unwrap() {
+        if other["image"].as_str().unwrap().starts_with("freshgate") {
+            continue;
+        }
+        let sleep = other["lifecycle"]["preStop"]["sleep"]["seconds"]
+            .as_u64()
+            .unwrap_or(0);
+        assert!(
+            sleep >= limits.shutdown_delay.as_secs(),
+            "{at}: container {} stops before the gateway's shutdown delay ends (preStop sleep {sleep}s)",
+            other["name"].as_str().unwrap()
+        );
+        assert!(
+            grace >= sleep,
+            "{at}: the grace period covers the preStop sleep"
+        );
     }
 }
 
@@ -266,7 +308,8 @@ fn every_kubernetes_layout_runs_what_the_binary_and_its_configuration_accept() {
                     .starts_with("freshgate")
                 {
                     freshgate_containers += 1;
-                    check_freshgate_container(layout, template, container, &secrets);
+                    let config = check_freshgate_container(layout, template, container, &secrets);
+                    check_shutdown(layout, template, &config);
                 }
             }
         }
@@ -349,7 +392,6 @@ fn check_services_and_ingress(layout: &Layout) {
 fn the_standalone_layout_keeps_two_replicas_through_scaling_and_disruptions() {
     let layout = resolve(&root().join("standalone"));
     let deployment = of_kind(&layout, "Deployment").next().expect("a Deployment");
-    assert!(deployment["spec"]["replicas"].as_u64() >= Some(2));
     let hpa = of_kind(&layout, "HorizontalPodAutoscaler")
         .next()
         .expect("an HPA");
@@ -376,6 +418,128 @@ fn the_standalone_layout_keeps_two_replicas_through_scaling_and_disruptions() {
         of_kind(&layout, "PodDisruptionBudget").next().unwrap()["spec"]["minAvailable"].as_u64()
             >= Some(1)
     );
+}
+
+#[test]
+fn no_replica_count_fights_an_autoscaler() {
+    for layout in layouts() {
+        for hpa in of_kind(&layout, "HorizontalPodAutoscaler") {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            let deployment = layout
+                .objects
+                .iter()
+                .find(|o| o["kind"] == target["kind"] && o["metadata"]["name"] == target["name"])
+                .unwrap_or_else(|| panic!("{}: the HPA's target exists", layout.dir.display()));
+            assert!(
+                deployment["spec"]["replicas"].is_null(),
+                "{}: {} sets replicas, which every `kubectl apply -k` would reset under the HPA",
+                layout.dir.display(),
+                name(deployment)
+            );
+        }
+    }
+}
+
+#[test]
+fn each_layout_is_scraped_one_way() {
+    for layout in layouts() {
+        let annotated = of_kind(&layout, "Deployment")
+            .filter(|d| {
+                !d["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"].is_null()
+            })
+            .count();
+        let monitors =
+            of_kind(&layout, "ServiceMonitor").count() + of_kind(&layout, "PodMonitor").count();
+        assert_eq!(
+            annotated + monitors,
+            1,
+            "{}: {annotated} annotated pod templates and {monitors} monitors: Prometheus would scrape the \
+             gateway {} times",
+            layout.dir.display(),
+            annotated + monitors
+        );
+    }
+}
+
+/// Where a URL of the configuration connects: its port, or its scheme's default.
+fn port_of_url(text: &str) -> u16 {
+    let url = url::Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    url.port().unwrap_or(match url.scheme() {
+        "http" => 80,
+        "https" => 443,
+        "ldap" => 389,
+        "ldaps" => 636,
+        "redis" | "rediss" => 6379,
+        other => panic!("{text}: no default port known for {other}"),
+    })
+}
+
+/// Whether an egress rule admits `port` over `protocol` (a rule without ports admits every port).
+fn admits(rule: &Value, port: u16, protocol: &str) -> bool {
+    match rule["ports"].as_sequence() {
+        None => true,
+        Some(ports) => ports.iter().any(|p| {
+            p["port"].as_u64() == Some(u64::from(port))
+                && p["protocol"].as_str().unwrap_or("TCP") == protocol
+        }),
+    }
+}
+
+#[test]
+fn the_network_policy_lets_the_gateway_reach_what_a_real_setup_needs() {
+    let mut checked = 0;
+    for layout in layouts() {
+        let at = layout.dir.display().to_string();
+        for policy in of_kind(&layout, "NetworkPolicy") {
+            if !str_list(&policy["spec"]["policyTypes"]).contains(&"Egress".to_owned()) {
+                // The sidecar's: the pod's egress is Keycloak's to decide (docs/kubernetes.md).
+                continue;
+            }
+            checked += 1;
+            let rules = policy["spec"]["egress"]
+                .as_sequence()
+                .expect("egress rules");
+            let allowed =
+                |port: u16, protocol: &str| rules.iter().any(|r| admits(r, port, protocol));
+            // DNS, and what the issue's real setups need: a provider on the internet (Okta, Entra ID), the
+            // domain controllers (LDAPS, the global catalog over TLS), Redis or Valkey.
+            for (port, protocol) in [
+                (53, "UDP"),
+                (53, "TCP"),
+                (443, "TCP"),
+                (636, "TCP"),
+                (3269, "TCP"),
+                (6379, "TCP"),
+            ] {
+                assert!(
+                    allowed(port, protocol),
+                    "{at}: no egress to {port}/{protocol}"
+                );
+            }
+            // And every address the mounted configuration names.
+            for yaml in layout.config_maps.values().flat_map(|keys| keys.values()) {
+                let config: Value = serde_yaml::from_str(yaml).unwrap();
+                let mut urls: Vec<String> = Vec::new();
+                let upstream = &config["upstream"];
+                for key in ["backchannel_url", "proxy_to", "issuer"] {
+                    urls.extend(upstream[key].as_str().map(str::to_owned));
+                }
+                match &config["directory"]["url"] {
+                    Value::String(url) => urls.push(url.clone()),
+                    other => urls.extend(str_list(other)),
+                }
+                urls.extend(config["store"]["url"].as_str().map(str::to_owned));
+                assert!(!urls.is_empty(), "{at}: the configuration names addresses");
+                for url in urls {
+                    assert!(
+                        allowed(port_of_url(&url), "TCP"),
+                        "{at}: the network policy blocks {url}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 2, "the standalone layouts restrict egress");
 }
 
 #[test]
@@ -411,5 +575,30 @@ fn kubectl_kustomize_builds_every_layout_when_kubectl_is_installed() {
             "{}: the test resolved what kubectl builds",
             layout.dir.display()
         );
+        // The fields the checks above read where a patch or a base could change them.
+        for deployment in built.iter().filter(|o| o["kind"] == "Deployment") {
+            let resolved = of_kind(&layout, "Deployment")
+                .find(|d| d["metadata"]["name"] == deployment["metadata"]["name"])
+                .expect("the same Deployment");
+            for (what, built, ours) in [
+                (
+                    "annotations",
+                    &deployment["spec"]["template"]["metadata"]["annotations"],
+                    &resolved["spec"]["template"]["metadata"]["annotations"],
+                ),
+                (
+                    "replicas",
+                    &deployment["spec"]["replicas"],
+                    &resolved["spec"]["replicas"],
+                ),
+                (
+                    "terminationGracePeriodSeconds",
+                    &deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
+                    &resolved["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
+                ),
+            ] {
+                assert_eq!(built, ours, "{}: {what}", layout.dir.display());
+            }
+        }
     }
 }

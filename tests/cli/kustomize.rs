@@ -1,6 +1,7 @@
 //! Reading deploy/kubernetes as Kustomize would, for the manifest tests: the resources a kustomization
-//! lists (files or other kustomizations), the ConfigMaps its generators make, and the Secrets an operator is
-//! told to create (`secret.example.yaml`).
+//! lists (files or other kustomizations), the JSON 6902 `remove` patches it applies, the ConfigMaps its
+//! generators make, and the Secrets an operator is told to create (`secret.example.yaml`). When kubectl is
+//! installed, kubernetes.rs compares this with what `kubectl kustomize` builds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub fn str_list(value: &Value) -> Vec<String> {
 }
 
 /// Resolves a kustomization as `kubectl kustomize` would for what these manifests use: resources (files or
-/// other kustomizations) and configMapGenerator files.
+/// other kustomizations), patches that remove a field, and configMapGenerator files.
 pub fn resolve(dir: &Path) -> Layout {
     let file = dir.join("kustomization.yaml");
     let kustomization = read_yaml_documents(&file).remove(0);
@@ -70,6 +71,9 @@ pub fn resolve(dir: &Path) -> Layout {
             layout.objects.extend(read_yaml_documents(&path));
         }
     }
+    for patch in kustomization["patches"].as_sequence().into_iter().flatten() {
+        apply_patch(&mut layout, patch, &file);
+    }
     for generator in kustomization["configMapGenerator"]
         .as_sequence()
         .into_iter()
@@ -88,6 +92,54 @@ pub fn resolve(dir: &Path) -> Layout {
         layout.config_maps.insert(name, keys);
     }
     layout
+}
+
+/// A `patches` entry: an inline JSON 6902 patch (RFC 6902) for the objects its target names. Only `remove` is
+/// used here; anything else fails the test rather than being skipped.
+fn apply_patch(layout: &mut Layout, patch: &Value, file: &Path) {
+    let target = &patch["target"];
+    let operations: Vec<Value> = serde_yaml::from_str(
+        patch["patch"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: an inline patch", file.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: the patch does not parse: {e}", file.display()));
+    let mut matched = 0;
+    for object in layout
+        .objects
+        .iter_mut()
+        .filter(|o| o["kind"] == target["kind"] && o["metadata"]["name"] == target["name"])
+    {
+        matched += 1;
+        for operation in &operations {
+            assert_eq!(
+                operation["op"],
+                "remove",
+                "{}: only `remove` patches are resolved here",
+                file.display()
+            );
+            let pointer = operation["path"].as_str().expect("a path");
+            let (parent, last) = pointer.rsplit_once('/').expect("a JSON pointer");
+            let unescape = |segment: &str| segment.replace("~1", "/").replace("~0", "~");
+            let mut at = &mut *object;
+            for segment in parent.split('/').skip(1) {
+                at = &mut at[unescape(segment).as_str()];
+            }
+            let removed = at
+                .as_mapping_mut()
+                .and_then(|mapping| mapping.remove(unescape(last).as_str()));
+            assert!(
+                removed.is_some(),
+                "{}: {pointer} does not exist (RFC 6902 §4.2: removing it fails)",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        matched > 0,
+        "{}: the patch's target matches nothing",
+        file.display()
+    );
 }
 
 pub fn layouts() -> Vec<Layout> {
