@@ -9,6 +9,8 @@ mod kustomize;
 #[path = "cli/running.rs"]
 mod running;
 mod support;
+#[path = "cli/systemd.rs"]
+mod systemd;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
