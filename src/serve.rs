@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::logging;
 use crate::notify;
-use crate::reload::{Process, Reloader, Snapshot};
+use crate::reload::{Hangups, Process, Reloader, Snapshot};
 use crate::request_id::RequestIds;
 use crate::server::drain::Lifecycle;
 use crate::server::per_ip::PerIp;
@@ -93,6 +93,7 @@ pub fn main(path: &Path) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let mut stop = StopSignals::install();
         let gateway = match start(config).await {
             Ok(gateway) => gateway,
             Err(problems) => {
@@ -107,7 +108,7 @@ pub fn main(path: &Path) -> ExitCode {
             }
         };
         notify::ready(&format!("serving on {}", gateway.addr));
-        let signal = wait_for_signal().await;
+        let signal = stop.next().await;
         let (delay, grace) = (gateway.limits.shutdown_delay, gateway.limits.shutdown_grace);
         info!(
             signal,
@@ -122,7 +123,7 @@ pub fn main(path: &Path) -> ExitCode {
                 info!("stopped");
                 ExitCode::SUCCESS
             }
-            signal = wait_for_signal() => {
+            signal = stop.next() => {
                 warn!(signal, "second signal: exiting without waiting for in-flight requests");
                 ExitCode::FAILURE
             }
@@ -254,7 +255,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         shutdown_rx.clone(),
     ));
     let reloader = Arc::new(Reloader::new(&source, current, process, certificates));
-    tasks.spawn(reloader.run(shutdown_rx));
+    tasks.spawn(reloader.run(shutdown_rx, Hangups::install()));
     Ok(Gateway {
         addr,
         admin_addr,
@@ -276,21 +277,42 @@ async fn bind(key: &str, addr: SocketAddr, problems: &mut Vec<String>) -> Option
     }
 }
 
-/// Resolves on SIGTERM or SIGINT and says which.
-async fn wait_for_signal() -> &'static str {
+/// SIGTERM and SIGINT, listened for from before the gateway starts: a signal that arrived before any handler
+/// was installed would end the process at once (its default action) instead of shutting it down gracefully.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
-        tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).expect("SIGTERM handler installs"),
+                int: signal(SignalKind::interrupt()).expect("SIGINT handler installs"),
+            }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "ctrl-c"
+
+    /// Resolves on the next SIGTERM or SIGINT and says which.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 #[path = "cli/container.rs"]
 mod container;
+#[path = "cli/documented.rs"]
+mod documented;
 #[path = "cli/kubernetes.rs"]
 mod kubernetes;
 #[path = "cli/kustomize.rs"]

@@ -14,6 +14,7 @@
 pub mod duration;
 pub mod env;
 pub mod error;
+pub mod known;
 pub mod raw;
 pub mod types;
 pub mod validate;
@@ -21,5 +22,6 @@ pub mod warnings;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors};
+pub use known::known_keys;
 pub use types::*;
 pub use warnings::warnings;

@@ -35,6 +35,34 @@ pub const RESTART_ONLY: &[&str] = &[
     "reload",
 ];
 
+/// SIGHUP, listened for from start-up on. Installed before the gateway reports itself ready (systemd's
+/// `READY=1`): a SIGHUP that arrived before any handler would end the process (its default action), and
+/// `systemctl reload` may follow `systemctl start` at once.
+pub struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Must run inside the runtime.
+    pub fn install() -> Hangups {
+        Hangups {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The next SIGHUP (never, where there are none).
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Swaps snapshots.
 pub struct Reloader {
     path: PathBuf,
@@ -76,11 +104,9 @@ impl Reloader {
         }
     }
 
-    /// Reloads on SIGHUP and when a watched file changes, until `shutdown`.
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
+    /// Reloads on SIGHUP (from `hangups`) and when a watched file changes, until `shutdown`.
+    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown, mut hangups: Hangups) {
         let poll = self.current.load().config.reload_poll;
-        #[cfg(unix)]
-        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         loop {
             let tick = async {
                 match poll {
@@ -88,17 +114,7 @@ impl Reloader {
                     None => std::future::pending().await,
                 }
             };
-            #[cfg(unix)]
-            let hangup = async {
-                match hup.as_mut() {
-                    Some(signal) => {
-                        signal.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            #[cfg(not(unix))]
-            let hangup = std::future::pending::<()>();
+            let hangup = hangups.next();
             tokio::select! {
                 _ = shutdown.stopped() => return,
                 () = hangup => {

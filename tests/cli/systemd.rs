@@ -251,18 +251,15 @@ async fn the_gateway_serves_and_reloads_as_the_unit_runs_it() {
             ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
         ],
     );
-    let mut buffer = [0u8; 1024];
-    let n = socket.recv(&mut buffer).unwrap();
-    assert!(buffer[..n].starts_with(b"READY=1\n"));
+    let mut gateway = gateway;
+    assert!(notification(&socket, &mut gateway).starts_with("READY=1\n"));
     // `systemctl reload`: the unit's ExecReload with $MAINPID.
     let reload = one(&unit, "ExecReload").replace("$MAINPID", &gateway.pid().to_string());
     let words: Vec<&str> = reload.split_whitespace().collect();
     let status = Command::new(words[0]).args(&words[1..]).status().unwrap();
     assert!(status.success());
-    let n = socket.recv(&mut buffer).unwrap();
-    assert!(buffer[..n].starts_with(b"RELOADING=1\n"));
-    let n = socket.recv(&mut buffer).unwrap();
-    let ready = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    assert!(notification(&socket, &mut gateway).starts_with("RELOADING=1\n"));
+    let ready = notification(&socket, &mut gateway);
     assert!(
         ready.contains("configuration reloaded"),
         "{ready}\n{}",
@@ -273,4 +270,17 @@ async fn the_gateway_serves_and_reloads_as_the_unit_runs_it() {
         "the credentials and TLS files raise no warning:\n{}",
         gateway.logs()
     );
+}
+
+/// The next datagram on the notification socket; when none comes, whether the gateway still runs and its log.
+fn notification(socket: &UnixDatagram, gateway: &mut Gateway) -> String {
+    let mut buffer = [0u8; 1024];
+    match socket.recv(&mut buffer) {
+        Ok(n) => String::from_utf8_lossy(&buffer[..n]).into_owned(),
+        Err(e) => panic!(
+            "no notification ({e}); the gateway's exit status: {:?}\n{}",
+            gateway.try_wait(),
+            gateway.logs()
+        ),
+    }
 }
