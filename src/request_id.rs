@@ -154,7 +154,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(a[..8], b[..8], "one prefix per process; the counter is the low half");
+        assert_eq!(
+            a[..8],
+            b[..8],
+            "one prefix per process; the counter is the low half"
+        );
     }
 
     fn headers(values: &[&'static str]) -> HeaderMap {
@@ -192,7 +196,10 @@ mod tests {
             "ünïcode",
             "semi;colon",
         ] {
-            assert!(RequestId::parse(unusable.as_bytes()).is_none(), "{unusable}");
+            assert!(
+                RequestId::parse(unusable.as_bytes()).is_none(),
+                "{unusable}"
+            );
         }
         assert!(RequestId::parse("a".repeat(MAX_LEN + 1).as_bytes()).is_none());
         let (id, origin) = ids.for_request(&headers(&["bad value"]), || true);
