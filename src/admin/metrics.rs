@@ -252,21 +252,17 @@ impl Metrics {
             );
         }
 
-        out.push_str(
-            "# HELP freshgate_jwks_fetches_total Fetches of the provider's JWKS, by result.\n",
+        let jwks = self.jwks_fetches.lock().unwrap_or_else(|p| p.into_inner());
+        render_counter(
+            &mut out,
+            "freshgate_jwks_fetches_total",
+            "Fetches of the provider's JWKS, by result.",
+            "result",
+            ["ok", "error"]
+                .into_iter()
+                .map(|result| (result, jwks.get(result).copied().unwrap_or(0))),
         );
-        out.push_str("# TYPE freshgate_jwks_fetches_total counter\n");
-        for (result, n) in self
-            .jwks_fetches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "freshgate_jwks_fetches_total{{result=\"{result}\"}} {n}"
-            );
-        }
+        drop(jwks);
 
         out.push_str("# HELP freshgate_connections_open Client connections currently open.\n");
         out.push_str("# TYPE freshgate_connections_open gauge\n");
@@ -289,18 +285,16 @@ impl Metrics {
             out.push_str("# HELP freshgate_store_up 1 when the shared store (replay guard, throttle) answers.\n");
             out.push_str("# TYPE freshgate_store_up gauge\n");
             let _ = writeln!(out, "freshgate_store_up {store_up}");
+            // Every operation from zero, so that rate() and increase() see the first error.
+            let errors = self.store_errors.lock().unwrap_or_else(|p| p.into_inner());
             render_counter(
                 &mut out,
                 "freshgate_store_errors_total",
                 "Shared store operations that failed, by operation.",
                 "operation",
-                self.store_errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                StoreCall::ALL
                     .iter()
-                    .map(|(k, v)| (*k, *v))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
+                    .map(|call| (call.name(), errors.get(call.name()).copied().unwrap_or(0))),
             );
         }
         render_counter(
