@@ -227,8 +227,65 @@ mod tests {
         assert!(username.starts_with("jdoe\\nx"), "{username}");
         assert_eq!(
             username.chars().count(),
-            201,
-            "cut at 200 characters, then …"
+            202,
+            "200 characters (the line break written as two), then …"
         );
+    }
+
+    #[test]
+    fn the_event_names_each_field_once_and_leaves_out_what_is_not_known() {
+        let id =
+            crate::request_id::RequestId::parse(b"3f2a9c1e-7b4d-4e8a-9f00-1234567890ab").unwrap();
+        let metrics = Metrics::new();
+        let lines = crate::logging::tests::raw_json_lines(|| {
+            let attempt = Attempt::new(id, "203.0.113.9".parse().unwrap(), Kind::Freshworks);
+            attempt.method(LoginMethod::Oidc);
+            attempt.account("12344");
+            attempt.login_started(crate::store::now_ms() - 4_000);
+            attempt.subject("alice-0001", Some("https://sso.example.com/realms/acme"));
+            attempt.email("alice@example.com");
+            attempt.ended(LoginOutcome::Success, "ok");
+            attempt.finish(&metrics);
+            // No outcome: no event.
+            Attempt::new(id, "203.0.113.9".parse().unwrap(), Kind::WebchatToken).finish(&metrics);
+        });
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let event: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        let mut keys: Vec<&str> = event
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "account",
+                "client",
+                "duration_ms",
+                "email",
+                "issuer",
+                "kind",
+                "level",
+                "login_duration_ms",
+                "message",
+                "method",
+                "outcome",
+                "reason",
+                "request_id",
+                "subject",
+                "target",
+                "timestamp"
+            ]
+        );
+        assert_eq!(event["target"], TARGET);
+        assert_eq!(event["message"], "login succeeded");
+        assert_eq!(event["client"], "203.0.113.9");
+        let whole = event["login_duration_ms"].as_f64().unwrap();
+        assert!((4_000.0..5_000.0).contains(&whole), "{event}");
+        assert!(metrics.render().contains(
+            "freshgate_login_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 1\n"
+        ));
     }
 }

@@ -89,12 +89,12 @@ pub fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    /// Lines written by the JSON format while `f` runs.
-    fn json_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
+    /// Lines written by the JSON format while `f` runs, as written.
+    pub(crate) fn raw_json_lines(f: impl FnOnce()) -> Vec<String> {
         let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
         let writer = {
             let buffer = buffer.clone();
@@ -105,7 +105,13 @@ mod tests {
             .with(json_layer(writer));
         tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
-        text.lines()
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Lines written by the JSON format while `f` runs, parsed.
+    pub(crate) fn json_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
+        raw_json_lines(f)
+            .iter()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
             .collect()
     }

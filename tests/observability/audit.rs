@@ -579,3 +579,36 @@ async fn web_chat_sessions_and_tokens_write_one_event_per_attempt_and_preflights
         "{metrics}"
     );
 }
+
+/// docs/operations.md's routing example: warnings and the audit trail, nothing else (and, for the test
+/// harness, which waits for it, the start-up's "listening" lines).
+#[tokio::test]
+async fn a_log_filter_can_keep_the_audit_trail_and_drop_the_other_info_lines() {
+    let idp = crate::support::Idp::start(0);
+    let setup = crate::support::Setup::new(idp.port);
+    let yaml = setup.yaml().replace(
+        "level: \"info\"",
+        "level: \"warn,freshgate::audit=info,freshgate::serve=info\"",
+    );
+    assert!(yaml.contains("freshgate::audit=info"));
+    let gateway = Gateway::start_yaml(&yaml);
+    gateway.wait_ready().await;
+    let browser = gateway.browser();
+    let done = browser
+        .login(&login_query("s", "n"), "alice", "alice-password")
+        .await;
+    assert!(done.starts_with(FRESHWORKS_REDIRECT));
+    let events = gateway.wait_audit_events(1);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["outcome"], "success");
+    let info: Vec<serde_json::Value> = gateway
+        .json_lines()
+        .into_iter()
+        .filter(|line| {
+            line["level"] == "INFO"
+                && line["target"] != "freshgate::audit"
+                && line["target"] != "freshgate::serve"
+        })
+        .collect();
+    assert!(info.is_empty(), "only the audit trail at INFO: {info:#?}");
+}

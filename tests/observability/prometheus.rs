@@ -64,12 +64,22 @@ fn every_runbook_url_leads_to_a_section_of_the_operations_guide() {
     let rules = std::fs::read_to_string(repo().join(RULES)).unwrap();
     let runbooks: Vec<&str> = rules
         .lines()
-        .filter_map(|line| line.trim().strip_prefix("runbook_url: \"docs/operations.md#"))
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("runbook_url: \"docs/operations.md#")
+        })
         .map(|rest| rest.trim_end_matches('"'))
         .collect();
-    assert_eq!(runbooks.len(), alert_names(&rules).len(), "one runbook per alert");
+    assert_eq!(
+        runbooks.len(),
+        alert_names(&rules).len(),
+        "one runbook per alert"
+    );
     for anchor in runbooks {
-        assert!(anchors.contains(anchor), "docs/operations.md has no #{anchor}");
+        assert!(
+            anchors.contains(anchor),
+            "docs/operations.md has no #{anchor}"
+        );
     }
 }
 
