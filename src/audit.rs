@@ -9,6 +9,10 @@
 //!
 //! Each attempt's handler fills an [`Attempt`] as it learns who the user is; [`Attempt::finish`]
 //! writes the event and observes the login duration histograms, exactly once, at the end of the request.
+//! A request that is an attempt whatever happens (a callback, a form post, a ticket, a token request) and
+//! whose handling is dropped before the answer (an HTTP/2 client closes its connection, the shutdown
+//! grace runs out; an HTTP/1.1 request is finished anyway) still writes its event, from `Drop`: a failure with
+//! reason `client_closed`, so the trail has no gaps.
 //! Every field is either fixed vocabulary (method, outcome, reason: the same reason codes as
 //! `freshgate_logins_total` and the pages), an identifier the identity source vouched for, or the typed
 //! user name; text that came with a request is cut to 200 characters with control characters escaped
@@ -17,7 +21,7 @@
 //! takes them.
 
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
@@ -47,6 +51,9 @@ impl Kind {
     }
 }
 
+/// The reason of an attempt whose client went away before the answer.
+pub const CLIENT_CLOSED: &str = "client_closed";
+
 /// One login attempt, filled in while its request is handled.
 pub struct Attempt {
     request_id: RequestId,
@@ -54,6 +61,9 @@ pub struct Attempt {
     /// When the request that ends the attempt arrived.
     received: Instant,
     fields: Mutex<Fields>,
+    metrics: Arc<Metrics>,
+    /// The event was written (or there was none to write).
+    done: bool,
 }
 
 #[derive(Default)]
@@ -70,12 +80,19 @@ struct Fields {
     credential: Option<&'static str>,
     /// Unix milliseconds when the login started (the Login URL), from the pending login.
     login_started_ms: Option<u64>,
+    /// The request ends a login attempt however it goes, so an event is owed even if it never finishes.
+    attempting: bool,
     ended: Option<(LoginOutcome, &'static str)>,
 }
 
 impl Attempt {
     /// An attempt by `client` (the address the throttle uses: behind `trusted_proxies`, the forwarded one).
-    pub fn new(request_id: RequestId, client: IpAddr, kind: Kind) -> Attempt {
+    pub fn new(
+        request_id: RequestId,
+        client: IpAddr,
+        kind: Kind,
+        metrics: Arc<Metrics>,
+    ) -> Attempt {
         Attempt {
             request_id,
             client,
@@ -84,7 +101,18 @@ impl Attempt {
                 kind: Some(kind),
                 ..Fields::default()
             }),
+            metrics,
+            done: false,
         }
+    }
+
+    /// This request ends a login attempt whatever happens (see the module's doc).
+    pub fn attempting(&self) {
+        self.with(|f| f.attempting = true);
+    }
+
+    pub fn request_id(&self) -> RequestId {
+        self.request_id
     }
 
     fn with(&self, f: impl FnOnce(&mut Fields)) {
@@ -157,8 +185,13 @@ impl Attempt {
     }
 
     /// Writes the event and observes the login duration histograms, if the attempt ended.
-    pub fn finish(self, metrics: &Metrics) {
-        let fields = self.fields.into_inner().unwrap_or_else(|p| p.into_inner());
+    pub fn finish(mut self) {
+        self.write();
+        self.done = true;
+    }
+
+    fn write(&self) {
+        let fields = std::mem::take(&mut *self.fields.lock().unwrap_or_else(|p| p.into_inner()));
         let Some((outcome, reason)) = fields.ended else {
             return;
         };
@@ -167,7 +200,7 @@ impl Attempt {
             .login_started_ms
             .map(|started| Duration::from_millis(crate::store::now_ms().saturating_sub(started)));
         if let Some(method) = fields.method {
-            metrics
+            self.metrics
                 .logins_timed
                 .observe(method, outcome, request, whole);
         }
@@ -198,6 +231,26 @@ impl Attempt {
     }
 }
 
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let owed = {
+            let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+            let owed = fields.attempting && fields.ended.is_none();
+            if owed {
+                fields.ended = Some((LoginOutcome::Failure, CLIENT_CLOSED));
+            }
+            owed
+        };
+        if owed {
+            self.metrics.login("failure", CLIENT_CLOSED);
+        }
+        self.write();
+    }
+}
+
 /// Milliseconds with one decimal.
 fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e4).round() / 10.0
@@ -213,12 +266,13 @@ mod tests {
             crate::request_id::RequestIds::new().next(),
             "192.0.2.7".parse().unwrap(),
             Kind::Freshworks,
+            Arc::new(Metrics::new()),
         );
         assert!(!attempt.has_ended());
         attempt.ended(LoginOutcome::Refusal, "account_disabled");
         attempt.ended(LoginOutcome::Success, "ok");
         attempt.username(&format!("jdoe\n{}", "x".repeat(1000)));
-        let fields = attempt.fields.lock().unwrap();
+        let fields = std::mem::take(&mut *attempt.fields.lock().unwrap());
         assert_eq!(
             fields.ended,
             Some((LoginOutcome::Refusal, "account_disabled"))
@@ -236,18 +290,30 @@ mod tests {
     fn the_event_names_each_field_once_and_leaves_out_what_is_not_known() {
         let id =
             crate::request_id::RequestId::parse(b"3f2a9c1e-7b4d-4e8a-9f00-1234567890ab").unwrap();
-        let metrics = Metrics::new();
+        let metrics = Arc::new(Metrics::new());
         let lines = crate::logging::tests::raw_json_lines(|| {
-            let attempt = Attempt::new(id, "203.0.113.9".parse().unwrap(), Kind::Freshworks);
+            let attempt = Attempt::new(
+                id,
+                "203.0.113.9".parse().unwrap(),
+                Kind::Freshworks,
+                metrics.clone(),
+            );
             attempt.method(LoginMethod::Oidc);
             attempt.account("12344");
             attempt.login_started(crate::store::now_ms() - 4_000);
             attempt.subject("alice-0001", Some("https://sso.example.com/realms/acme"));
             attempt.email("alice@example.com");
             attempt.ended(LoginOutcome::Success, "ok");
-            attempt.finish(&metrics);
-            // No outcome: no event.
-            Attempt::new(id, "203.0.113.9".parse().unwrap(), Kind::WebchatToken).finish(&metrics);
+            attempt.finish();
+            // No outcome: no event, finished or dropped.
+            let client: IpAddr = "203.0.113.9".parse().unwrap();
+            Attempt::new(id, client, Kind::WebchatToken, metrics.clone()).finish();
+            drop(Attempt::new(
+                id,
+                client,
+                Kind::WebchatToken,
+                metrics.clone(),
+            ));
         });
         assert_eq!(lines.len(), 1, "{lines:?}");
         let event: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
@@ -287,5 +353,41 @@ mod tests {
         assert!(metrics.render().contains(
             "freshgate_login_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 1\n"
         ));
+    }
+
+    #[test]
+    fn an_attempt_dropped_before_its_answer_still_writes_one_failure() {
+        let ids = crate::request_id::RequestIds::new();
+        let metrics = Arc::new(Metrics::new());
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        let lines = crate::logging::tests::json_lines(|| {
+            let attempt = Attempt::new(ids.next(), client, Kind::Freshworks, metrics.clone());
+            attempt.attempting();
+            attempt.method(LoginMethod::Directory);
+            attempt.username("jdoe");
+            drop(attempt);
+            // Ended but not finished: the outcome it had is written.
+            let attempt = Attempt::new(ids.next(), client, Kind::Freshworks, metrics.clone());
+            attempt.attempting();
+            attempt.ended(LoginOutcome::Failure, "wrong_password");
+            drop(attempt);
+            // Finished: nothing more when it drops.
+            let attempt = Attempt::new(ids.next(), client, Kind::Freshworks, metrics.clone());
+            attempt.attempting();
+            attempt.ended(LoginOutcome::Success, "ok");
+            attempt.finish();
+        });
+        let reasons: Vec<&str> = lines
+            .iter()
+            .map(|l| l["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(reasons, [CLIENT_CLOSED, "wrong_password", "ok"]);
+        assert_eq!(lines[0]["username"], "jdoe");
+        assert_eq!(lines[0]["outcome"], "failure");
+        assert!(
+            metrics.render().contains(
+                "freshgate_logins_total{outcome=\"failure\",reason=\"client_closed\"} 1\n"
+            )
+        );
     }
 }

@@ -176,9 +176,12 @@ impl Sso {
             Route::WebchatLogin => Kind::WebchatSession,
             _ => Kind::Freshworks,
         };
-        let attempt = Attempt::new(id, client, kind);
+        let attempt = Attempt::new(id, client, kind, self.metrics.clone());
+        if route == Route::SsoCallback {
+            attempt.attempting();
+        }
         let response = self.respond(route, request, &conn, id, &attempt).await;
-        attempt.finish(&self.metrics);
+        attempt.finish();
         response
     }
 
@@ -204,7 +207,7 @@ impl Sso {
             return match self.password(request, conn, id, attempt).await {
                 Ok(response) => response,
                 Err((error, clear_cookie)) => {
-                    self.refusal(route, error, clear_cookie, &headers, conn, id, attempt)
+                    self.refusal(route, error, clear_cookie, &headers, conn, attempt)
                 }
             };
         }
@@ -239,14 +242,13 @@ impl Sso {
         match result {
             Ok(response) => response,
             Err((error, clear_cookie)) => {
-                self.refusal(route, error, clear_cookie, &headers, conn, id, attempt)
+                self.refusal(route, error, clear_cookie, &headers, conn, attempt)
             }
         }
     }
 
     /// A refused login: counted, logged with the request id and reason, answered with its page. On the
     /// routes where a login starts or ends, the refusal ends the attempt.
-    #[allow(clippy::too_many_arguments)]
     fn refusal(
         &self,
         route: Route,
@@ -254,9 +256,9 @@ impl Sso {
         clear_cookie: Option<String>,
         headers: &HeaderMap,
         conn: &ConnInfo,
-        id: RequestId,
         attempt: &Attempt,
     ) -> Response<Body> {
+        let id = attempt.request_id();
         let outcome = if route == Route::SsoLogout {
             "logout_failure"
         } else {

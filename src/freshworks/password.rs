@@ -83,6 +83,7 @@ impl Sso {
                 Offered::Nothing => {}
                 Offered::Token(token) => {
                     attempt.method(LoginMethod::Kerberos);
+                    attempt.attempting();
                     if let Some(done) = self.negotiate(token, &pending, checked, id, attempt).await
                     {
                         return done;

@@ -129,6 +129,7 @@ impl Webchat {
             );
         }
         attempt.method(LoginMethod::WebchatToken);
+        attempt.attempting();
         if has_origin && origin.is_none() {
             let error = WebchatError::OriginNotAllowed;
             attempt.ended(error.outcome(), error.code());

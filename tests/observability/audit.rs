@@ -612,3 +612,124 @@ async fn a_log_filter_can_keep_the_audit_trail_and_drop_the_other_info_lines() {
         .collect();
     assert!(info.is_empty(), "only the audit trail at INFO: {info:#?}");
 }
+
+/// Fifty attempts at once (ten whole logins, forty callbacks without a pending login) write fifty events,
+/// one per request id, and the histograms count the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_attempts_at_once_write_fifty_events_one_per_request() {
+    let stack = Stack::start("").await;
+    let gateway = &stack.gateway;
+    // The logins run up to their callbacks first, so the fifty requests that end attempts go together.
+    let mut callbacks = Vec::new();
+    for i in 0..10 {
+        let browser = gateway.browser();
+        let callback = browser
+            .login_until_callback(
+                &login_query(&format!("s{i}"), "n"),
+                "alice",
+                "alice-password",
+            )
+            .await;
+        callbacks.push((browser, callback));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (browser, callback) in callbacks {
+        tasks.spawn(async move { browser.get(&callback).await });
+    }
+    for _ in 0..40 {
+        let stranger = Browser::new(gateway.addr, false);
+        tasks.spawn(async move {
+            stranger
+                .get(&stranger.url("/sso/jwt/callback?state=gone&code=x"))
+                .await
+        });
+    }
+    let mut ids = std::collections::BTreeMap::new();
+    while let Some(response) = tasks.join_next().await {
+        let response = response.unwrap();
+        ids.insert(request_id_of(&response), response.status().as_u16());
+    }
+    assert_eq!(ids.len(), 50, "fifty distinct request ids");
+    gateway.wait_audit_events(50);
+    std::thread::sleep(Duration::from_millis(200));
+    let events = gateway.audit_events();
+    assert_eq!(events.len(), 50, "{events:#?}");
+    for (id, status) in &ids {
+        let event = audit_event_of(&events, id);
+        let want = if *status == 302 {
+            ("success", "ok")
+        } else {
+            ("failure", "no_pending_login")
+        };
+        assert_eq!(
+            (
+                event["outcome"].as_str().unwrap(),
+                event["reason"].as_str().unwrap()
+            ),
+            want,
+            "{event}"
+        );
+    }
+    assert_eq!(ids.values().filter(|s| **s == 302).count(), 10);
+    let metrics = gateway.metrics().await;
+    for line in [
+        "freshgate_login_request_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 10\n",
+        "freshgate_login_request_duration_seconds_count{method=\"oidc\",outcome=\"failure\"} 40\n",
+        "freshgate_login_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 10\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+}
+
+/// A client that goes away while the gateway waits for the provider still leaves its attempt in the
+/// trail, once. Over HTTP/2 a closed connection makes hyper drop the request (over HTTP/1.1 the gateway
+/// finishes it, and the event has the real outcome).
+#[tokio::test]
+async fn an_attempt_whose_client_goes_away_is_still_in_the_trail_once() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), WEBCHAT_SECRET).unwrap();
+    let webchat = format!(
+        "  secret_file: {}\n  allowed_origins: [{APP_ORIGIN}]\n",
+        secret.path().display()
+    );
+    let stack = Stack::start_with("", "", Some(webchat)).await;
+    let gateway = &stack.gateway;
+    stack
+        .provider
+        .fail(&format!("{ENDPOINT}/userinfo"), Fault::Hang);
+    // curl over HTTP/2 (prior knowledge), giving up after 0.3 s: it closes the connection.
+    let impatient = std::process::Command::new("curl")
+        .args(["-sS", "--http2-prior-knowledge", "--max-time", "0.3"])
+        .args([
+            "-H",
+            "Authorization: Bearer an-opaque-access-token-0123456789",
+        ])
+        .arg("--connect-to")
+        .arg(format!(
+            "{}:80:{}",
+            crate::support::PUBLIC_HOST,
+            gateway.addr
+        ))
+        .arg(format!(
+            "{}/sso/webchat/token",
+            crate::support::PUBLIC_ORIGIN
+        ))
+        .output()
+        .expect("curl runs");
+    assert_eq!(
+        impatient.status.code(),
+        Some(28),
+        "curl timed out: {impatient:?}"
+    );
+    let events = gateway.wait_audit_events(1);
+    assert_eq!(events.len(), 1, "{}", gateway.logs());
+    let event = &events[0];
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event["reason"], "client_closed", "{event}");
+    assert_eq!(event["method"], "webchat_token", "{event}");
+    assert_eq!(event["credential"], "bearer", "{event}");
+    // Nothing more arrives when the provider call would have timed out.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(gateway.audit_events().len(), 1);
+    assert!(!gateway.logs().contains("an-opaque-access-token"));
+}
