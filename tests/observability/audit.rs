@@ -1,6 +1,7 @@
-//! The sign-in audit trail of provider logins and Web Chat, against the real provider: exactly one event
-//! per login attempt, whichever way it ends, with who, how, from where and why, and never a secret.
-//! (Directory and Kerberos logins: `tests/directory/audit.rs`.)
+//! The sign-in audit trail of provider logins against the real provider: exactly one event per login
+//! attempt, whichever way it ends, with who, how, from where and why, and never a secret. Web Chat:
+//! `audit_webchat.rs`; many at once and log filters: `audit_delivery.rs`; directory and Kerberos logins:
+//! `tests/directory/audit.rs`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,16 +10,16 @@ use serde_json::{Value, json};
 use crate::support::faulty::Fault;
 use crate::support::redis::Redis;
 use crate::support::{
-    APP_ORIGIN, Browser, CLIENT_SECRET, FRESHWORKS_REDIRECT, Gateway, audit_event_of, query,
-    random, request_id_of,
+    Browser, CLIENT_SECRET, FRESHWORKS_REDIRECT, Gateway, audit_event_of, query, random,
+    request_id_of,
 };
 use crate::{Stack, login_query};
 
-const ISSUER: &str = "http://sso.freshgate.test/realms/acme";
-const ENDPOINT: &str = "/realms/acme/protocol/openid-connect";
+pub(crate) const ISSUER: &str = "http://sso.freshgate.test/realms/acme";
+pub(crate) const ENDPOINT: &str = "/realms/acme/protocol/openid-connect";
 
 /// What one attempt's event must say: `fields` exactly, `absent` not at all.
-struct Expect {
+pub(crate) struct Expect {
     request_id: String,
     outcome: &'static str,
     reason: &'static str,
@@ -27,7 +28,11 @@ struct Expect {
 }
 
 impl Expect {
-    fn new(response: &reqwest::Response, outcome: &'static str, reason: &'static str) -> Expect {
+    pub(crate) fn new(
+        response: &reqwest::Response,
+        outcome: &'static str,
+        reason: &'static str,
+    ) -> Expect {
         Expect {
             request_id: request_id_of(response),
             outcome,
@@ -37,18 +42,18 @@ impl Expect {
         }
     }
 
-    fn with(mut self, field: &'static str, value: impl Into<Value>) -> Expect {
+    pub(crate) fn with(mut self, field: &'static str, value: impl Into<Value>) -> Expect {
         self.fields.push((field, value.into()));
         self
     }
 
-    fn without(mut self, fields: &[&'static str]) -> Expect {
+    pub(crate) fn without(mut self, fields: &[&'static str]) -> Expect {
         self.absent.extend(fields);
         self
     }
 
     /// The fields of a Freshworks provider login whose pending login was read.
-    fn oidc_login(self) -> Expect {
+    pub(crate) fn oidc_login(self) -> Expect {
         self.with("kind", "freshworks")
             .with("method", "oidc")
             .with("account", "12344")
@@ -72,7 +77,7 @@ impl Expect {
 
 /// Checks every expectation against the trail, and that the trail holds nothing else: exactly one event
 /// per attempt, none for what is no attempt.
-fn check_trail(gateway: &Gateway, expected: &[Expect]) -> Vec<Value> {
+pub(crate) fn check_trail(gateway: &Gateway, expected: &[Expect]) -> Vec<Value> {
     gateway.wait_audit_events(expected.len());
     // Anything more would have arrived by now too.
     std::thread::sleep(Duration::from_millis(200));
@@ -88,7 +93,7 @@ fn check_trail(gateway: &Gateway, expected: &[Expect]) -> Vec<Value> {
     events
 }
 
-fn assert_no_secret(gateway: &Gateway, secrets: &[String]) {
+pub(crate) fn assert_no_secret(gateway: &Gateway, secrets: &[String]) {
     let logs = gateway.logs();
     for secret in secrets {
         assert!(
@@ -446,290 +451,4 @@ async fn a_login_refused_because_the_shared_store_is_down_writes_one_failure() {
         ),
         "{metrics}"
     );
-}
-
-const WEBCHAT_SECRET: &str = "webchat-test-secret-0123456789abcdef";
-
-#[tokio::test]
-async fn web_chat_sessions_and_tokens_write_one_event_per_attempt_and_preflights_none() {
-    let secret = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(secret.path(), WEBCHAT_SECRET).unwrap();
-    let webchat = format!(
-        "  secret_file: {}\n  allowed_origins: [{APP_ORIGIN}]\n  ttl: 5m\n",
-        secret.path().display()
-    );
-    let stack = Stack::start_with("", "", Some(webchat)).await;
-    let gateway = &stack.gateway;
-    let mut expected = Vec::new();
-    let return_to = format!("{APP_ORIGIN}/support");
-    let login_url = |browser: &Browser| {
-        browser.url(&format!(
-            "/sso/webchat/login?return_to={}",
-            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-        ))
-    };
-
-    // A browser session: the provider login's callback is the attempt.
-    let browser = gateway.browser();
-    let action = browser.open_form_from(&login_url(&browser)).await;
-    let callback = browser
-        .submit_until_callback(&action, "alice", "alice-password")
-        .await;
-    let session = browser.get(&callback).await;
-    assert_eq!(session.status(), 302);
-    expected.push(
-        Expect::new(&session, "success", "ok")
-            .with("kind", "webchat_session")
-            .with("method", "oidc")
-            .with("subject", "alice-0001")
-            .with("issuer", ISSUER)
-            .with("email", "alice@example.com")
-            .without(&["account"]),
-    );
-    // carol has no email: the session is refused.
-    let refused_browser = gateway.browser();
-    let action = refused_browser
-        .open_form_from(&login_url(&refused_browser))
-        .await;
-    let callback = refused_browser
-        .submit_until_callback(&action, "carol", "carol-password")
-        .await;
-    let refused = refused_browser.get(&callback).await;
-    assert_eq!(refused.status(), 403);
-    expected.push(
-        Expect::new(&refused, "refusal", "missing_claim")
-            .with("kind", "webchat_session")
-            .with("subject", "carol-0004"),
-    );
-    // A return_to outside the allowed origins ends the login at its start.
-    let bad = browser
-        .get(&browser.url("/sso/webchat/login?return_to=http%3A%2F%2Fevil.example%2F"))
-        .await;
-    assert_eq!(bad.status(), 400);
-    expected.push(
-        Expect::new(&bad, "failure", "bad_return_to")
-            .with("kind", "webchat_session")
-            .with("method", "oidc"),
-    );
-
-    // Tokens: each GET is an attempt.
-    let ask = |browser: &Browser, origin: &'static str, bearer: Option<&'static str>| {
-        let mut request = browser
-            .client
-            .get(browser.url("/sso/webchat/token"))
-            .header("origin", origin)
-            .header("x-freshgate-webchat", "1");
-        if let Some(bearer) = bearer {
-            request = request.bearer_auth(bearer);
-        }
-        request.send()
-    };
-    let minted = ask(&browser, APP_ORIGIN, None).await.unwrap();
-    assert_eq!(minted.status(), 200);
-    let token: Value = {
-        let expect = Expect::new(&minted, "success", "ok")
-            .with("kind", "webchat_token")
-            .with("method", "webchat_token")
-            .with("credential", "session")
-            .with("email", "alice@example.com");
-        expected.push(expect);
-        minted.json().await.unwrap()
-    };
-    let junk = ask(&gateway.browser(), APP_ORIGIN, Some("junk.not.a-token"))
-        .await
-        .unwrap();
-    assert_eq!(junk.status(), 401);
-    expected.push(
-        Expect::new(&junk, "failure", "invalid_token")
-            .with("credential", "bearer")
-            .without(&["subject", "email"]),
-    );
-    let nothing = ask(&gateway.browser(), APP_ORIGIN, None).await.unwrap();
-    assert_eq!(nothing.status(), 401);
-    expected.push(Expect::new(&nothing, "failure", "no_credentials").without(&["credential"]));
-    let foreign = ask(&browser, "http://evil.example", None).await.unwrap();
-    assert_eq!(foreign.status(), 403);
-    expected.push(Expect::new(&foreign, "failure", "origin_not_allowed"));
-    // A CORS preflight asks nothing of anyone.
-    let preflight = browser
-        .client
-        .request(reqwest::Method::OPTIONS, browser.url("/sso/webchat/token"))
-        .header("origin", APP_ORIGIN)
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preflight.status(), 204);
-
-    check_trail(gateway, &expected);
-    assert_no_secret(
-        gateway,
-        &[
-            token["token"].as_str().unwrap().to_owned(),
-            WEBCHAT_SECRET.to_owned(),
-            "junk.not.a-token".to_owned(),
-            "alice-password".to_owned(),
-        ],
-    );
-    let metrics = gateway.metrics().await;
-    assert!(
-        metrics.contains(
-            "freshgate_login_request_duration_seconds_count{method=\"webchat_token\",outcome=\"failure\"} 3\n"
-        ),
-        "{metrics}"
-    );
-}
-
-/// docs/operations.md's routing example: warnings and the audit trail, nothing else (and, for the test
-/// harness, which waits for it, the start-up's "listening" lines).
-#[tokio::test]
-async fn a_log_filter_can_keep_the_audit_trail_and_drop_the_other_info_lines() {
-    let idp = crate::support::Idp::start(0);
-    let setup = crate::support::Setup::new(idp.port);
-    let yaml = setup.yaml().replace(
-        "level: \"info\"",
-        "level: \"warn,freshgate::audit=info,freshgate::serve=info\"",
-    );
-    assert!(yaml.contains("freshgate::audit=info"));
-    let gateway = Gateway::start_yaml(&yaml);
-    gateway.wait_ready().await;
-    let browser = gateway.browser();
-    let done = browser
-        .login(&login_query("s", "n"), "alice", "alice-password")
-        .await;
-    assert!(done.starts_with(FRESHWORKS_REDIRECT));
-    let events = gateway.wait_audit_events(1);
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["outcome"], "success");
-    let info: Vec<serde_json::Value> = gateway
-        .json_lines()
-        .into_iter()
-        .filter(|line| {
-            line["level"] == "INFO"
-                && line["target"] != "freshgate::audit"
-                && line["target"] != "freshgate::serve"
-        })
-        .collect();
-    assert!(info.is_empty(), "only the audit trail at INFO: {info:#?}");
-}
-
-/// Fifty attempts at once (ten whole logins, forty callbacks without a pending login) write fifty events,
-/// one per request id, and the histograms count the same.
-#[tokio::test(flavor = "multi_thread")]
-async fn fifty_attempts_at_once_write_fifty_events_one_per_request() {
-    let stack = Stack::start("").await;
-    let gateway = &stack.gateway;
-    // The logins run up to their callbacks first, so the fifty requests that end attempts go together.
-    let mut callbacks = Vec::new();
-    for i in 0..10 {
-        let browser = gateway.browser();
-        let callback = browser
-            .login_until_callback(
-                &login_query(&format!("s{i}"), "n"),
-                "alice",
-                "alice-password",
-            )
-            .await;
-        callbacks.push((browser, callback));
-    }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (browser, callback) in callbacks {
-        tasks.spawn(async move { browser.get(&callback).await });
-    }
-    for _ in 0..40 {
-        let stranger = Browser::new(gateway.addr, false);
-        tasks.spawn(async move {
-            stranger
-                .get(&stranger.url("/sso/jwt/callback?state=gone&code=x"))
-                .await
-        });
-    }
-    let mut ids = std::collections::BTreeMap::new();
-    while let Some(response) = tasks.join_next().await {
-        let response = response.unwrap();
-        ids.insert(request_id_of(&response), response.status().as_u16());
-    }
-    assert_eq!(ids.len(), 50, "fifty distinct request ids");
-    gateway.wait_audit_events(50);
-    std::thread::sleep(Duration::from_millis(200));
-    let events = gateway.audit_events();
-    assert_eq!(events.len(), 50, "{events:#?}");
-    for (id, status) in &ids {
-        let event = audit_event_of(&events, id);
-        let want = if *status == 302 {
-            ("success", "ok")
-        } else {
-            ("failure", "no_pending_login")
-        };
-        assert_eq!(
-            (
-                event["outcome"].as_str().unwrap(),
-                event["reason"].as_str().unwrap()
-            ),
-            want,
-            "{event}"
-        );
-    }
-    assert_eq!(ids.values().filter(|s| **s == 302).count(), 10);
-    let metrics = gateway.metrics().await;
-    for line in [
-        "freshgate_login_request_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 10\n",
-        "freshgate_login_request_duration_seconds_count{method=\"oidc\",outcome=\"failure\"} 40\n",
-        "freshgate_login_duration_seconds_count{method=\"oidc\",outcome=\"success\"} 10\n",
-    ] {
-        assert!(metrics.contains(line), "{line} in\n{metrics}");
-    }
-}
-
-/// A client that goes away while the gateway waits for the provider still leaves its attempt in the
-/// trail, once. Over HTTP/2 a closed connection makes hyper drop the request (over HTTP/1.1 the gateway
-/// finishes it, and the event has the real outcome).
-#[tokio::test]
-async fn an_attempt_whose_client_goes_away_is_still_in_the_trail_once() {
-    let secret = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(secret.path(), WEBCHAT_SECRET).unwrap();
-    let webchat = format!(
-        "  secret_file: {}\n  allowed_origins: [{APP_ORIGIN}]\n",
-        secret.path().display()
-    );
-    let stack = Stack::start_with("", "", Some(webchat)).await;
-    let gateway = &stack.gateway;
-    stack
-        .provider
-        .fail(&format!("{ENDPOINT}/userinfo"), Fault::Hang);
-    // curl over HTTP/2 (prior knowledge), giving up after 0.3 s: it closes the connection.
-    let impatient = std::process::Command::new("curl")
-        .args(["-sS", "--http2-prior-knowledge", "--max-time", "0.3"])
-        .args([
-            "-H",
-            "Authorization: Bearer an-opaque-access-token-0123456789",
-        ])
-        .arg("--connect-to")
-        .arg(format!(
-            "{}:80:{}",
-            crate::support::PUBLIC_HOST,
-            gateway.addr
-        ))
-        .arg(format!(
-            "{}/sso/webchat/token",
-            crate::support::PUBLIC_ORIGIN
-        ))
-        .output()
-        .expect("curl runs");
-    assert_eq!(
-        impatient.status.code(),
-        Some(28),
-        "curl timed out: {impatient:?}"
-    );
-    let events = gateway.wait_audit_events(1);
-    assert_eq!(events.len(), 1, "{}", gateway.logs());
-    let event = &events[0];
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["reason"], "client_closed", "{event}");
-    assert_eq!(event["method"], "webchat_token", "{event}");
-    assert_eq!(event["credential"], "bearer", "{event}");
-    // Nothing more arrives when the provider call would have timed out.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(gateway.audit_events().len(), 1);
-    assert!(!gateway.logs().contains("an-opaque-access-token"));
 }

@@ -7,6 +7,8 @@
 mod support;
 
 mod audit;
+mod audit_delivery;
+mod audit_webchat;
 mod metrics;
 mod prometheus;
 mod request_ids;
