@@ -7,7 +7,7 @@ use std::time::Instant;
 use http::header::HeaderValue;
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use arc_swap::ArcSwap;
 
@@ -16,7 +16,7 @@ use crate::body::Body;
 use crate::pages::Page;
 use crate::proxy::forwarding::claimed_hosts;
 use crate::reload::Snapshot;
-use crate::request_id::{RequestId, RequestIds};
+use crate::request_id::{self, RequestId, RequestIds, X_REQUEST_ID};
 use crate::route::{Refused, Route};
 use crate::server::{ConnInfo, Handler};
 
@@ -30,8 +30,14 @@ pub struct App {
 
 impl Handler for App {
     async fn handle(&self, request: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
-        let id = self.ids.next();
         let snapshot = self.current.load_full();
+        let peer = conn.peer.ip();
+        let (id, origin) = self
+            .ids
+            .for_request(request.headers(), || snapshot.forwarding.trusts(peer));
+        if origin == request_id::Origin::Replaced {
+            replaced_id_warning(id, peer);
+        }
         // Only the path: query strings carry codes and states (and, on the provider's pages, session codes).
         // Nothing of this is taken, not even the clock, when the access log is off.
         let logged = snapshot.access_log.then(|| {
@@ -41,9 +47,8 @@ impl Handler for App {
                 Instant::now(),
             )
         });
-        let peer = conn.peer.ip();
 
-        let (route, response) = match admit(&snapshot, &request, &conn) {
+        let (route, mut response) = match admit(&snapshot, &request, &conn) {
             Err(refusal) => {
                 self.metrics.refused(refusal);
                 warn!(request_id = %id, peer = %peer, reason = refusal.name(), "request refused before routing");
@@ -59,12 +64,20 @@ impl Handler for App {
                 match &snapshot.sso {
                     // Boxed: hyper keeps room for this future in every connection for the connection's
                     // life, and the sign-in paths' state is many times the passthrough's (README, Performance).
-                    Some(sso) => Box::pin(sso.handle(route, request, conn, id)).await,
+                    // The span puts the request id on every line logged on the way (the provider, the
+                    // directory, the store); passthrough, the hot path, names it in its few lines instead.
+                    Some(sso) => {
+                        let span = tracing::info_span!("request", request_id = %id);
+                        Box::pin(sso.handle(route, request, conn, id).instrument(span)).await
+                    }
                     None => sso_not_configured(request.headers(), id),
                 },
             ),
         };
 
+        response
+            .headers_mut()
+            .insert(&X_REQUEST_ID, id.header_value());
         let status = response.status();
         self.metrics.request(route, status.as_u16());
         if let Some((method, path, started)) = logged {
@@ -80,6 +93,22 @@ impl Handler for App {
             );
         }
         response
+    }
+}
+
+/// Says once per process that a trusted proxy's `X-Request-ID` was unusable (its value is not logged: it
+/// is what made it unusable); later ones only at debug level.
+fn replaced_id_warning(id: RequestId, peer: std::net::IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        warn!(
+            request_id = %id,
+            peer = %peer,
+            "a trusted proxy sent an X-Request-ID that is not 1 to {} characters of A-Z a-z 0-9 - _ . : + / = @; the gateway uses its own ids for such requests (said once; later ones at debug level)",
+            request_id::MAX_LEN
+        );
+    } else {
+        tracing::debug!(request_id = %id, peer = %peer, "unusable X-Request-ID from a trusted proxy replaced");
     }
 }
 

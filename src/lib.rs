@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod body;
 pub mod claims;
 pub mod cli;

@@ -190,6 +190,9 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         return Err(problems);
     };
     metrics.config_loaded();
+    metrics
+        .certificate
+        .set(snapshot.certificate.as_deref().and_then(tls::expiry));
     let certificates = snapshot
         .certificate
         .clone()

@@ -440,6 +440,7 @@ async fn an_expired_pending_login_is_refused_with_a_restart_link() {
         fw_state: "fs".into(),
         fw_nonce: "fn".into(),
         started: now() as u64 - 11 * 60,
+        started_ms: 0,
         return_to: None,
         directory: false,
     };

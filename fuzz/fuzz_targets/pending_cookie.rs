@@ -57,6 +57,7 @@ fuzz_target!(|input: Input| {
         fw_state: input.fw_state,
         fw_nonce: input.fw_nonce,
         started: input.started,
+        started_ms: input.started.wrapping_mul(1000),
         return_to: input.return_to,
         directory: input.directory,
     };

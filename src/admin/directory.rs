@@ -11,6 +11,17 @@ use std::time::Duration;
 /// Upper bounds, in seconds, of the directory latency histogram's buckets.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
+/// The `kind` label values of `freshgate_directory_errors_total`: `DirectoryError::kind()`'s and
+/// `search_refused`.
+const ERROR_KINDS: [&str; 6] = [
+    "unreachable",
+    "timeout",
+    "service_bind_refused",
+    "refused",
+    "ambiguous_user",
+    "search_refused",
+];
+
 /// A directory operation, the `operation` label of `freshgate_directory_duration_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operation {
@@ -136,7 +147,10 @@ impl DirectoryMetrics {
             "# HELP freshgate_directory_errors_total Directory operations that failed, by kind.\n",
         );
         out.push_str("# TYPE freshgate_directory_errors_total counter\n");
-        for (kind, n) in lock(&self.errors).iter() {
+        // Every kind from zero, so that rate() and increase() see the first error.
+        let errors = lock(&self.errors);
+        for kind in ERROR_KINDS {
+            let n = errors.get(kind).copied().unwrap_or(0);
             let _ = writeln!(
                 out,
                 "freshgate_directory_errors_total{{kind=\"{kind}\"}} {n}"

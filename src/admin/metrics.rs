@@ -2,6 +2,9 @@
 //!
 //! Requests are counted in a fixed table of atomics indexed by route and status code, so recording one costs
 //! two relaxed atomic adds and no allocation or hashing. Login outcomes are rare and use a small locked map.
+//! Names follow Prometheus' conventions: base units in the name (`_seconds`, `_bytes`), `_total` on counters.
+//! The families live beside this file, one idea each: `guards` (self-protection), `directory`, `peers`
+//! (provider and store calls), `logins` (login durations), `process` (process, build, certificate).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,6 +14,9 @@ use std::time::Duration;
 
 pub use super::guards::{Closed, Overload, Refusal};
 use super::guards::{Guards, render_counter};
+use super::histogram::Histogram;
+pub use super::logins::{Method as LoginMethod, Outcome as LoginOutcome};
+pub use super::peers::{CallResult, ProviderCall, StoreCall};
 use crate::route::Route;
 
 /// Upper bounds, in seconds, of the upstream latency histogram's buckets.
@@ -44,9 +50,7 @@ impl UpstreamError {
 
 pub struct Metrics {
     requests: Vec<AtomicU64>,
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
+    latency: Histogram,
     upstream_errors: [AtomicU64; 3],
     connections: AtomicI64,
     /// The most connections open at once since `take_connection_peak` last ran.
@@ -61,6 +65,11 @@ pub struct Metrics {
     reloads: Mutex<BTreeMap<&'static str, u64>>,
     /// Unix seconds of the last configuration that took effect (the start counts as one).
     last_reload_success: AtomicI64,
+    /// Provider and store calls.
+    pub peers: super::peers::PeerMetrics,
+    /// Login durations by method and outcome.
+    pub logins_timed: super::logins::LoginMetrics,
+    pub certificate: super::process::CertificateExpiry,
 }
 
 impl Default for Metrics {
@@ -75,9 +84,7 @@ impl Metrics {
             requests: (0..Route::ALL.len() * STATUS_SLOTS)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
-            latency_buckets: Default::default(),
-            latency_count: AtomicU64::new(0),
-            latency_sum_micros: AtomicU64::new(0),
+            latency: Histogram::new(&LATENCY_BUCKETS),
             upstream_errors: Default::default(),
             connections: AtomicI64::new(0),
             connections_peak: AtomicI64::new(0),
@@ -90,6 +97,9 @@ impl Metrics {
             store_errors: Mutex::new(BTreeMap::new()),
             reloads: Mutex::new(BTreeMap::new()),
             last_reload_success: AtomicI64::new(0),
+            peers: Default::default(),
+            logins_timed: Default::default(),
+            certificate: Default::default(),
         }
     }
 
@@ -100,15 +110,7 @@ impl Metrics {
 
     /// Time from sending a request upstream to receiving its response head.
     pub fn upstream_latency(&self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        if let Some(i) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
-            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros.fetch_add(
-            elapsed.as_micros().min(u64::MAX as u128) as u64,
-            Ordering::Relaxed,
-        );
+        self.latency.observe(elapsed);
     }
 
     pub fn upstream_error(&self, kind: UpstreamError) {
@@ -201,7 +203,8 @@ impl Metrics {
 
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
+        let mut out = String::with_capacity(16 * 1024);
+        super::process::render_build_info(&mut out);
         out.push_str(
             "# HELP freshgate_requests_total Requests answered, by route and status code.\n",
         );
@@ -224,22 +227,8 @@ impl Metrics {
             "# HELP freshgate_upstream_duration_seconds Time to the upstream's response head.\n",
         );
         out.push_str("# TYPE freshgate_upstream_duration_seconds histogram\n");
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "freshgate_upstream_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "freshgate_upstream_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "freshgate_upstream_duration_seconds_sum {sum}");
-        let _ = writeln!(out, "freshgate_upstream_duration_seconds_count {count}");
+        self.latency
+            .render(&mut out, "freshgate_upstream_duration_seconds", "");
 
         render_counter(
             &mut out,
@@ -263,21 +252,17 @@ impl Metrics {
             );
         }
 
-        out.push_str(
-            "# HELP freshgate_jwks_fetches_total Fetches of the provider's JWKS, by result.\n",
+        let jwks = self.jwks_fetches.lock().unwrap_or_else(|p| p.into_inner());
+        render_counter(
+            &mut out,
+            "freshgate_jwks_fetches_total",
+            "Fetches of the provider's JWKS, by result.",
+            "result",
+            ["ok", "error"]
+                .into_iter()
+                .map(|result| (result, jwks.get(result).copied().unwrap_or(0))),
         );
-        out.push_str("# TYPE freshgate_jwks_fetches_total counter\n");
-        for (result, n) in self
-            .jwks_fetches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "freshgate_jwks_fetches_total{{result=\"{result}\"}} {n}"
-            );
-        }
+        drop(jwks);
 
         out.push_str("# HELP freshgate_connections_open Client connections currently open.\n");
         out.push_str("# TYPE freshgate_connections_open gauge\n");
@@ -300,18 +285,16 @@ impl Metrics {
             out.push_str("# HELP freshgate_store_up 1 when the shared store (replay guard, throttle) answers.\n");
             out.push_str("# TYPE freshgate_store_up gauge\n");
             let _ = writeln!(out, "freshgate_store_up {store_up}");
+            // Every operation from zero, so that rate() and increase() see the first error.
+            let errors = self.store_errors.lock().unwrap_or_else(|p| p.into_inner());
             render_counter(
                 &mut out,
                 "freshgate_store_errors_total",
                 "Shared store operations that failed, by operation.",
                 "operation",
-                self.store_errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                StoreCall::ALL
                     .iter()
-                    .map(|(k, v)| (*k, *v))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
+                    .map(|call| (call.name(), errors.get(call.name()).copied().unwrap_or(0))),
             );
         }
         render_counter(
@@ -337,6 +320,13 @@ impl Metrics {
             "freshgate_config_last_reload_success_timestamp_seconds {}",
             self.last_reload_success.load(Ordering::Relaxed)
         );
+        self.peers.render(&mut out);
+        self.logins_timed.render(&mut out);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.certificate.render(&mut out, now);
+        super::process::render_process(&mut out);
         out
     }
 }

@@ -3,7 +3,11 @@
 
 pub mod directory;
 pub mod guards;
+pub mod histogram;
+pub mod logins;
 pub mod metrics;
+pub mod peers;
+pub mod process;
 
 use std::sync::Arc;
 
@@ -110,11 +114,15 @@ impl Handler for Admin {
                 };
                 text(status, "application/json", format!("{body}\n"))
             }
-            "/metrics" => text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                self.metrics.render(),
-            ),
+            "/metrics" => {
+                let mut body = self.metrics.render();
+                render_ready(&mut body, self.readiness().0);
+                text(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    body,
+                )
+            }
             _ => text(
                 StatusCode::NOT_FOUND,
                 "text/plain",
@@ -122,6 +130,22 @@ impl Handler for Admin {
             ),
         }
     }
+}
+
+/// `freshgate_ready`: what `/readyz` would answer at the scrape, so a flapping readiness shows in
+/// `changes(freshgate_ready[…])` and a replica out of its load balancer's rotation shows as 0.
+fn render_ready(out: &mut String, ready: bool) {
+    histogram::header(
+        out,
+        "freshgate_ready",
+        "gauge",
+        "1 when /readyz answers 200 (ready for traffic), 0 when it answers 503.",
+    );
+    out.push_str(if ready {
+        "freshgate_ready 1\n"
+    } else {
+        "freshgate_ready 0\n"
+    });
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {

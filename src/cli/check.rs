@@ -291,10 +291,11 @@ async fn check_provider(upstream: &Upstream, report: &mut Report) {
             return;
         }
     };
+    let metrics = Arc::new(Metrics::new());
     let provider = Provider::new(
         upstream.clone(),
-        Backchannel::new(upstream, client_tls),
-        Arc::new(Metrics::new()),
+        Backchannel::new(upstream, client_tls, metrics.clone()),
+        metrics,
     );
     // With upstream.backchannel_url the requests go there: problems name what was contacted.
     let (key, contacted, fix) = match &upstream.backchannel_url {
@@ -314,7 +315,7 @@ async fn check_provider(upstream: &Upstream, report: &mut Report) {
             "check that the provider is up and upstream.issuer points at it",
         ),
     };
-    match tokio::time::timeout(PROVIDER_TIMEOUT, provider.discover()).await {
+    match tokio::time::timeout(PROVIDER_TIMEOUT, provider.discover(provider.ids.next())).await {
         Err(_) => report.problems.push(format!(
             "{key}: {contacted} did not answer within {} s\n    fix: {fix}",
             PROVIDER_TIMEOUT.as_secs()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::admin::metrics::LoginOutcome;
 use crate::pages::Page;
 
 use super::bind::BindRefusal;
@@ -151,6 +152,29 @@ impl LoginError {
             LoginError::Directory(DirectoryError::Ambiguous) => "ambiguous_user",
             LoginError::Directory(_) => "directory_unavailable",
             LoginError::Store(_) => "store_unavailable",
+        }
+    }
+
+    /// A refusal when the user is known and a rule (an account state, the throttle) turns them away; a
+    /// failure when the password, the name or the ticket did not check out, or a peer failed.
+    pub fn outcome(&self) -> LoginOutcome {
+        match self {
+            LoginError::Throttled(_)
+            | LoginError::Disabled
+            | LoginError::LockedOut
+            | LoginError::AccountExpired
+            | LoginError::PasswordExpired
+            | LoginError::MustChangePassword
+            | LoginError::LogonHours
+            | LoginError::Workstation
+            | LoginError::UnknownPrincipal(_) => LoginOutcome::Refusal,
+            LoginError::EmptyPassword
+            | LoginError::UnusableName(_)
+            | LoginError::UnknownUser
+            | LoginError::WrongPassword
+            | LoginError::Ticket(_)
+            | LoginError::Directory(_)
+            | LoginError::Store(_) => LoginOutcome::Failure,
         }
     }
 

@@ -14,6 +14,8 @@ use super::error::{SsoError, SwitchAccount};
 use super::login::parse_query;
 use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
+use crate::admin::metrics::LoginOutcome;
+use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::LoginMethod;
 use crate::identity::{Identity, groups_from_claim};
@@ -27,6 +29,7 @@ impl Sso {
         &self,
         request: &Request<Incoming>,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<Response<Body>, Failure> {
         let timeout = self.login_timeout();
         let fallback_restart = self.only_account_restart();
@@ -55,6 +58,13 @@ impl Sso {
                 return Err((error, Some(clear)));
             }
         };
+        if !pending.account.is_empty() {
+            attempt.account(&pending.account);
+        }
+        if pending.return_to.is_some() {
+            attempt.kind(Kind::WebchatSession);
+        }
+        attempt.login_started(pending.started_unix_ms());
         if pending.directory {
             // A directory login finishes by posting its form, never by a GET.
             return Err((
@@ -75,8 +85,11 @@ impl Sso {
             Err(e) => return Err((e.at_callback(restart), Some(clear))),
         }
         let finished = match &pending.return_to {
-            None => self.finish_freshworks(&params, &pending, id).await,
-            Some(return_to) => self.finish_webchat(&params, &pending, return_to, id).await,
+            None => self.finish_freshworks(&params, &pending, id, attempt).await,
+            Some(return_to) => {
+                self.finish_webchat(&params, &pending, return_to, id, attempt)
+                    .await
+            }
         };
         match finished {
             Ok((location, mut cookies)) => {
@@ -97,6 +110,7 @@ impl Sso {
         &self,
         params: &HashMap<String, String>,
         pending: &PendingLogin,
+        id: RequestId,
     ) -> Result<Authenticated, SsoError> {
         if let Some(code) = params.get("error") {
             // Only the code is kept (and shown); descriptions are free text from the request.
@@ -125,6 +139,7 @@ impl Sso {
             code,
             &self.callback_url(),
             &pending.pkce_verifier,
+            id,
         )
         .await
         .map_err(|e| SsoError::TokenExchange {
@@ -136,6 +151,7 @@ impl Sso {
             &tokens.id_token,
             pending,
             self.login_timeout(),
+            id,
         )
         .await?;
         Ok(Authenticated {
@@ -153,6 +169,7 @@ impl Sso {
         &self,
         auth: &mut Authenticated,
         required_missing: impl Fn(&Map<String, Value>) -> bool,
+        id: RequestId,
     ) -> Result<(), SsoError> {
         let Some(access_token) = &auth.access_token else {
             return Ok(());
@@ -165,6 +182,7 @@ impl Sso {
             &auth.discovered,
             access_token,
             Some(&auth.subject),
+            id,
         )
         .await
         {
@@ -187,15 +205,19 @@ impl Sso {
         params: &HashMap<String, String>,
         pending: &PendingLogin,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<(String, Vec<String>), SsoError> {
         let (freshworks, _) = self.freshworks()?;
         let upstream = &self.provider()?.upstream;
         let policy = upstream.email_verified;
-        let mut auth = self.authenticate(params, pending).await?;
+        let mut auth = self.authenticate(params, pending, id).await?;
+        attempt.subject(&auth.subject, Some(&upstream.issuer));
         if claims::any_missing(&auth.claims, &freshworks.claims, policy) {
-            self.add_userinfo(&mut auth, |all| {
-                claims::any_required_missing(all, &freshworks.claims)
-            })
+            self.add_userinfo(
+                &mut auth,
+                |all| claims::any_required_missing(all, &freshworks.claims),
+                id,
+            )
             .await?;
         }
         claims::check_email_verified(&auth.claims, &freshworks.claims, policy)
@@ -206,13 +228,15 @@ impl Sso {
             groups: groups_from_claim(&auth.claims, &upstream.groups_claim),
             claims: auth.claims.clone(),
         };
-        let location = self.sign_for(&identity, pending, id).map_err(|e| match e {
-            // Who the user is was refused: offer to sign out at the provider and switch.
-            e @ (SsoError::MissingClaim { .. }
-            | SsoError::NotOneAddress
-            | SsoError::NotAllowed(_)) => self.refused(e, &auth, &pending.account),
-            e => e,
-        })?;
+        let location = self
+            .sign_for(&identity, pending, id, attempt)
+            .map_err(|e| match e {
+                // Who the user is was refused: offer to sign out at the provider and switch.
+                e @ (SsoError::MissingClaim { .. }
+                | SsoError::NotOneAddress
+                | SsoError::NotAllowed(_)) => self.refused(e, &auth, &pending.account),
+                e => e,
+            })?;
         let hint = LogoutHint {
             id_token: auth.id_token,
             account: pending.account.clone(),
@@ -228,18 +252,25 @@ impl Sso {
         pending: &PendingLogin,
         return_to: &str,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<(String, Vec<String>), SsoError> {
         let webchat = self.webchat()?;
         let settings = webchat.settings();
-        let policy = self.provider()?.upstream.email_verified;
-        let mut auth = self.authenticate(params, pending).await?;
+        let upstream = &self.provider()?.upstream;
+        let policy = upstream.email_verified;
+        let mut auth = self.authenticate(params, pending, id).await?;
+        attempt.subject(&auth.subject, Some(&upstream.issuer));
         if token::any_missing(settings, &auth.claims, policy) {
-            self.add_userinfo(&mut auth, |all| {
-                matches!(
-                    token::identity(settings, all),
-                    Err(token::NoIdentity::Missing(_))
-                )
-            })
+            self.add_userinfo(
+                &mut auth,
+                |all| {
+                    matches!(
+                        token::identity(settings, all),
+                        Err(token::NoIdentity::Missing(_))
+                    )
+                },
+                id,
+            )
             .await?;
         }
         let identity =
@@ -256,6 +287,10 @@ impl Sso {
         let cookie = webchat
             .session
             .set(&identity, settings.session_ttl.as_secs());
+        if let Some(email) = identity.get("email").and_then(Value::as_str) {
+            attempt.email(email);
+        }
+        attempt.ended(LoginOutcome::Success, "ok");
         self.metrics.login("success", "webchat");
         tracing::info!(request_id = %id, sub = %auth.subject, "web chat session started");
         Ok((return_to.to_owned(), vec![cookie]))
@@ -349,12 +384,13 @@ async fn validate(
     id_token: &str,
     pending: &PendingLogin,
     max_age: Duration,
+    id: RequestId,
 ) -> Result<(std::sync::Arc<Discovered>, flow::IdClaims), SsoError> {
     let upstream = &provider.upstream;
     match flow::validate_id_token(&discovered, upstream, id_token, &pending.nonce, max_age) {
         Ok(claims) => Ok((discovered, claims)),
         Err(IdTokenError::UnknownKey) => {
-            provider.refresh_for_unknown_kid().await;
+            provider.refresh_for_unknown_kid(id).await;
             let fresh = provider
                 .current()
                 .map_err(|detail| SsoError::ProviderNotReady { detail })?;

@@ -3,6 +3,7 @@
 
 use http::StatusCode;
 
+use crate::admin::metrics::LoginOutcome;
 use crate::pages::Page;
 
 #[derive(Debug)]
@@ -135,6 +136,21 @@ impl SsoError {
             SsoError::MissingAttribute { .. } => "missing_attribute",
             SsoError::ForgedForm { reason } => reason,
             SsoError::StoreUnavailable { .. } => "store_unavailable",
+        }
+    }
+
+    /// How the login attempt ended, for the audit event and `freshgate_login_duration_seconds`: a
+    /// refusal when a rule turned away a user who was identified, a failure otherwise.
+    pub fn outcome(&self) -> LoginOutcome {
+        match self {
+            SsoError::AtCallback { error, .. } => error.outcome(),
+            SsoError::Directory(error) => error.outcome(),
+            SsoError::NotAllowed(_)
+            | SsoError::MissingClaim { .. }
+            | SsoError::MissingAttribute { .. }
+            | SsoError::EmailNotVerified
+            | SsoError::NotOneAddress => LoginOutcome::Refusal,
+            _ => LoginOutcome::Failure,
         }
     }
 

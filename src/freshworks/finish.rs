@@ -5,6 +5,7 @@ use super::claims;
 use super::error::SsoError;
 use super::pending::PendingLogin;
 use super::{Sso, callback::append_query};
+use crate::audit::Attempt;
 use crate::identity::Identity;
 use crate::oidc::flow;
 use crate::request_id::RequestId;
@@ -17,6 +18,7 @@ impl Sso {
         identity: &Identity,
         pending: &PendingLogin,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<String, SsoError> {
         let (freshworks, key) = self.freshworks()?;
         let account =
@@ -39,7 +41,8 @@ impl Sso {
         let token = key.sign_rs256(&payload).map_err(|e| SsoError::Signing {
             detail: e.to_string(),
         })?;
-        self.log_success(id, &account.id, &identity.subject);
+        attempt.email(email);
+        self.log_success(id, &account.id, &identity.subject, attempt);
         Ok(append_query(
             &account.redirect_url,
             &[("state", &pending.fw_state), ("id_token", &token)],

@@ -133,9 +133,23 @@ impl super::Sso {
         &self,
         request: &http::Request<hyper::body::Incoming>,
         id: crate::request_id::RequestId,
+        attempt: &crate::audit::Attempt,
     ) -> Result<http::Response<crate::body::Body>, super::Failure> {
         let (freshworks, _) = self.freshworks().map_err(|e| (e, None))?;
         let params = parse_query(request.uri().query()).map_err(|e| (e, None))?;
+        // A configured account named by the request is the attempt's, even when the rest is refused.
+        if let Some(account) = ["client_id", "module_id"]
+            .iter()
+            .find_map(|name| freshworks.accounts.get(params.get(*name)?))
+        {
+            attempt.account(&account.id);
+            attempt.method(match account.login {
+                crate::config::LoginMethod::Directory => {
+                    crate::admin::metrics::LoginMethod::Directory
+                }
+                crate::config::LoginMethod::Oidc => crate::admin::metrics::LoginMethod::Oidc,
+            });
+        }
         let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;
         let shape = if params.contains_key("client_id") {
             "current"
@@ -146,7 +160,7 @@ impl super::Sso {
         if checked.account.login == crate::config::LoginMethod::Directory {
             tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; directory sign-in page shown");
             return self
-                .start_directory_login(request.headers(), &checked, id)
+                .start_directory_login(request.headers(), &checked, id, attempt)
                 .await;
         }
         tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
@@ -209,6 +223,7 @@ impl super::Sso {
             fw_state,
             fw_nonce,
             started: unix_now(),
+            started_ms: crate::store::now_ms(),
             return_to,
             directory: false,
         };

@@ -25,7 +25,8 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{info, warn};
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
+use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::{Config, Freshworks};
 use crate::directory::Directory;
@@ -160,6 +161,8 @@ impl Sso {
         self.config.public("/sso/jwt/callback")
     }
 
+    /// Answers one request to a sign-in route; a request that ends a login attempt also writes its audit
+    /// event and observes the login duration (`crate::audit`), once, whichever way it ended.
     pub async fn handle(
         &self,
         route: Route,
@@ -167,20 +170,44 @@ impl Sso {
         conn: ConnInfo,
         id: RequestId,
     ) -> Response<Body> {
+        let client = self.forwarding.client_ip(request.headers(), conn.peer.ip());
+        let kind = match route {
+            Route::WebchatToken => Kind::WebchatToken,
+            Route::WebchatLogin => Kind::WebchatSession,
+            _ => Kind::Freshworks,
+        };
+        let attempt = Attempt::new(id, client, kind, self.metrics.clone());
+        if route == Route::SsoCallback {
+            attempt.attempting();
+        }
+        let response = self.respond(route, request, &conn, id, &attempt).await;
+        attempt.finish();
+        response
+    }
+
+    async fn respond(
+        &self,
+        route: Route,
+        request: Request<Incoming>,
+        conn: &ConnInfo,
+        id: RequestId,
+        attempt: &Attempt,
+    ) -> Response<Body> {
         if route == Route::WebchatToken {
             // JSON API with its own CORS preflight and error bodies.
             return match self.webchat() {
-                Ok(webchat) => webchat.token(&request, id).await,
+                Ok(webchat) => webchat.token(&request, id, attempt).await,
                 Err(error) => error.page().render(request.headers(), id),
             };
         }
         let headers = request.headers().clone();
         if route == Route::SsoCallback && request.method() == http::Method::POST {
             // The directory login form posts here (its pending-login cookie is scoped to this path).
-            return match self.password(request, &conn, id).await {
+            attempt.method(LoginMethod::Directory);
+            return match self.password(request, conn, id, attempt).await {
                 Ok(response) => response,
                 Err((error, clear_cookie)) => {
-                    self.refusal(route, error, clear_cookie, &headers, &conn, id)
+                    self.refusal(route, error, clear_cookie, &headers, conn, attempt)
                 }
             };
         }
@@ -194,10 +221,16 @@ impl Sso {
             return page.render(&headers, id);
         }
         let result = match route {
-            Route::SsoLogin => self.login(&request, id).await,
-            Route::SsoCallback => self.callback(&request, id).await,
+            Route::SsoLogin => self.login(&request, id, attempt).await,
+            Route::SsoCallback => {
+                attempt.method(LoginMethod::Oidc);
+                self.callback(&request, id, attempt).await
+            }
             Route::SsoLogout => self.logout(&request, id),
-            Route::WebchatLogin => self.webchat_login(&request, id).await,
+            Route::WebchatLogin => {
+                attempt.method(LoginMethod::Oidc);
+                self.webchat_login(&request, id).await
+            }
             Route::WebchatWidget => self
                 .webchat()
                 .map(Webchat::widget_js)
@@ -209,12 +242,13 @@ impl Sso {
         match result {
             Ok(response) => response,
             Err((error, clear_cookie)) => {
-                self.refusal(route, error, clear_cookie, &headers, &conn, id)
+                self.refusal(route, error, clear_cookie, &headers, conn, attempt)
             }
         }
     }
 
-    /// A refused login: counted, logged with the request id and reason, answered with its page.
+    /// A refused login: counted, logged with the request id and reason, answered with its page. On the
+    /// routes where a login starts or ends, the refusal ends the attempt.
     fn refusal(
         &self,
         route: Route,
@@ -222,13 +256,20 @@ impl Sso {
         clear_cookie: Option<String>,
         headers: &HeaderMap,
         conn: &ConnInfo,
-        id: RequestId,
+        attempt: &Attempt,
     ) -> Response<Body> {
+        let id = attempt.request_id();
         let outcome = if route == Route::SsoLogout {
             "logout_failure"
         } else {
             "failure"
         };
+        if matches!(
+            route,
+            Route::SsoLogin | Route::SsoCallback | Route::WebchatLogin
+        ) {
+            attempt.ended(error.outcome(), error.reason());
+        }
         self.metrics.login(outcome, error.reason());
         warn!(
             request_id = %id,
@@ -250,7 +291,8 @@ impl Sso {
         response
     }
 
-    fn log_success(&self, id: RequestId, account: &str, subject: &str) {
+    fn log_success(&self, id: RequestId, account: &str, subject: &str, attempt: &Attempt) {
+        attempt.ended(LoginOutcome::Success, "ok");
         self.metrics.login("success", "ok");
         info!(request_id = %id, account, sub = subject, "login succeeded; signed token sent to Freshworks");
     }

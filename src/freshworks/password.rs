@@ -31,6 +31,8 @@ use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
 
 mod negotiate;
+use crate::admin::metrics::LoginMethod;
+use crate::audit::Attempt;
 use crate::login_form::LoginForm;
 use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
@@ -60,6 +62,7 @@ impl Sso {
         headers: &HeaderMap,
         checked: &LoginRequest<'_>,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<Response<Body>, Failure> {
         let directory = self.directory().map_err(|e| (e, None))?;
         let pending = PendingLogin {
@@ -70,6 +73,7 @@ impl Sso {
             fw_state: checked.state.clone(),
             fw_nonce: checked.nonce.clone(),
             started: unix_now(),
+            started_ms: crate::store::now_ms(),
             return_to: None,
             directory: true,
         };
@@ -78,15 +82,22 @@ impl Sso {
             match token::offered(headers) {
                 Offered::Nothing => {}
                 Offered::Token(token) => {
-                    if let Some(done) = self.negotiate(token, &pending, checked, id).await {
+                    attempt.method(LoginMethod::Kerberos);
+                    attempt.attempting();
+                    if let Some(done) = self.negotiate(token, &pending, checked, id, attempt).await
+                    {
                         return done;
                     }
                 }
-                Offered::Malformed => self.ticket_refused(
-                    &LoginError::Ticket(TokenError::Malformed.into()),
-                    checked,
-                    id,
-                ),
+                Offered::Malformed => {
+                    attempt.method(LoginMethod::Kerberos);
+                    self.ticket_refused(
+                        &LoginError::Ticket(TokenError::Malformed.into()),
+                        checked,
+                        id,
+                        attempt,
+                    );
+                }
             }
         }
         let cookies =
@@ -118,11 +129,13 @@ impl Sso {
         request: Request<Incoming>,
         conn: &ConnInfo,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Result<Response<Body>, Failure> {
         let fallback_restart = self.only_account_restart();
         check_origin(request.headers(), &self.config.public_url).map_err(|e| (e, None))?;
         let headers = request.headers().clone();
         let posted = read_form(request).await.map_err(|e| (e, None))?;
+        attempt.username(&posted.username);
         let no_pending = || {
             (
                 SsoError::NoPendingLogin {
@@ -146,6 +159,8 @@ impl Sso {
                 return Err((error, Some(clear)));
             }
         };
+        attempt.account(&pending.account);
+        attempt.login_started(pending.started_unix_ms());
         let restart = self.restart_url(&pending);
         let timeout = self.login_timeout();
         if unix_now().saturating_sub(pending.started) > timeout.as_secs() {
@@ -170,6 +185,10 @@ impl Sso {
             .await
         {
             Ok(identity) => identity,
+            // Counted, logged and audited as a refusal at the callback, with its page.
+            Err(error) if error.form_message().is_none() => {
+                return Err(at_callback(SsoError::Directory(error)));
+            }
             Err(error) => {
                 self.metrics.login("failure", error.reason());
                 warn!(
@@ -180,17 +199,17 @@ impl Sso {
                     detail = %crate::logging::one_line(&error.detail()),
                     "directory login refused"
                 );
-                return match error.form_message() {
-                    Some(message) => Ok(self.form_again(&pending, &username, &message, &error, id)),
-                    None => Err(at_callback(SsoError::Directory(error))),
-                };
+                attempt.ended(error.outcome(), error.reason());
+                let message = error.form_message().unwrap_or_default();
+                return Ok(self.form_again(&pending, &username, &message, &error, id));
             }
         };
+        attempt.subject(&identity.subject, None);
         if !self.first_use(&pending.state).await.map_err(at_callback)? {
             return Err(at_callback(SsoError::ReplayedCallback { restart: None }));
         }
         let location = self
-            .sign_for(&identity, &pending, id)
+            .sign_for(&identity, &pending, id, attempt)
             .map_err(|e| at_callback(self.directory_claim_error(e)))?;
         info!(request_id = %id, account = %account.id, user = %identity.subject, "directory login succeeded");
         let cookies =

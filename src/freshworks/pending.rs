@@ -41,6 +41,11 @@ pub struct PendingLogin {
     pub fw_nonce: String,
     /// Unix seconds when the login started.
     pub started: u64,
+    /// Unix milliseconds when the login started, for `freshgate_login_duration_seconds` (sub-second
+    /// logins are common when the provider remembers the user). Absent (0) in cookies sealed by a
+    /// gateway before it was added; `started` then stands in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub started_ms: u64,
     /// Set for Web Chat browser-session logins (`/sso/webchat/login`): where the browser goes afterwards.
     /// Absent for Freshworks logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +54,21 @@ pub struct PendingLogin {
     /// is the form's anti-forgery token. Absent for provider logins.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub directory: bool,
+}
+
+impl PendingLogin {
+    /// When the login started, in Unix milliseconds.
+    pub fn started_unix_ms(&self) -> u64 {
+        if self.started_ms > 0 {
+            self.started_ms
+        } else {
+            self.started.saturating_mul(1000)
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What logout needs from the login: the provider's ID token, sent back as `id_token_hint` (OpenID Connect
@@ -197,6 +217,7 @@ mod tests {
             fw_state: "fs".into(),
             fw_nonce: "fn".into(),
             started: 1_700_000_000,
+            started_ms: 1_700_000_000_250,
             return_to: None,
             directory: false,
         }

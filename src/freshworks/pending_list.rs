@@ -242,6 +242,7 @@ mod tests {
             fw_state: "fs".into(),
             fw_nonce: "fn".into(),
             started,
+            started_ms: 0,
             return_to: None,
             directory: false,
         }

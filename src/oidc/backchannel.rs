@@ -3,10 +3,15 @@
 //! When `upstream.backchannel_url` is set, requests for URLs on the issuer's origin go to that origin instead
 //! (e.g. the provider's cluster-internal address), with `Host` and `X-Forwarded-Proto/Host` still naming the
 //! public origin, so a provider that builds URLs from its public name answers exactly as it would to browsers.
+//!
+//! Every call carries the `X-Request-ID` of the request it is made for (a background refresh makes its own),
+//! so the provider's log lines can be matched with the gateway's, and is timed in
+//! `freshgate_provider_duration_seconds{operation, result}`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -16,8 +21,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::admin::metrics::{CallResult, Metrics, ProviderCall};
 use crate::config::Upstream;
 use crate::proxy::{client, error_chain, origin_authority};
+use crate::request_id::{RequestId, X_REQUEST_ID};
 
 /// Discovery documents, JWKS and token responses are small; anything larger is refused.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -46,10 +53,11 @@ pub struct Backchannel {
     client: Client<client::Connector, Full<Bytes>>,
     rewrite: Option<Rewrite>,
     timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Backchannel {
-    pub fn new(upstream: &Upstream, tls: rustls::ClientConfig) -> Self {
+    pub fn new(upstream: &Upstream, tls: rustls::ClientConfig, metrics: Arc<Metrics>) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(client::pool_idle_timeout())
@@ -70,16 +78,37 @@ impl Backchannel {
             client,
             rewrite,
             timeout: upstream.connect_timeout + upstream.response_timeout,
+            metrics,
         }
     }
 
-    /// Sends one request and reads the whole (bounded) response.
+    /// Sends one request for `call`, made for the request `id`, and reads the whole (bounded) response.
     pub async fn send(
         &self,
         request: Request<Vec<u8>>,
+        call: ProviderCall,
+        id: RequestId,
+    ) -> Result<Response<Vec<u8>>, BackchannelError> {
+        let started = Instant::now();
+        let result = self.exchange(request, id).await;
+        let outcome = match &result {
+            Ok(response) => CallResult::of_status(response.status()),
+            Err(_) => CallResult::Error,
+        };
+        self.metrics
+            .peers
+            .provider(call, outcome, started.elapsed());
+        result
+    }
+
+    async fn exchange(
+        &self,
+        request: Request<Vec<u8>>,
+        id: RequestId,
     ) -> Result<Response<Vec<u8>>, BackchannelError> {
         let mut url = request.uri().to_string();
         let (mut parts, body) = request.into_parts();
+        parts.headers.insert(&X_REQUEST_ID, id.header_value());
         if let Some(rewrite) = &self.rewrite
             && rewrite.applies_to(&parts.uri)
         {
@@ -161,13 +190,30 @@ impl Rewrite {
     }
 }
 
-impl<'c> openidconnect::AsyncHttpClient<'c> for Backchannel {
+/// The back channel as `openidconnect`'s HTTP client, for the discovery document and the key set it
+/// fetches, on behalf of the request `id`.
+pub struct Tagged<'a> {
+    pub backchannel: &'a Backchannel,
+    pub id: RequestId,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Tagged<'_> {
     type Error = BackchannelError;
     type Future = Pin<
         Box<dyn Future<Output = Result<openidconnect::HttpResponse, BackchannelError>> + Send + 'c>,
     >;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(self.send(request))
+        // The library asks for two things: the discovery document, then the key set it names.
+        let call = if request
+            .uri()
+            .path()
+            .ends_with("/.well-known/openid-configuration")
+        {
+            ProviderCall::Discovery
+        } else {
+            ProviderCall::Jwks
+        };
+        Box::pin(self.backchannel.send(request, call, self.id))
     }
 }

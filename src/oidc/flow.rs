@@ -18,7 +18,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered, Provider};
+use crate::admin::metrics::ProviderCall;
 use crate::config::Upstream;
+use crate::request_id::RequestId;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4: "some small leeway, usually no more
 /// than a few minutes, to account for clock skew").
@@ -86,6 +88,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: &str,
     pkce_verifier: &str,
+    id: RequestId,
 ) -> Result<Tokens, FlowError> {
     let upstream = &provider.upstream;
     let endpoint = discovered
@@ -130,7 +133,7 @@ pub async fn exchange_code(
     };
     let response = provider
         .backchannel
-        .send(request)
+        .send(request, ProviderCall::Token, id)
         .await
         .map_err(|e| FlowError::Token(e.to_string()))?;
     let body: Value = serde_json::from_slice(response.body()).map_err(|_| {
@@ -277,6 +280,7 @@ pub async fn userinfo(
     discovered: &Discovered,
     access_token: &str,
     subject: Option<&str>,
+    id: RequestId,
 ) -> Result<Map<String, Value>, FlowError> {
     let endpoint = discovered
         .metadata
@@ -291,7 +295,7 @@ pub async fn userinfo(
         .map_err(|e| FlowError::Userinfo(e.to_string()))?;
     let response = provider
         .backchannel
-        .send(request)
+        .send(request, ProviderCall::Userinfo, id)
         .await
         .map_err(|e| FlowError::Userinfo(e.to_string()))?;
     if response.status() == http::StatusCode::UNAUTHORIZED

@@ -19,11 +19,12 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use super::backchannel::{Backchannel, BackchannelError};
+use super::backchannel::{Backchannel, BackchannelError, Tagged};
 use super::jwk::{VerifyingKeySet, verifying_set};
 use crate::admin::metrics::Metrics;
 use crate::config::Upstream;
 use crate::proxy::error_chain;
+use crate::request_id::{RequestId, RequestIds};
 
 /// Discovery fields beyond OIDC Discovery 1.0 that the gateway uses.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub struct Provider {
     state: RwLock<State>,
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
     metrics: Arc<Metrics>,
+    /// Ids of the fetches no request asked for (the start-up discovery and the periodic refresh).
+    pub ids: RequestIds,
 }
 
 impl Provider {
@@ -105,6 +108,7 @@ impl Provider {
             }),
             last_unknown_kid_fetch: Mutex::new(None),
             metrics,
+            ids: RequestIds::new(),
         }
     }
 
@@ -125,11 +129,15 @@ impl Provider {
     }
 
     /// Fetches the discovery document (its `issuer` must equal ours exactly, OIDC Discovery §4.3) and the
-    /// JWKS it names.
-    pub async fn discover(&self) -> Result<Discovered, String> {
+    /// JWKS it names, with the request id `id`.
+    pub async fn discover(&self, id: RequestId) -> Result<Discovered, String> {
         let issuer = IssuerUrl::new(self.upstream.issuer.clone())
             .map_err(|e| format!("upstream.issuer: {e}"))?;
-        let metadata = Metadata::discover_async(issuer, &self.backchannel)
+        let client = Tagged {
+            backchannel: &self.backchannel,
+            id,
+        };
+        let metadata = Metadata::discover_async(issuer, &client)
             .await
             .map_err(|e| {
                 self.metrics.jwks_fetch("error");
@@ -161,9 +169,11 @@ impl Provider {
         let mut attempt = 1u32;
         loop {
             let Some(this) = weak.upgrade() else { return };
-            match this.discover().await {
+            let id = this.ids.next();
+            match this.discover(id).await {
                 Ok(discovered) => {
                     info!(
+                        request_id = %id,
                         issuer = %this.upstream.issuer,
                         keys = discovered.jwks.keys().len(),
                         attempt,
@@ -173,7 +183,7 @@ impl Provider {
                     break;
                 }
                 Err(reason) => {
-                    warn!(attempt, retry_in = ?delay, reason = %reason, "provider not available yet");
+                    warn!(request_id = %id, attempt, retry_in = ?delay, reason = %reason, "provider not available yet");
                     this.set_pending(format!(
                         "{reason} (attempt {attempt}; retrying in {delay:?})"
                     ));
@@ -190,18 +200,19 @@ impl Provider {
             };
             tokio::time::sleep(refresh).await;
             let Some(this) = weak.upgrade() else { return };
-            match this.discover().await {
+            let id = this.ids.next();
+            match this.discover(id).await {
                 Ok(discovered) => this.set_ready(discovered),
                 Err(reason) => {
-                    warn!(reason = %reason, "periodic refresh of the provider's keys failed; keeping the old ones")
+                    warn!(request_id = %id, reason = %reason, "periodic refresh of the provider's keys failed; keeping the old ones")
                 }
             }
         }
     }
 
     /// Re-fetches the JWKS because an ID token named a key id we do not have (the provider rotated its
-    /// keys). Returns true when a fetch happened and the key set changed.
-    pub async fn refresh_for_unknown_kid(&self) -> bool {
+    /// keys), for the request `id`. Returns true when a fetch happened and the key set changed.
+    pub async fn refresh_for_unknown_kid(&self, id: RequestId) -> bool {
         {
             let mut last = self
                 .last_unknown_kid_fetch
@@ -217,7 +228,11 @@ impl Provider {
         let Ok(current) = self.current() else {
             return false;
         };
-        match JsonWebKeySet::fetch_async(current.metadata.jwks_uri(), &self.backchannel).await {
+        let client = Tagged {
+            backchannel: &self.backchannel,
+            id,
+        };
+        match JsonWebKeySet::fetch_async(current.metadata.jwks_uri(), &client).await {
             Ok(jwks) => {
                 self.metrics.jwks_fetch("ok");
                 let changed = jwks.keys().len() != current.jwks.keys().len()

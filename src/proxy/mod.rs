@@ -150,6 +150,11 @@ impl Passthrough {
         headers::strip_gateway_cookies(&mut parts.headers);
         self.forwarding
             .apply(&mut parts.headers, conn.peer.ip(), host.clone());
+        // The request's id (a trusted proxy's, or ours in place of a client's), so the provider's log
+        // lines can be matched with the gateway's.
+        parts
+            .headers
+            .insert(&crate::request_id::X_REQUEST_ID, id.header_value());
         match (self.preserve_host, host) {
             (true, Some(host)) => {
                 parts.headers.insert(header::HOST, host);

@@ -171,6 +171,10 @@ impl Reloader {
                             (&self.certificates, &snapshot.certificate)
                         {
                             certificates.replace(certificate.clone());
+                            self.process
+                                .metrics
+                                .certificate
+                                .set(crate::server::tls::expiry(certificate));
                         }
                         let accounts = snapshot
                             .config

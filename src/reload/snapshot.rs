@@ -152,7 +152,8 @@ impl Snapshot {
             match previous.and_then(|p| p.reusable_provider(upstream, &upstream_ca)) {
                 Some(provider) => provider,
                 None => {
-                    let backchannel = Backchannel::new(upstream, client_tls.clone());
+                    let backchannel =
+                        Backchannel::new(upstream, client_tls.clone(), metrics.clone());
                     let provider = Arc::new(Provider::new(
                         upstream.clone(),
                         backchannel,

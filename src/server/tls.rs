@@ -39,6 +39,17 @@ pub fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
         })
 }
 
+/// When the chain `key` serves stops working: the earliest `notAfter` (RFC 5280 §4.1.2.5) of the leaf and
+/// the intermediates sent with it, in Unix seconds, for `freshgate_tls_certificate_expires_in_seconds`.
+/// `None` if no certificate in it parses (rustls accepted the chain, so that does not happen in practice).
+pub fn expiry(key: &CertifiedKey) -> Option<i64> {
+    key.cert
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
+        .map(|(_, certificate)| certificate.validity().not_after.timestamp())
+        .min()
+}
+
 /// The certificate served, swapped by a reload: each new handshake takes the current one, connections
 /// already open keep theirs (a renewed certificate needs no restart, and nothing in flight breaks).
 #[derive(Debug)]
@@ -136,6 +147,24 @@ mod tests {
     #[test]
     fn the_development_certificate_and_its_key_make_an_acceptor() {
         acceptor(&files(dev("gateway.crt"), dev("gateway.key"))).unwrap();
+    }
+
+    /// The expiry read from the chain equals what openssl (an independent X.509 reader) says.
+    #[test]
+    fn the_served_chains_expiry_is_the_certificates_not_after() {
+        let key = certified_key(&files(dev("gateway.crt"), dev("gateway.key"))).unwrap();
+        let output = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
+            .arg(dev("gateway.crt"))
+            .output()
+            .expect("openssl runs");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let date = text.trim().trim_start_matches("notAfter=");
+        let expected =
+            chrono::DateTime::parse_from_str(&date.replace('Z', "+0000"), "%Y-%m-%d %H:%M:%S%z")
+                .unwrap_or_else(|e| panic!("{e}: {date}"))
+                .timestamp();
+        assert_eq!(expiry(&key), Some(expected));
     }
 
     #[test]

@@ -14,12 +14,12 @@ pub mod redis;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
 use tracing::warn;
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{Metrics, StoreCall};
 use crate::config::{OnStoreError, StoreSettings};
 pub use memory::MemoryStore;
 
@@ -141,15 +141,18 @@ impl Shared {
         drop(self);
         loop {
             let Some(shared) = weak.upgrade() else { return };
+            let started = Instant::now();
             let result = shared.store.ping().await;
-            let _ = shared.outcome("ping", result);
+            let _ = shared.outcome(StoreCall::Ping, started, result);
             drop(shared);
             tokio::time::sleep(interval).await;
         }
     }
 
     pub async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, Unavailable> {
-        match self.outcome("first_use", self.store.first_use(key, ttl).await) {
+        let started = Instant::now();
+        let result = self.store.first_use(key, ttl).await;
+        match self.outcome(StoreCall::FirstUse, started, result) {
             Ok(first) => Ok(first),
             Err(e) => self.fall_back(e, self.fallback.first_use(key, ttl)).await,
         }
@@ -161,10 +164,9 @@ impl Shared {
         now: u64,
         window: Duration,
     ) -> Result<Vec<u64>, Unavailable> {
-        match self.outcome(
-            "add_failure",
-            self.store.add_failure(key, now, window).await,
-        ) {
+        let started = Instant::now();
+        let result = self.store.add_failure(key, now, window).await;
+        match self.outcome(StoreCall::AddFailure, started, result) {
             Ok(times) => Ok(times),
             Err(e) => {
                 self.fall_back(e, self.fallback.add_failure(key, now, window))
@@ -179,7 +181,9 @@ impl Shared {
         now: u64,
         window: Duration,
     ) -> Result<Vec<u64>, Unavailable> {
-        match self.outcome("failures", self.store.failures(key, now, window).await) {
+        let started = Instant::now();
+        let result = self.store.failures(key, now, window).await;
+        match self.outcome(StoreCall::Failures, started, result) {
             Ok(times) => Ok(times),
             Err(e) => {
                 self.fall_back(e, self.fallback.failures(key, now, window))
@@ -189,18 +193,24 @@ impl Shared {
     }
 
     pub async fn clear(&self, key: &str) -> Result<(), Unavailable> {
-        match self.outcome("clear", self.store.clear(key).await) {
+        let started = Instant::now();
+        let result = self.store.clear(key).await;
+        match self.outcome(StoreCall::Clear, started, result) {
             Ok(()) => Ok(()),
             Err(e) => self.fall_back(e, self.fallback.clear(key)).await,
         }
     }
 
-    /// Records health and metrics for one operation's result.
+    /// Records health, duration and errors for one operation that started at `started`.
     fn outcome<T>(
         &self,
-        operation: &'static str,
+        call: StoreCall,
+        started: Instant,
         result: Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.metrics
+            .peers
+            .store(call, result.is_ok(), started.elapsed());
         match &result {
             Ok(_) => {
                 if !self.healthy.swap(true, Ordering::Relaxed) {
@@ -209,7 +219,7 @@ impl Shared {
                 self.metrics.store_up(true);
             }
             Err(e) => {
-                self.metrics.store_error(operation);
+                self.metrics.store_error(call.name());
                 self.metrics.store_up(false);
                 if self.healthy.swap(false, Ordering::Relaxed) {
                     warn!(store = self.store.kind(), error = %e, "the shared store is unreachable");

@@ -3,6 +3,8 @@
 
 use http::StatusCode;
 
+use crate::admin::metrics::LoginOutcome;
+
 #[derive(Debug)]
 pub enum WebchatError {
     /// No bearer token and no browser session (RFC 6750 §3.1: no error code in the challenge).
@@ -48,6 +50,18 @@ impl WebchatError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             WebchatError::ProviderError { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// A refusal when the caller was identified (or is being held back) and a rule said no; a failure
+    /// otherwise.
+    pub fn outcome(&self) -> LoginOutcome {
+        match self {
+            WebchatError::MissingIdentity { .. }
+            | WebchatError::EmailNotVerified
+            | WebchatError::NotOneAddress
+            | WebchatError::Busy => LoginOutcome::Refusal,
+            _ => LoginOutcome::Failure,
         }
     }
 

@@ -20,7 +20,8 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use crate::admin::metrics::Metrics;
+use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
+use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::{Config, Webchat as WebchatConfig};
 use crate::oidc::Provider;
@@ -99,8 +100,14 @@ impl Webchat {
             .expect("Webchat exists only with a webchat section")
     }
 
-    /// `/sso/webchat/token`, including its CORS preflight.
-    pub async fn token(&self, request: &Request<Incoming>, id: RequestId) -> Response<Body> {
+    /// `/sso/webchat/token`, including its CORS preflight. Each GET is a login attempt (`attempt`); a
+    /// preflight is not.
+    pub async fn token(
+        &self,
+        request: &Request<Incoming>,
+        id: RequestId,
+        attempt: &Attempt,
+    ) -> Response<Body> {
         let settings = self.settings();
         let headers = request.headers();
         let origin = cors::allowed_origin(headers, &settings.allowed_origins).map(str::to_owned);
@@ -121,11 +128,19 @@ impl Webchat {
                 &serde_json::json!({"error": "method_not_allowed"}),
             );
         }
+        attempt.method(LoginMethod::WebchatToken);
+        attempt.attempting();
         if has_origin && origin.is_none() {
-            return self.refuse(WebchatError::OriginNotAllowed, None, id);
+            let error = WebchatError::OriginNotAllowed;
+            attempt.ended(error.outcome(), error.code());
+            return self.refuse(error, None, id);
         }
-        match self.identify(headers, origin.as_deref()).await {
+        match self.identify(headers, origin.as_deref(), id, attempt).await {
             Ok(identity) => {
+                if let Some(email) = identity.get("email").and_then(Value::as_str) {
+                    attempt.email(email);
+                }
+                attempt.ended(LoginOutcome::Success, "ok");
                 let exp = unix_now() + settings.ttl.as_secs();
                 let minted = token::mint(settings.secret.expose().as_bytes(), &identity, exp);
                 self.metrics.login("webchat_token", "ok");
@@ -139,7 +154,10 @@ impl Webchat {
                 }
                 response
             }
-            Err(error) => self.refuse(error, origin.as_deref(), id),
+            Err(error) => {
+                attempt.ended(error.outcome(), error.code());
+                self.refuse(error, origin.as_deref(), id)
+            }
         }
     }
 
@@ -148,10 +166,16 @@ impl Webchat {
         &self,
         headers: &HeaderMap,
         origin: Option<&str>,
+        id: RequestId,
+        attempt: &Attempt,
     ) -> Result<Map<String, Value>, WebchatError> {
         let settings = self.settings();
         if let Some(bearer) = bearer(headers) {
-            let claims = self.claims_from_access_token(bearer).await?;
+            attempt.credential("bearer");
+            let claims = self.claims_from_access_token(bearer, id).await?;
+            if let Some(subject) = claims.get("sub").and_then(Value::as_str) {
+                attempt.subject(subject, Some(&self.provider.upstream.issuer));
+            }
             let identity = token::identity(settings, &claims).map_err(|refusal| match refusal {
                 token::NoIdentity::Missing(claim) => WebchatError::MissingIdentity {
                     claim: claim.to_owned(),
@@ -166,6 +190,7 @@ impl Webchat {
         let Some(identity) = self.session.read(headers) else {
             return Err(WebchatError::NoCredentials);
         };
+        attempt.credential("session");
         // The cookie rides along on any request to us: demand proof the caller is an allowed page's script.
         if origin.is_none() || headers.get(cors::CSRF_HEADER).is_none() {
             return Err(WebchatError::CsrfCheckFailed);
@@ -176,6 +201,7 @@ impl Webchat {
     async fn claims_from_access_token(
         &self,
         bearer: &str,
+        id: RequestId,
     ) -> Result<Map<String, Value>, WebchatError> {
         let settings = self.settings();
         let discovered = self
@@ -187,7 +213,7 @@ impl Webchat {
             let mut result =
                 access_token::validate(&discovered, &upstream.issuer, &settings.audience, bearer);
             if result == Err(AccessTokenError::UnknownKey)
-                && self.provider.refresh_for_unknown_kid().await
+                && self.provider.refresh_for_unknown_kid(id).await
             {
                 let fresh = self
                     .provider
@@ -209,7 +235,8 @@ impl Webchat {
             {
                 let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
                 if let Ok(extra) =
-                    flow::userinfo(&self.provider, &discovered, bearer, subject.as_deref()).await
+                    flow::userinfo(&self.provider, &discovered, bearer, subject.as_deref(), id)
+                        .await
                 {
                     crate::claims::merge_userinfo(&mut claims, extra);
                 }
@@ -230,7 +257,7 @@ impl Webchat {
         } else if !self.opaque_lookups.try_take() {
             Err(WebchatError::Busy)
         } else {
-            flow::userinfo(&self.provider, &discovered, bearer, None)
+            flow::userinfo(&self.provider, &discovered, bearer, None, id)
                 .await
                 .map_err(|e| match e {
                     FlowError::Rejected(detail) => WebchatError::InvalidToken { detail },

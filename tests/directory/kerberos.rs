@@ -15,7 +15,7 @@ use crate::support::{FRESHWORKS_REDIRECT, Gateway, PUBLIC_HOST};
 
 /// The directory section of `flow::yaml` with `kerberos:` for the test KDC's keytab; the service
 /// principal defaults to `HTTP/sso.freshgate.test@CORP.EXAMPLE` (public_url's host, base_dn's realm).
-fn kerberos_gateway(kdc: &Kdc) -> Gateway {
+pub(crate) fn kerberos_gateway(kdc: &Kdc) -> Gateway {
     let directory = format!(
         "{}  kerberos:\n    keytab_file: {}\n",
         slapd_directory(Slapd::shared(), false),
@@ -25,16 +25,16 @@ fn kerberos_gateway(kdc: &Kdc) -> Gateway {
 }
 
 /// What `curl --negotiate` got: the status, the response headers, the body, and the token it sent.
-struct Curl {
-    status: u16,
+pub(crate) struct Curl {
+    pub(crate) status: u16,
     headers: String,
-    body: String,
+    pub(crate) body: String,
     /// The base64 token of the `Authorization: Negotiate` header curl sent, if it sent one.
     token: Option<String>,
 }
 
 impl Curl {
-    fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers.lines().find_map(|line| {
             let (key, value) = line.split_once(':')?;
             key.trim()
@@ -46,7 +46,7 @@ impl Curl {
 
 /// `curl --negotiate -u :` to the account's Login URL, as a browser on a domain-joined machine would
 /// (one retry after the 401 challenge, redirects not followed), with `ccache` as its tickets.
-fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) -> Curl {
+pub(crate) fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) -> Curl {
     let url = format!("http://{PUBLIC_HOST}{}", login_path(account));
     // The URL keeps the public host and port (the gateway checks `Host`; curl names the service principal
     // after the URL's host); the connection goes to the test gateway's port.
@@ -89,7 +89,7 @@ fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) ->
 }
 
 /// A GET of the Login URL with `Authorization: <value>`, as a browser would retry it.
-async fn with_authorization(gateway: &Gateway, value: &str) -> reqwest::Response {
+pub(crate) async fn with_authorization(gateway: &Gateway, value: &str) -> reqwest::Response {
     let browser = gateway.browser();
     browser
         .client

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod audit;
 mod flow;
 #[cfg(feature = "kerberos")]
 mod kerberos;

@@ -1,6 +1,7 @@
 //! A provider that fails on cue: a pass-through proxy in front of the real OpenID provider test server that
 //! answers one endpoint badly when told to (a 5xx, a body that is not JSON, no answer at all). Everything
-//! else reaches the real provider unchanged, so a login runs for real up to the failure.
+//! else reaches the real provider unchanged, so a login runs for real up to the failure. It also notes
+//! the path and `X-Request-ID` of every request it sees, as a provider's access log would.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -33,9 +34,17 @@ pub enum Fault {
 
 type Rule = Option<(String, Fault)>;
 
+/// A request the provider received: its path (no query) and `X-Request-ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub path: String,
+    pub request_id: Option<String>,
+}
+
 pub struct FaultyProvider {
     pub addr: SocketAddr,
     rule: Arc<Mutex<Rule>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl FaultyProvider {
@@ -44,16 +53,25 @@ impl FaultyProvider {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let rule: Arc<Mutex<Rule>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
         let shared = rule.clone();
+        let log = seen.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (rule, client) = (shared.clone(), client.clone());
+                let (rule, client, log) = (shared.clone(), client.clone(), log.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
+                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                        log.lock().unwrap().push(Seen {
+                            path: request.uri().path().to_owned(),
+                            request_id: request
+                                .headers()
+                                .get("x-request-id")
+                                .map(|v| v.to_str().unwrap_or("<not text>").to_owned()),
+                        });
                         forward(request, idp, rule.clone(), client.clone())
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -62,7 +80,12 @@ impl FaultyProvider {
                 });
             }
         });
-        FaultyProvider { addr, rule }
+        FaultyProvider { addr, rule, seen }
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
     }
 
     /// From now on, requests whose path ends with `path_suffix` get `fault`.

@@ -9,6 +9,7 @@
 //! - `slapd`: the test directory (Debian's slapd with an AD-like schema, tests/ldap/slapd.sh).
 //! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
 //! - `haproxy`: Debian's HAProxy as the load balancer in front of replicas (the shutdown tests).
+//! - `prometheus`: Debian's prometheus scraping a gateway, and promtool.
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
@@ -20,6 +21,7 @@ pub mod kdc;
 pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;
+pub mod prometheus;
 pub mod redis;
 pub mod script;
 pub mod slapd;
@@ -362,6 +364,37 @@ impl Gateway {
         false
     }
 
+    /// The JSON log lines so far, parsed (lines that are not JSON are left out).
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The sign-in audit trail so far: the JSON log lines of target `freshgate::audit`.
+    pub fn audit_events(&self) -> Vec<Value> {
+        self.json_lines()
+            .into_iter()
+            .filter(|line| line["target"] == "freshgate::audit")
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until the audit trail holds `n` events, and returns them; log lines arrive
+    /// through a pipe, after the response that caused them. More than `n` is returned as it is.
+    pub fn wait_audit_events(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = self.audit_events();
+            if events.len() >= n || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A browser: cookie jar, no automatic redirects, the public host resolved to this gateway.
     pub fn browser(&self) -> Browser {
         Browser::new(self.addr, false)
@@ -416,6 +449,46 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The one audit event of the request `request_id` among `events` (there must be exactly one), after
+/// checking the fields every event has: the request id, an outcome and reason, the client address and
+/// the request's duration.
+pub fn audit_event_of(events: &[Value], request_id: &str) -> Value {
+    let matching: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["request_id"] == request_id)
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "exactly one audit event for request {request_id}: {events:#?}"
+    );
+    let event = matching[0].clone();
+    assert!(
+        ["success", "refusal", "failure"].contains(&event["outcome"].as_str().unwrap_or("")),
+        "{event}"
+    );
+    assert!(event["reason"].is_string(), "{event}");
+    assert!(
+        event["client"]
+            .as_str()
+            .is_some_and(|client| client.parse::<std::net::IpAddr>().is_ok()),
+        "{event}"
+    );
+    assert!(
+        event["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{event}"
+    );
+    event
+}
+
+/// The `X-Request-ID` of a response.
+pub fn request_id_of(response: &reqwest::Response) -> String {
+    response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The browser's part, played by an HTTP client with a cookie jar.

@@ -11,6 +11,7 @@ use super::super::error::SsoError;
 use super::super::login::LoginRequest;
 use super::super::pending::PendingLogin;
 use super::super::{Failure, Sso, redirect};
+use crate::audit::Attempt;
 use crate::body::Body;
 use crate::directory::LoginError;
 use crate::kerberos::token;
@@ -27,26 +28,33 @@ impl Sso {
         pending: &PendingLogin,
         checked: &LoginRequest<'_>,
         id: RequestId,
+        attempt: &Attempt,
     ) -> Option<Result<Response<Body>, Failure>> {
         let directory = self.directory().ok()?;
         let want_groups = !checked.account.allow.groups.is_empty();
+        attempt.login_started(pending.started_unix_ms());
         let login = match directory.authenticate_ticket(token, want_groups).await {
             Ok(login) => login,
             Err(error) if error.is_ticket_refusal() => {
-                self.ticket_refused(&error, checked, id);
+                self.ticket_refused(&error, checked, id, attempt);
                 return None;
             }
             Err(error) => {
+                if let LoginError::UnknownPrincipal(principal) = &error {
+                    attempt.principal(principal);
+                }
                 return Some(Err((SsoError::Directory(error), None)));
             }
         };
+        attempt.principal(&login.principal);
+        attempt.subject(&login.identity.subject, None);
         // Our state is new with this request; the guard keeps the one-use rule of every login.
         match self.first_use(&pending.state).await {
             Ok(true) => {}
             Ok(false) => return Some(Err((SsoError::ReplayedCallback { restart: None }, None))),
             Err(e) => return Some(Err((e, None))),
         }
-        let location = match self.sign_for(&login.identity, pending, id) {
+        let location = match self.sign_for(&login.identity, pending, id, attempt) {
             Ok(location) => location,
             Err(e) => return Some(Err((self.directory_claim_error(e), None))),
         };
@@ -74,7 +82,9 @@ impl Sso {
         error: &LoginError,
         checked: &LoginRequest<'_>,
         id: RequestId,
+        attempt: &Attempt,
     ) {
+        attempt.ended(error.outcome(), error.reason());
         self.metrics.login("failure", error.reason());
         warn!(
             request_id = %id,
