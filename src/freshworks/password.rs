@@ -74,14 +74,14 @@ impl Sso {
             directory: true,
         };
         let negotiates = directory.negotiates();
+        let mut notice = None;
         if negotiates {
             match token::offered(headers) {
                 Offered::Nothing => {}
-                Offered::Token(token) => {
-                    if let Some(done) = self.negotiate(token, &pending, checked, id).await {
-                        return done;
-                    }
-                }
+                Offered::Token(token) => match self.negotiate(token, &pending, checked, id).await {
+                    Ok(done) => return done,
+                    Err(why) => notice = why,
+                },
                 Offered::Malformed => self.ticket_refused(
                     &LoginError::Ticket(TokenError::Malformed.into()),
                     checked,
@@ -97,7 +97,7 @@ impl Sso {
         } else {
             StatusCode::OK
         };
-        let mut response = self.form(&pending, "", None, status, id);
+        let mut response = self.form_with_notice(&pending, "", None, notice, status, id);
         if negotiates {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -231,6 +231,19 @@ impl Sso {
         status: StatusCode,
         id: RequestId,
     ) -> Response<Body> {
+        self.form_with_notice(pending, username, message, None, status, id)
+    }
+
+    /// The form with a `notice` above it: something the user should know that is not a mistake of theirs.
+    fn form_with_notice(
+        &self,
+        pending: &PendingLogin,
+        username: &str,
+        message: Option<&str>,
+        notice: Option<&str>,
+        status: StatusCode,
+        id: RequestId,
+    ) -> Response<Body> {
         let portal = self.restart_url(pending);
         let account = self
             .config
@@ -249,6 +262,7 @@ impl Sso {
             account_label: &label,
             username,
             message,
+            notice,
             cancel: portal.as_deref(),
             redirect_origin: &redirect_origin,
         }

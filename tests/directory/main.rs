@@ -10,7 +10,15 @@ mod support;
 mod flow;
 #[cfg(feature = "kerberos")]
 mod kerberos;
+#[cfg(feature = "kerberos")]
+mod kerberos_keys;
+#[cfg(feature = "kerberos")]
+mod kerberos_realms;
+#[cfg(feature = "kerberos")]
+mod kerberos_replay;
 mod login;
+#[cfg(feature = "kerberos")]
+mod negotiate;
 mod operations;
 mod peers;
 mod standin;

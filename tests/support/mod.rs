@@ -275,13 +275,34 @@ impl Gateway {
     }
 
     pub fn start_yaml(yaml: &str) -> Gateway {
+        Gateway::start_wrapped(yaml, &[], &[])
+    }
+
+    /// A gateway run through `wrapper` (a program and its arguments that end by running the binary with
+    /// the arguments after it, e.g. `unshare …`; none: the binary itself), with `env` set on it (a
+    /// `None` value removes the variable).
+    pub fn start_wrapped(yaml: &str, wrapper: &[&str], env: &[(&str, Option<&str>)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gateway.yaml");
         std::fs::File::create(&config)
             .unwrap()
             .write_all(yaml.as_bytes())
             .unwrap();
-        let mut child = Command::new(binary())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command
             .args(["serve", "-c"])
             .arg(&config)
             .env_remove("FRESHGATE_LOG")

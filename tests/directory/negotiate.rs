@@ -1,0 +1,179 @@
+//! The steps of a Negotiate (Kerberos) login the Kerberos tests share: a gateway with `kerberos:`,
+//! `curl --negotiate` as a browser on a domain-joined machine, a token captured on its way, and the
+//! checks of a refusal (the form again, with a new challenge).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use crate::flow::*;
+use crate::support::kdc::Kdc;
+use crate::support::slapd::Slapd;
+use crate::support::{Gateway, PUBLIC_HOST};
+
+/// `flow::yaml` for `slapd` with `kerberos:` for the test KDC's keytab and `kerberos_extra` lines under it
+/// (indented by four spaces), and `top` at the top level; the service principal defaults to
+/// `HTTP/sso.freshgate.test@CORP.EXAMPLE` (public_url's host, base_dn's realm).
+pub fn kerberos_yaml(kdc: &Kdc, slapd: &Slapd, kerberos_extra: &str, top: &str) -> String {
+    let directory = format!(
+        "{}  kerberos:\n    keytab_file: {}\n{kerberos_extra}",
+        slapd_directory(slapd, false),
+        kdc.keytab.display()
+    );
+    yaml(&directory, top)
+}
+
+pub fn kerberos_gateway(kdc: &Kdc) -> Gateway {
+    Gateway::start_yaml(&kerberos_yaml(kdc, Slapd::shared(), "", ""))
+}
+
+/// What `curl --negotiate` got: the status, the response headers, the body, and the token it sent.
+pub struct Curl {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+    /// The base64 token of the `Authorization: Negotiate` header curl sent, if it sent one.
+    pub token: Option<String>,
+}
+
+impl Curl {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+}
+
+/// `curl --negotiate -u :` to the account's Login URL, as a browser on a domain-joined machine would
+/// (one retry after the 401 challenge, redirects not followed), with `ccache` as its tickets.
+pub fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) -> Curl {
+    let url = format!("http://{PUBLIC_HOST}{}", login_path(account));
+    // The URL keeps the public host and port (the gateway checks `Host`; curl names the service principal
+    // after the URL's host); the connection goes to the test gateway's port.
+    let connect_to = format!("{PUBLIC_HOST}:80:127.0.0.1:{}", gateway.addr.port());
+    let headers = ccache.with_extension("headers");
+    let output: Output = kdc
+        .command("curl", ccache)
+        .args([
+            "-sS",
+            "-v",
+            "--negotiate",
+            "-u",
+            ":",
+            "--connect-to",
+            &connect_to,
+        ])
+        .arg("-D")
+        .arg(&headers)
+        .arg(&url)
+        .output()
+        .expect("curl runs (Debian: apt-get install curl)");
+    let verbose = String::from_utf8_lossy(&output.stderr).into_owned();
+    let headers = std::fs::read_to_string(&headers).unwrap_or_default();
+    let last = headers.rsplit("HTTP/").next().unwrap_or_default();
+    let status = last
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("curl got no response:\n{verbose}"));
+    let token = verbose.lines().find_map(|line| {
+        line.strip_prefix("> Authorization: Negotiate ")
+            .map(|t| t.trim().to_owned())
+    });
+    Curl {
+        status,
+        headers: format!("HTTP/{last}"),
+        body: String::from_utf8_lossy(&output.stdout).into_owned(),
+        token,
+    }
+}
+
+/// A token `curl --negotiate` makes from `ccache` for the gateway's service principal, caught by a
+/// listener of the test's that only answers with the challenge: a token no gateway has seen, as an
+/// eavesdropper would capture it on its way.
+pub fn fresh_token(kdc: &Kdc, ccache: &Path) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let catcher = std::thread::spawn(move || -> Option<String> {
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.ok()?;
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .ok()?;
+            let mut reader = BufReader::new(stream.try_clone().ok()?);
+            'requests: loop {
+                let mut token = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).ok()? == 0 {
+                        break 'requests;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.strip_prefix("Authorization: Negotiate ") {
+                        token = Some(value.trim().to_owned());
+                    }
+                }
+                if token.is_some() {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return token;
+                }
+                stream
+                    .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n")
+                    .ok()?;
+            }
+        }
+        None
+    });
+    let output = kdc
+        .command("curl", ccache)
+        .args(["-sS", "-o", "/dev/null", "--negotiate", "-u", ":"])
+        .args([
+            "--connect-to",
+            &format!("{PUBLIC_HOST}:80:127.0.0.1:{port}"),
+        ])
+        .arg(format!("http://{PUBLIC_HOST}/"))
+        .output()
+        .expect("curl runs");
+    catcher.join().unwrap().unwrap_or_else(|| {
+        panic!(
+            "curl sent no Negotiate token: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// A GET of the Login URL with `Authorization: <value>`, as a browser would retry it.
+pub async fn with_authorization(gateway: &Gateway, value: &str) -> reqwest::Response {
+    let browser = gateway.browser();
+    browser
+        .client
+        .get(browser.url(&login_path(ACCOUNT)))
+        .header("authorization", value)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn assert_form_with_challenge(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 401, "{what}");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Negotiate",
+        "{what}: a new challenge"
+    );
+    assert!(
+        response.headers().get("set-cookie").is_some(),
+        "{what}: the form's pending-login cookie"
+    );
+    let html = response.text().await.unwrap();
+    assert!(hidden_state(&html).is_some(), "{what}: the form\n{html}");
+}
