@@ -6,12 +6,15 @@
 //!
 //! Mapping a principal `name@REALM` to an entry (RFC 4120 §6.1: a name means something only within its
 //! realm, and realms are compared exactly, case included):
-//! - only a plain user name: one component, no escaped `@` or `/` (an enterprise name such as
-//!   `jdoe\@corp.example@PARTNER.EXAMPLE` carries a UPN chosen in another realm);
+//! - only a user name of one component, without an escaped `/`; and without an escaped `@` too, except
+//!   in the gateway's own realm: an enterprise name (RFC 6806 §5) such as
+//!   `jdoe\@corp.example@PARTNER.EXAMPLE` carries a UPN chosen by whoever runs that realm, while
+//!   `jane\@corp.example@CORP.EXAMPLE` is a UPN our own KDC resolved (a client that asked for the
+//!   enterprise name without canonicalisation gets it back as its principal);
 //! - the gateway's own realm (the service principal's, exactly): the short name (`sAMAccountName`, `uid`
 //!   for OpenLDAP), which is how Active Directory's KDC names its users, or when that finds nothing the
 //!   user principal name `name@REALM` (`userPrincipalName`, which AD matches case-insensitively;
-//!   `krb5PrincipalName` for OpenLDAP);
+//!   `krb5PrincipalName` for OpenLDAP); an enterprise name only by the UPN it holds;
 //! - another realm only with a `directory.kerberos.trusted_realms` rule: `upn` (the entry whose user
 //!   principal name is `name@REALM`) or `short_name`;
 //! - anything else is refused like a bad token (the form again), with the reason in the log.
@@ -110,17 +113,18 @@ impl Directory {
         want_groups: bool,
     ) -> Result<Identity, LoginError> {
         let refused = |error, detail: String| LoginError::Ticket(Refused { error, detail });
+        let own_realm = self.settings.kerberos.as_ref().map_or("", |k| k.realm());
         let user = UserPrincipal::parse(principal)
-            .filter(UserPrincipal::is_plain)
+            .filter(|user| user.is_plain() || (user.is_enterprise() && user.realm == own_realm))
             .ok_or_else(|| {
                 refused(
                     TokenError::UnusablePrincipal,
                     format!(
-                        "{principal} is not a plain user name (one component without an escaped @ or /), so it names no directory user"
+                        "{principal} is not a user name of one component without an escaped @ or / \
+                         (an enterprise name is one only in the gateway's realm {own_realm}, whose KDC resolved it)"
                     ),
                 )
             })?;
-        let own_realm = self.settings.kerberos.as_ref().map_or("", |k| k.realm());
         let rule = if user.realm == own_realm {
             None
         } else {
@@ -151,6 +155,8 @@ impl Directory {
         let by_short_name = filter::user_filter_with(template, &user.name, short_attribute);
         let by_upn = filter::user_filter_with(template, &user.upn(), upn_attribute);
         let found = match rule {
+            // An enterprise name of our own realm: the UPN our KDC resolved, and nothing else.
+            None if user.is_enterprise() => self.find_by(&by_upn).await?,
             None => match self.find_by(&by_short_name).await? {
                 Some(entry) => Some(entry),
                 None => self.find_by(&by_upn).await?,

@@ -56,10 +56,20 @@ impl UserPrincipal {
         !self.name.contains(['@', '/'])
     }
 
-    /// `name@REALM`, the principal as a user principal name. Active Directory matches
-    /// `userPrincipalName` case-insensitively, so the realm's case does not matter there.
+    /// An enterprise name (RFC 6806 §5): one `@` in the name (a UPN), no `/`.
+    pub fn is_enterprise(&self) -> bool {
+        !self.name.contains('/') && self.name.matches('@').count() == 1
+    }
+
+    /// The principal as a user principal name: an enterprise name's UPN as it is, else `name@REALM`.
+    /// Active Directory matches `userPrincipalName` case-insensitively, so the realm's case does not
+    /// matter there.
     pub fn upn(&self) -> String {
-        format!("{}@{}", self.name, self.realm)
+        if self.is_enterprise() {
+            self.name.clone()
+        } else {
+            format!("{}@{}", self.name, self.realm)
+        }
     }
 }
 

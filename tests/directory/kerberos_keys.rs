@@ -32,7 +32,12 @@ async fn a_keytab_older_than_the_service_accounts_key_is_a_stale_key_with_the_fi
     // A KDC of its own: its service key changes.
     let kdc = Kdc::start();
     let service = &kdc.service_principal;
-    let gateway = Gateway::start_yaml(&kerberos_yaml(&kdc, Slapd::shared(), "", ""));
+    let gateway = Gateway::start_yaml(&kerberos_yaml(
+        &kdc,
+        &slapd_directory(Slapd::shared(), false),
+        "",
+        "",
+    ));
     let before = curl_negotiate(&kdc, &gateway, &kdc.kinit(JDOE.sam, JDOE.password), ACCOUNT);
     assert_eq!(before.status, 302, "{}", gateway.logs());
     // The service account's key changes (key version 2 -> 3); the gateway's keytab still has version 2.

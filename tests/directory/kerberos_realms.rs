@@ -34,7 +34,12 @@ fn assert_refused_with_the_form(curl: &Curl, who: &str) {
 #[tokio::test]
 async fn principals_of_a_trusted_realm_never_sign_in_as_the_directorys_users_without_a_rule() {
     let kdc = Kdc::start_with_trusts();
-    let gateway = Gateway::start_yaml(&kerberos_yaml(&kdc, Slapd::shared(), "", ""));
+    let gateway = Gateway::start_yaml(&kerberos_yaml(
+        &kdc,
+        &slapd_directory(Slapd::shared(), false),
+        "",
+        "",
+    ));
     // The gateway's own realm signs in (the trust changes nothing for it).
     let own = sign_in(&kdc, &gateway, (JDOE.sam, JDOE.password), ACCOUNT);
     assert_eq!(own.status, 302, "{}\n{}", own.body, gateway.logs());
@@ -81,7 +86,7 @@ async fn a_trusted_realm_signs_in_only_by_the_mapping_its_rule_names() {
     // short_name: PARTNER.TEST's jdoe is the directory's jdoe; the other realm and enterprise names stay out.
     let gateway = Gateway::start_yaml(&kerberos_yaml(
         &kdc,
-        Slapd::shared(),
+        &slapd_directory(Slapd::shared(), false),
         "    trusted_realms: { PARTNER.TEST: short_name }\n",
         "",
     ));
@@ -104,7 +109,7 @@ async fn a_trusted_realm_signs_in_only_by_the_mapping_its_rule_names() {
     ));
     let gateway = Gateway::start_yaml(&kerberos_yaml(
         &kdc,
-        &slapd,
+        &slapd_directory(&slapd, false),
         "    trusted_realms: { PARTNER.TEST: upn }\n",
         "",
     ));

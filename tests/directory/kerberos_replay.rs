@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+use crate::flow::*;
 use crate::negotiate::*;
 use crate::support::kdc::Kdc;
 use crate::support::redis::Redis;
@@ -107,7 +108,12 @@ async fn wait_for_reload(gateway: &Gateway) {
 #[tokio::test]
 async fn a_token_is_accepted_once_even_after_a_reload_that_rebuilds_the_directory() {
     let kdc = Kdc::shared();
-    let yaml = kerberos_yaml(kdc, Slapd::shared(), "", "reload: { poll_interval: off }\n");
+    let yaml = kerberos_yaml(
+        kdc,
+        &slapd_directory(Slapd::shared(), false),
+        "",
+        "reload: { poll_interval: off }\n",
+    );
     let gateway = Gateway::start_yaml(&yaml);
     let ccache = kdc.kinit(JDOE.sam, JDOE.password);
     let (captured, later) = (fresh_token(kdc, &ccache), fresh_token(kdc, &ccache));
@@ -159,7 +165,7 @@ async fn a_token_is_accepted_once_across_a_restart_and_by_replicas_sharing_redis
     let redis = Redis::start();
     let yaml = kerberos_yaml(
         kdc,
-        Slapd::shared(),
+        &slapd_directory(Slapd::shared(), false),
         "",
         &format!("store: {{ url: \"{}\" }}\n", redis.url()),
     );
@@ -215,7 +221,7 @@ fn read_only_root_works() -> bool {
 #[tokio::test]
 async fn kerberos_starts_and_signs_in_once_without_a_writable_file_system() {
     let kdc = Kdc::shared();
-    let yaml = kerberos_yaml(kdc, Slapd::shared(), "", "");
+    let yaml = kerberos_yaml(kdc, &slapd_directory(Slapd::shared(), false), "", "");
     // Every place MIT krb5 or the gateway would write a replay cache or a temporary file is under a
     // path that is not a directory (`/dev/null/…`): nothing can be created there, even by root.
     let env = [
@@ -252,4 +258,52 @@ async fn kerberos_starts_and_signs_in_once_without_a_writable_file_system() {
             gateway.logs()
         );
     }
+}
+
+#[tokio::test]
+async fn while_the_store_is_down_fail_closed_refuses_the_ticket_and_fail_open_remembers_per_replica()
+ {
+    let kdc = Kdc::shared();
+    let mut redis = Redis::start();
+    let store = |on_error: &str| {
+        kerberos_yaml(
+            kdc,
+            &slapd_directory(Slapd::shared(), false),
+            "",
+            &format!(
+                "store: {{ url: \"{}\", timeout: 300ms, on_error: {on_error} }}\n",
+                redis.url()
+            ),
+        )
+    };
+    let closed = Gateway::start_yaml(&store("fail_closed"));
+    let (open_a, open_b) = (
+        Gateway::start_yaml(&store("fail_open")),
+        Gateway::start_yaml(&store("fail_open")),
+    );
+    redis.stop();
+    let ccache = kdc.kinit(JDOE.sam, JDOE.password);
+    // fail_closed: no sign-in the gateway could not remember, and a page that says why.
+    let response = send(&closed, &fresh_token(kdc, &ccache)).await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("The sign-in service is not available right now")
+    );
+    assert!(closed.has_logged("store_unavailable"), "{}", closed.logs());
+    // fail_open: each replica remembers in its own memory, so the other replica accepts the copy once.
+    let captured = fresh_token(kdc, &ccache);
+    assert_signed_in(&open_a, &captured, "the first use, store down").await;
+    assert_replay_refused(&open_a, &captured, "again on the same replica").await;
+    assert_signed_in(
+        &open_b,
+        &captured,
+        "on the other replica while the store is down",
+    )
+    .await;
+    assert_replay_refused(&open_b, &captured, "again on the other replica").await;
+    assert!(open_a.has_logged("fail_open"), "{}", open_a.logs());
 }

@@ -4,29 +4,123 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::flow::*;
 use crate::support::kdc::Kdc;
+use crate::support::samba::SambaDc;
 use crate::support::slapd::Slapd;
 use crate::support::{Gateway, PUBLIC_HOST};
 
-/// `flow::yaml` for `slapd` with `kerberos:` for the test KDC's keytab and `kerberos_extra` lines under it
-/// (indented by four spaces), and `top` at the top level; the service principal defaults to
-/// `HTTP/sso.freshgate.test@CORP.EXAMPLE` (public_url's host, base_dn's realm).
-pub fn kerberos_yaml(kdc: &Kdc, slapd: &Slapd, kerberos_extra: &str, top: &str) -> String {
+/// A KDC the tests get tickets from, MIT's (`Kdc`) or Samba's (`SambaDc`), and its keytab for the gateway.
+pub trait Tickets {
+    /// The krb5.conf clients use (`KRB5_CONFIG`): this KDC, no DNS.
+    fn krb5_config(&self) -> &Path;
+    /// The gateway's keytab, exported by this KDC.
+    fn keytab(&self) -> &Path;
+    /// A directory for ticket caches and curl's files, removed with the KDC.
+    fn scratch(&self) -> &Path;
+
+    /// `program` with this KDC's `KRB5_CONFIG` and the ticket cache `ccache`, and nothing from the user's
+    /// own Kerberos setup (set on the command, never on the test process).
+    fn command(&self, program: &str, ccache: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("KRB5_CONFIG", self.krb5_config())
+            .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+            .env("KRB5RCACHEDIR", self.scratch())
+            .env_remove("KRB5_KTNAME")
+            .env_remove("KRB5_CLIENT_KTNAME");
+        command
+    }
+
+    /// A new ticket cache holding `user`'s TGT, from `kinit` (with `options`, e.g. `-E`) and the password
+    /// on stdin.
+    fn kinit_with(&self, options: &[&str], user: &str, password: &str) -> PathBuf {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ccache = self.scratch().join(format!(
+            "ccache-{}-{n}",
+            user.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ));
+        let mut child = self
+            .command("kinit", &ccache)
+            .args(options)
+            .arg(user)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kinit runs (Debian: apt-get install krb5-user)");
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "kinit {user}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ccache
+    }
+
+    fn kinit(&self, user: &str, password: &str) -> PathBuf {
+        self.kinit_with(&[], user, password)
+    }
+}
+
+impl Tickets for Kdc {
+    fn command(&self, program: &str, ccache: &Path) -> Command {
+        Kdc::command(self, program, ccache)
+    }
+    fn krb5_config(&self) -> &Path {
+        &self.krb5_config
+    }
+    fn keytab(&self) -> &Path {
+        &self.keytab
+    }
+    fn scratch(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Tickets for SambaDc {
+    fn krb5_config(&self) -> &Path {
+        &self.krb5_config
+    }
+    fn keytab(&self) -> &Path {
+        &self.keytab
+    }
+    fn scratch(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// `flow::yaml` with `directory` (an indented `directory:` section, e.g. `flow::slapd_directory`) and
+/// `kerberos:` for the KDC's keytab with `kerberos_extra` lines under it (indented by four spaces), and
+/// `top` at the top level; the service principal defaults to `HTTP/sso.freshgate.test@CORP.EXAMPLE`
+/// (public_url's host, base_dn's realm).
+pub fn kerberos_yaml(
+    tickets: &impl Tickets,
+    directory: &str,
+    kerberos_extra: &str,
+    top: &str,
+) -> String {
     let directory = format!(
-        "{}  kerberos:\n    keytab_file: {}\n{kerberos_extra}",
-        slapd_directory(slapd, false),
-        kdc.keytab.display()
+        "{directory}  kerberos:\n    keytab_file: {}\n{kerberos_extra}",
+        tickets.keytab().display()
     );
     yaml(&directory, top)
 }
 
+/// The gateway of the MIT tests: the shared slapd, the KDC's keytab.
 pub fn kerberos_gateway(kdc: &Kdc) -> Gateway {
-    Gateway::start_yaml(&kerberos_yaml(kdc, Slapd::shared(), "", ""))
+    Gateway::start_yaml(&kerberos_yaml(
+        kdc,
+        &slapd_directory(Slapd::shared(), false),
+        "",
+        "",
+    ))
 }
 
 /// What `curl --negotiate` got: the status, the response headers, the body, and the token it sent.
@@ -51,23 +145,43 @@ impl Curl {
 
 /// `curl --negotiate -u :` to the account's Login URL, as a browser on a domain-joined machine would
 /// (one retry after the 401 challenge, redirects not followed), with `ccache` as its tickets.
-pub fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) -> Curl {
-    let url = format!("http://{PUBLIC_HOST}{}", login_path(account));
+pub fn curl_negotiate(
+    tickets: &impl Tickets,
+    gateway: &Gateway,
+    ccache: &Path,
+    account: &str,
+) -> Curl {
+    curl_negotiate_at(tickets, gateway, ccache, account, PUBLIC_HOST)
+}
+
+/// `curl_negotiate` with `host` in the URL, so that curl asks for a ticket for `HTTP/<host>`, while the
+/// request still carries the gateway's own `Host`.
+pub fn curl_negotiate_at(
+    tickets: &impl Tickets,
+    gateway: &Gateway,
+    ccache: &Path,
+    account: &str,
+    host: &str,
+) -> Curl {
+    let url = format!("http://{host}{}", login_path(account));
     // The URL keeps the public host and port (the gateway checks `Host`; curl names the service principal
     // after the URL's host); the connection goes to the test gateway's port.
-    let connect_to = format!("{PUBLIC_HOST}:80:127.0.0.1:{}", gateway.addr.port());
+    let connect_to = format!("{host}:80:127.0.0.1:{}", gateway.addr.port());
     let headers = ccache.with_extension("headers");
-    let output: Output = kdc
-        .command("curl", ccache)
-        .args([
-            "-sS",
-            "-v",
-            "--negotiate",
-            "-u",
-            ":",
-            "--connect-to",
-            &connect_to,
-        ])
+    let mut command = tickets.command("curl", ccache);
+    command.args([
+        "-sS",
+        "-v",
+        "--negotiate",
+        "-u",
+        ":",
+        "--connect-to",
+        &connect_to,
+    ]);
+    if host != PUBLIC_HOST {
+        command.args(["-H", &format!("Host: {PUBLIC_HOST}")]);
+    }
+    let output: Output = command
         .arg("-D")
         .arg(&headers)
         .arg(&url)
@@ -96,7 +210,7 @@ pub fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str
 /// A token `curl --negotiate` makes from `ccache` for the gateway's service principal, caught by a
 /// listener of the test's that only answers with the challenge: a token no gateway has seen, as an
 /// eavesdropper would capture it on its way.
-pub fn fresh_token(kdc: &Kdc, ccache: &Path) -> String {
+pub fn fresh_token(tickets: &impl Tickets, ccache: &Path) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let catcher = std::thread::spawn(move || -> Option<String> {
@@ -133,7 +247,7 @@ pub fn fresh_token(kdc: &Kdc, ccache: &Path) -> String {
         }
         None
     });
-    let output = kdc
+    let output = tickets
         .command("curl", ccache)
         .args(["-sS", "-o", "/dev/null", "--negotiate", "-u", ":"])
         .args([

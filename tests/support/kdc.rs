@@ -8,9 +8,8 @@
 //! `KRB5CCNAME`, set on their command only: the tests never change their own environment.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -106,32 +105,6 @@ impl Kdc {
     pub fn shared() -> &'static Kdc {
         static SHARED: OnceLock<Kdc> = OnceLock::new();
         SHARED.get_or_init(Kdc::start)
-    }
-
-    /// A new ticket cache holding `user`'s TGT, from `kinit` with the password on stdin.
-    pub fn kinit(&self, user: &str, password: &str) -> PathBuf {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ccache = self.dir.join(format!(
-            "ccache-{}-{n}",
-            user.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-        ));
-        let mut child = self
-            .command("kinit", &ccache)
-            .arg(user)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kinit runs (Debian: apt-get install krb5-user)");
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "kinit {user}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        ccache
     }
 
     /// `kadmin.local` on this KDC's realm (e.g. `cpw -randkey HTTP/…`, a new key version); panics with its

@@ -104,7 +104,7 @@ fn notice(error: &LoginError) -> Option<&'static str> {
         LoginError::Ticket(refused) => match refused.error {
             TokenError::StaleKey => Some(
                 "Signing in with your Windows account does not work here at the moment: this sign-in service's Kerberos key is out of date. \
-                 Sign in with your password instead, and tell your IT team: the keytab must be exported again (ktpass, samba-tool domain exportkeytab or kadmin ktadd) for this service.",
+                 Sign in with your password instead, and tell your IT team (with the request id below): the keytab must be exported again (ktpass, samba-tool domain exportkeytab or kadmin ktadd) for this service.",
             ),
             TokenError::StaleTicket => Some(
                 "Your computer's Windows sign-in ticket for this service is older than the service's key, so it was not accepted. \
