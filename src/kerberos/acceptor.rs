@@ -84,10 +84,7 @@ impl Acceptor {
     /// Accepts a decoded initial token (`super::token::decode`) once: the client's principal and the
     /// mutual authentication token, or why not.
     pub async fn accept(&self, token: Vec<u8>) -> Result<Accepted, AcceptError> {
-        let request = ApReq::find(&token).map_err(|why| Refused {
-            error: TokenError::Malformed,
-            detail: why.into(),
-        })?;
+        let request = ApReq::find(&token)?;
         let replay_key = request.replay_key();
         let ticket = Ticket {
             service: request.service.clone(),

@@ -21,9 +21,12 @@
 //!   kvno [1] OPTIONAL, cipher [2] OCTET STRING }` (RFC 4120 §5.2.9, §5.3).
 //!
 //! A token this reader cannot take apart (not DER, no Kerberos AP-REQ in it) is refused before GSS-API:
-//! without its authenticator the gateway could not accept it only once.
+//! without its authenticator the gateway could not accept it only once. A SPNEGO offer without a
+//! Kerberos token would have needed another round trip anyway (GSS-API answered it so before).
 
 use der::asn1::IntRef;
+
+use super::{Refused, TokenError};
 use der::{AnyRef, Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 
 /// DER contents of the SPNEGO mechanism OID 1.3.6.1.5.5.2 (RFC 4178 §3.1).
@@ -52,26 +55,37 @@ pub struct ApReq<'a> {
 }
 
 impl<'a> ApReq<'a> {
-    /// The AP-REQ of an initial Kerberos or SPNEGO token (`token::decode`'s output); `Err` says why there
-    /// is none.
-    pub fn find(token: &'a [u8]) -> Result<ApReq<'a>, &'static str> {
-        let (mechanism, inner) = initial_context_token(token)?;
+    /// The AP-REQ of an initial Kerberos or SPNEGO token (`token::decode`'s output); why there is none
+    /// otherwise: `Incomplete` for a SPNEGO offer whose optimistic token is not Kerberos's (it would take
+    /// another round trip, and HTTP Negotiate has one, RFC 4559 §5), `Malformed` for the rest.
+    pub fn find(token: &'a [u8]) -> Result<ApReq<'a>, Refused> {
+        let malformed = |why: &str| Refused {
+            error: TokenError::Malformed,
+            detail: why.into(),
+        };
+        let (mechanism, inner) = initial_context_token(token).map_err(malformed)?;
         let inner = if mechanism == SPNEGO {
-            let mech_token = spnego_mech_token(inner)?;
-            let (mechanism, inner) = initial_context_token(mech_token)?;
-            if mechanism != KRB5 && mechanism != MS_KRB5 {
-                return Err("SPNEGO's first token is not for Kerberos");
-            }
+            let mech_token = spnego_mech_token(inner).map_err(malformed)?;
+            let kerberos = mech_token
+                .and_then(|t| initial_context_token(t).ok())
+                .filter(|(mechanism, _)| *mechanism == KRB5 || *mechanism == MS_KRB5);
+            let Some((_, inner)) = kerberos else {
+                return Err(Refused {
+                    error: TokenError::Incomplete,
+                    detail: "the SPNEGO offer carries no Kerberos token (it would take another round trip)"
+                        .into(),
+                });
+            };
             inner
         } else if mechanism == KRB5 || mechanism == MS_KRB5 {
             inner
         } else {
-            return Err("the token is for a mechanism other than Kerberos");
+            return Err(Refused::from(TokenError::Unsupported));
         };
         let ap_req = inner
             .strip_prefix(&TOK_ID_AP_REQ)
-            .ok_or("the Kerberos token is not an AP-REQ")?;
-        parse_ap_req(ap_req).map_err(|_| "the AP-REQ is not well-formed DER")
+            .ok_or_else(|| malformed("the Kerberos token is not an AP-REQ"))?;
+        parse_ap_req(ap_req).map_err(|_| malformed("the AP-REQ is not well-formed DER"))
     }
 
     /// The replay guard's key: a SHA-256 of the authenticator's ciphertext (RFC 4120 §3.2.3's "same
@@ -104,8 +118,8 @@ fn initial_context_token(bytes: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
     Ok((oid.value(), rest))
 }
 
-/// The `mechToken` of a SPNEGO NegTokenInit.
-fn spnego_mech_token(inner: &[u8]) -> Result<&[u8], &'static str> {
+/// The `mechToken` of a SPNEGO NegTokenInit, if it has one.
+fn spnego_mech_token(inner: &[u8]) -> Result<Option<&[u8]>, &'static str> {
     let choice = AnyRef::from_der(inner).map_err(|_| "the SPNEGO token is not well-formed DER")?;
     if choice.tag() != context(0) {
         return Err("the SPNEGO token is not a NegTokenInit");
@@ -113,8 +127,10 @@ fn spnego_mech_token(inner: &[u8]) -> Result<&[u8], &'static str> {
     let init =
         AnyRef::from_der(choice.value()).map_err(|_| "the SPNEGO token is not well-formed DER")?;
     let fields = fields(init).map_err(|_| "the SPNEGO token is not well-formed DER")?;
-    let mech_token = field(&fields, 2).ok_or("the SPNEGO token carries no Kerberos token")?;
-    octets(mech_token).map_err(|_| "the SPNEGO token is not well-formed DER")
+    field(&fields, 2)
+        .map(octets)
+        .transpose()
+        .map_err(|_| "the SPNEGO token is not well-formed DER")
 }
 
 fn parse_ap_req(bytes: &[u8]) -> der::Result<ApReq<'_>> {
@@ -279,7 +295,7 @@ mod tests {
     /// The parts of the real token: (the Kerberos initial token inside SPNEGO, the bare AP-REQ).
     fn parts(token: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let (_, inner) = initial_context_token(token).unwrap();
-        let krb5 = spnego_mech_token(inner).unwrap().to_vec();
+        let krb5 = spnego_mech_token(inner).unwrap().unwrap().to_vec();
         let (_, inner) = initial_context_token(&krb5).unwrap();
         let ap_req = inner[2..].to_vec();
         (krb5, ap_req)
@@ -389,17 +405,25 @@ mod tests {
             let body = [encode(0), encode(1), encode(2), encode(4), encode(3)].concat();
             krb5_token(KRB5, &tlv(0x6e, &tlv(0x30, &body)))
         };
-        for (what, bad) in [
-            ("not DER", long_length),
-            ("trailing bytes", trailing),
-            ("an AP-REP", ap_rep),
-            ("no mechToken", no_mech_token),
-            ("NTLM first", ntlm_first),
-            ("fields out of order", swapped),
-            ("empty", Vec::new()),
-            ("truncated", token[..token.len() - 10].to_vec()),
+        for (what, bad, error) in [
+            ("not DER", long_length, TokenError::Malformed),
+            ("trailing bytes", trailing, TokenError::Malformed),
+            ("an AP-REP", ap_rep, TokenError::Malformed),
+            ("no mechToken", no_mech_token, TokenError::Incomplete),
+            ("NTLM first", ntlm_first, TokenError::Incomplete),
+            ("fields out of order", swapped, TokenError::Malformed),
+            ("empty", Vec::new(), TokenError::Malformed),
+            (
+                "truncated",
+                token[..token.len() - 10].to_vec(),
+                TokenError::Malformed,
+            ),
         ] {
-            assert!(ApReq::find(&bad).is_err(), "{what}");
+            assert_eq!(
+                ApReq::find(&bad).map(|_| ()).unwrap_err().error,
+                error,
+                "{what}"
+            );
         }
     }
 
