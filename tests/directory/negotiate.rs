@@ -3,9 +3,11 @@
 //! checks of a refusal (the form again, with a new challenge).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::flow::*;
@@ -212,40 +214,29 @@ pub fn curl_negotiate_at(
 /// eavesdropper would capture it on its way.
 pub fn fresh_token(tickets: &impl Tickets, ccache: &Path) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let catcher = std::thread::spawn(move || -> Option<String> {
-        for stream in listener.incoming().take(4) {
-            let mut stream = stream.ok()?;
-            stream
-                .set_read_timeout(Some(Duration::from_secs(20)))
-                .ok()?;
-            let mut reader = BufReader::new(stream.try_clone().ok()?);
-            'requests: loop {
-                let mut token = None;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).ok()? == 0 {
-                        break 'requests;
+    let curl_done = Arc::new(AtomicBool::new(false));
+    let catcher = std::thread::spawn({
+        let curl_done = curl_done.clone();
+        move || -> Option<String> {
+            loop {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if let Some(token) = catch_token(stream) {
+                            return Some(token);
+                        }
                     }
-                    if line == "\r\n" {
-                        break;
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if curl_done.load(Ordering::SeqCst) {
+                            return None;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
                     }
-                    if let Some(value) = line.strip_prefix("Authorization: Negotiate ") {
-                        token = Some(value.trim().to_owned());
-                    }
+                    Err(_) => return None,
                 }
-                if token.is_some() {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                    return token;
-                }
-                stream
-                    .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n")
-                    .ok()?;
             }
         }
-        None
     });
     let output = tickets
         .command("curl", ccache)
@@ -257,12 +248,46 @@ pub fn fresh_token(tickets: &impl Tickets, ccache: &Path) -> String {
         .arg(format!("http://{PUBLIC_HOST}/"))
         .output()
         .expect("curl runs");
+    curl_done.store(true, Ordering::SeqCst);
     catcher.join().unwrap().unwrap_or_else(|| {
         panic!(
             "curl sent no Negotiate token: {}",
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// Answers the requests of one connection with the Negotiate challenge until one carries a token.
+fn catch_token(stream: TcpStream) -> Option<String> {
+    let mut stream = stream;
+    stream.set_nonblocking(false).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    loop {
+        let mut token = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("Authorization: Negotiate ") {
+                token = Some(value.trim().to_owned());
+            }
+        }
+        if token.is_some() {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return token;
+        }
+        stream
+            .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n")
+            .ok()?;
+    }
 }
 
 /// A GET of the Login URL with `Authorization: <value>`, as a browser would retry it.
