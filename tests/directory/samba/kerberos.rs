@@ -74,8 +74,8 @@ async fn a_user_with_a_ticket_from_active_directorys_kdc_is_signed_in_without_a_
         "mutual authentication"
     );
     assert!(gateway.has_logged("jdoe@CORP.EXAMPLE"));
-    // A non-ASCII principal; and the UPN as an enterprise name without canonicalisation (`kinit -E`, as
-    // SSSD does by default), which AD's KDC keeps as the client's principal,
+    // A non-ASCII principal; and the UPN as an enterprise name without canonicalisation (`kinit -E`),
+    // which AD's KDC keeps as the client's principal,
     // `jane\@corp.example@CORP.EXAMPLE`: a name of the gateway's own realm, found by the UPN it holds.
     let zoe = curl_negotiate(
         dc,
