@@ -27,6 +27,9 @@ pub struct LoginForm<'a> {
     pub username: &'a str,
     /// Why the last try failed, if it did.
     pub message: Option<&'a str>,
+    /// Something to know before signing in that is no mistake of the user's (announced politely, the
+    /// fields are not marked invalid), e.g. that the silent Windows sign-in does not work right now.
+    pub notice: Option<&'a str>,
     /// Where "cancel" leads (the Freshworks portal).
     pub cancel: Option<&'a str>,
     /// The origin the successful post redirects to (the account's `redirect_url`): CSP `form-action`
@@ -81,6 +84,10 @@ impl LoginForm<'_> {
             ),
             None => (String::new(), ""),
         };
+        let notice = self
+            .notice
+            .map(|notice| format!(r#"<p class="notice" role="status">{}</p>"#, escape(notice)))
+            .unwrap_or_default();
         // Focus where the user has to act: the password after a failed try with a name, else the name.
         let (name_focus, password_focus) = if self.username.is_empty() {
             (" autofocus", "")
@@ -101,11 +108,12 @@ input{{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px so
 input:focus,button:focus,a:focus{{outline:3px solid #2563eb;outline-offset:2px}}
 button{{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;background:#2563eb;color:#fff;border:0;border-radius:.3rem;cursor:pointer}}
 .problem{{border-left:4px solid #b91c1c;padding:.5rem .75rem;background:#fef2f2;color:#7f1d1d}}
-.problem::before{{content:"Error: ";font-weight:600}}.hint,.id{{color:#52606d;font-size:.85rem}}.cancel{{margin-left:1rem}}</style></head>
+.problem::before{{content:"Error: ";font-weight:600}}
+.notice{{border-left:4px solid #b45309;padding:.5rem .75rem;background:#fffbeb;color:#78350f}}.hint,.id{{color:#52606d;font-size:.85rem}}.cancel{{margin-left:1rem}}</style></head>
 <body><main>
 <h1>Sign in to {account}</h1>
 <p class="hint">Use your Windows (directory) account: <code>name</code>, <code>name@domain</code> or <code>DOMAIN\name</code>.</p>
-{alert}
+{notice}{alert}
 <form method="post" action="{action}" accept-charset="UTF-8">
 <input type="hidden" name="state" value="{state}">
 <label for="username">User name</label>
@@ -139,6 +147,7 @@ mod tests {
             account_label: "acme.myfreshworks.com",
             username: "\"><script>alert(1)</script>",
             message: Some("The user name or password is not right."),
+            notice: None,
             cancel: Some("https://acme.myfreshworks.com/"),
             redirect_origin: "https://acme.myfreshworks.com",
         };
@@ -161,5 +170,26 @@ mod tests {
         assert!(body.contains(r#"autocomplete="current-password""#));
         // After a failed try with a name, the password field takes the focus.
         assert!(body.contains(r#"autocomplete="current-password" required aria-describedby="problem" aria-invalid="true" autofocus"#));
+    }
+
+    #[tokio::test]
+    async fn a_notice_is_announced_politely_and_marks_no_field_invalid() {
+        let form = LoginForm {
+            action: "/sso/jwt/callback",
+            state: "state",
+            account_label: "acme.myfreshworks.com",
+            username: "",
+            message: None,
+            notice: Some("Windows sign-in <does not> work"),
+            cancel: None,
+            redirect_origin: "https://acme.myfreshworks.com",
+        };
+        let response = form.render(StatusCode::UNAUTHORIZED, RequestIds::new().next());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains(
+            r#"<p class="notice" role="status">Windows sign-in &lt;does not&gt; work</p>"#
+        ));
+        assert!(!body.contains("aria-invalid") && !body.contains(r#"role="alert""#));
     }
 }

@@ -84,6 +84,7 @@ mod tests {
             &Kerberos {
                 keytab_file: path,
                 service_principal: principal.into(),
+                trusted_realms: Vec::new(),
             },
             &mut report,
         );

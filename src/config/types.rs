@@ -219,6 +219,29 @@ pub struct Kerberos {
     /// `HTTP/<host>@<REALM>`: the name browsers ask the KDC a ticket for (RFC 4559 §4: `HTTP/` and the host
     /// name of the URL).
     pub service_principal: String,
+    /// Realms besides the service principal's whose users may sign in (through a realm trust), each with
+    /// how its names find a directory entry; empty: the gateway's own realm only.
+    pub trusted_realms: Vec<(String, RealmMapping)>,
+}
+
+impl Kerberos {
+    /// The gateway's own realm: the service principal's. Users of this realm, exactly (Kerberos realms
+    /// are case-sensitive, RFC 4120 §6.1), are the directory's own.
+    pub fn realm(&self) -> &str {
+        self.service_principal
+            .rsplit_once('@')
+            .map_or("", |(_, realm)| realm)
+    }
+}
+
+/// How the names of a trusted realm (`directory.kerberos.trusted_realms`) find a directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealmMapping {
+    /// `name@REALM` as the user principal name (`userPrincipalName`; OpenLDAP: `krb5PrincipalName`).
+    Upn,
+    /// `name` as the short name (`sAMAccountName`; OpenLDAP: `uid`): the realm's names are the
+    /// directory's names.
+    ShortName,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

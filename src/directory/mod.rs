@@ -90,7 +90,7 @@ impl Directory {
         let kerberos = settings
             .kerberos
             .as_ref()
-            .map(crate::kerberos::Acceptor::new)
+            .map(|kerberos| crate::kerberos::Acceptor::new(kerberos, store.clone()))
             .transpose()?;
         #[cfg(not(feature = "kerberos"))]
         if settings.kerberos.is_some() {

@@ -78,15 +78,16 @@ impl Sso {
             directory: true,
         };
         let negotiates = directory.negotiates();
+        let mut notice = None;
         if negotiates {
             match token::offered(headers) {
                 Offered::Nothing => {}
                 Offered::Token(token) => {
                     attempt.method(LoginMethod::Kerberos);
                     attempt.attempting();
-                    if let Some(done) = self.negotiate(token, &pending, checked, id, attempt).await
-                    {
-                        return done;
+                    match self.negotiate(token, &pending, checked, id, attempt).await {
+                        Ok(done) => return done,
+                        Err(why) => notice = why,
                     }
                 }
                 Offered::Malformed => {
@@ -108,7 +109,7 @@ impl Sso {
         } else {
             StatusCode::OK
         };
-        let mut response = self.form(&pending, "", None, status, id);
+        let mut response = self.form_with_notice(&pending, "", None, notice, status, id);
         if negotiates {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -250,6 +251,19 @@ impl Sso {
         status: StatusCode,
         id: RequestId,
     ) -> Response<Body> {
+        self.form_with_notice(pending, username, message, None, status, id)
+    }
+
+    /// The form with a `notice` above it: something the user should know that is not a mistake of theirs.
+    fn form_with_notice(
+        &self,
+        pending: &PendingLogin,
+        username: &str,
+        message: Option<&str>,
+        notice: Option<&str>,
+        status: StatusCode,
+        id: RequestId,
+    ) -> Response<Body> {
         let portal = self.restart_url(pending);
         let account = self
             .config
@@ -268,6 +282,7 @@ impl Sso {
             account_label: &label,
             username,
             message,
+            notice,
             cancel: portal.as_deref(),
             redirect_origin: &redirect_origin,
         }

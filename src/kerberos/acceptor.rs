@@ -1,15 +1,20 @@
 //! Accepting a Negotiate token with MIT krb5's GSS-API (`gss_accept_sec_context`, RFC 2743 §2.2.2).
 //!
-//! GSS-API calls block (they read the keytab and write the replay cache), so each runs on tokio's blocking
-//! pool, at most `MAX_CONCURRENT_ACCEPTS` at once; further requests wait for a permit rather than tie up
-//! more threads. One acceptor credential, made at start-up from the configured keytab, serves every call.
+//! GSS-API calls block (they read the keytab), so each runs on tokio's blocking pool, at most
+//! `MAX_CONCURRENT_ACCEPTS` at once; further requests wait for a permit rather than tie up more threads.
+//! One acceptor credential, made at start-up from the configured keytab, serves every call.
 //!
-//! The replay cache (RFC 4120 §3.2.3: an authenticator is accepted once) is a file in a directory of this
-//! process's own, mode 0700, removed when the acceptor is dropped: not the per-user default in /var/tmp,
-//! which every process of the same user (another gateway, a test) would share and could fill or clear.
+//! Replays (RFC 4120 §3.2.3: an authenticator is accepted once) are the shared store's business, not
+//! MIT's: once GSS-API has accepted a token, its authenticator (`ap_req::ApReq::replay_key`, whatever
+//! the wrapping) is marked used with `Store::first_use`, atomic in memory and in Redis/Valkey (`SET NX`),
+//! for as long as Kerberos could accept it (`REPLAY_TTL`). The store outlives a reload that rebuilds the
+//! directory, and with Redis/Valkey a restart, and replicas share it. MIT's own replay cache is off
+//! (`none:`): it was a file per acceptor, forgotten by every reload and restart, private to each replica,
+//! and it needs a writable directory, which a read-only root file system does not give.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use libgssapi::context::{SecurityContext, ServerCtx};
@@ -17,23 +22,35 @@ use libgssapi::credential::Cred;
 use libgssapi::oid::{GSS_MECH_KRB5, Oid};
 use tokio::sync::Semaphore;
 
-use super::{Accepted, Refused, TokenError, keytab};
+use super::ap_req::ApReq;
+use super::keytab::{self, Mismatch};
+use super::{AcceptError, Accepted, Refused, TokenError};
 use crate::config::Kerberos;
+use crate::store::Shared;
 
 /// GSS-API calls in flight at once (each holds a blocking-pool thread for a millisecond or so).
 const MAX_CONCURRENT_ACCEPTS: usize = 8;
+/// Kerberos' default clock skew (`clockskew` in krb5.conf, MIT's and Active Directory's default): an
+/// authenticator is accepted while its time is within this of the gateway's (RFC 4120 §3.2.3).
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+/// How long a used authenticator is remembered: the skew on both sides of its time, the whole span in
+/// which GSS-API would accept it.
+pub const REPLAY_TTL: Duration = Duration::from_secs(2 * CLOCK_SKEW.as_secs());
+/// MIT's replay cache type that keeps nothing (krb5 1.18+): the store keeps replays instead.
+const NO_RCACHE: &str = "none:";
 
 pub struct Acceptor {
     cred: Cred,
     service_principal: String,
+    keytab_file: PathBuf,
     permits: Arc<Semaphore>,
-    rcache: PrivateDir,
+    store: Arc<Shared>,
 }
 
 impl Acceptor {
     /// The acceptor for `settings`: the keytab must hold a key for the service principal (checked here, so
-    /// a wrong keytab stops the start, not the first login).
-    pub fn new(settings: &Kerberos) -> Result<Self, String> {
+    /// a wrong keytab stops the start, not the first login). Used authenticators go to `store`.
+    pub fn new(settings: &Kerberos, store: Arc<Shared>) -> Result<Self, String> {
         let entries = keytab::read(&settings.keytab_file)
             .map_err(|problem| format!("directory.kerberos.keytab_file: {problem}"))?;
         if !entries.iter().any(|entry| {
@@ -48,10 +65,8 @@ impl Acceptor {
                 principals(&entries)
             ));
         }
-        let rcache = PrivateDir::new()?;
-        let name = format!("file2:{}", rcache.0.join("acceptor.rcache2").display());
         let cred =
-            super::cred_store::acceptor(&settings.keytab_file, &name).map_err(|problem| {
+            super::cred_store::acceptor(&settings.keytab_file, NO_RCACHE).map_err(|problem| {
                 format!(
                     "directory.kerberos.keytab_file: GSS-API cannot use {}: {problem}",
                     settings.keytab_file.display()
@@ -60,19 +75,22 @@ impl Acceptor {
         Ok(Acceptor {
             cred,
             service_principal: settings.service_principal.clone(),
+            keytab_file: settings.keytab_file.clone(),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_ACCEPTS)),
-            rcache,
+            store,
         })
     }
 
-    /// The replay cache's directory (for tests and logs).
-    pub fn rcache_dir(&self) -> &Path {
-        &self.rcache.0
-    }
-
-    /// Accepts a decoded initial token (`super::token::decode`): the client's principal and the mutual
-    /// authentication token, or why not.
-    pub async fn accept(&self, token: Vec<u8>) -> Result<Accepted, Refused> {
+    /// Accepts a decoded initial token (`super::token::decode`) once: the client's principal and the
+    /// mutual authentication token, or why not.
+    pub async fn accept(&self, token: Vec<u8>) -> Result<Accepted, AcceptError> {
+        let request = ApReq::find(&token)?;
+        let replay_key = request.replay_key();
+        let ticket = Ticket {
+            service: request.service.clone(),
+            enctype: request.ticket_enctype,
+            kvno: request.ticket_kvno,
+        };
         let permit = self
             .permits
             .clone()
@@ -81,17 +99,117 @@ impl Acceptor {
             .map_err(|_| Refused::from(TokenError::Failed))?;
         let cred = self.cred.clone();
         let service = self.service_principal.clone();
+        let keytab_file = self.keytab_file.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             accept_blocking(cred, &token, &service)
+                .map_err(|refused| refine(refused, &ticket, &keytab_file, &service))
         })
         .await;
-        joined.unwrap_or_else(|_| {
+        let accepted = joined.unwrap_or_else(|_| {
             Err(Refused {
                 error: TokenError::Failed,
                 detail: "the GSS-API call panicked".into(),
             })
-        })
+        })?;
+        // After GSS-API, so that only authenticators it found genuine are remembered; `first_use` is one
+        // atomic step, so of concurrent copies of one token exactly one gets through.
+        match self.store.first_use(&replay_key, REPLAY_TTL).await {
+            Ok(true) => Ok(accepted),
+            Ok(false) => Err(Refused {
+                error: TokenError::Replayed,
+                detail: format!(
+                    "this authenticator was accepted before (within the last {} s)",
+                    REPLAY_TTL.as_secs()
+                ),
+            }
+            .into()),
+            Err(unavailable) => Err(AcceptError::Store(unavailable)),
+        }
+    }
+}
+
+/// What the token's ticket says in the clear, for `refine`.
+struct Ticket {
+    service: String,
+    enctype: i32,
+    kvno: Option<u32>,
+}
+
+/// A refusal of GSS-API's that the keytab explains better: a ticket for a key version or encryption
+/// type the keytab does not have is a stale keytab (or a ticket older than it), whatever GSS-API's
+/// message (MIT's mechanism glue remaps the krb5 code, and the message varies with the keytab's
+/// contents). Only refusals that could be a key problem are looked at: GSS-API checks the clock and
+/// replays only after decrypting, and a ticket for another service is the target check's.
+fn refine(
+    refused: Refused,
+    ticket: &Ticket,
+    keytab_file: &std::path::Path,
+    service: &str,
+) -> Refused {
+    if !matches!(
+        refused.error,
+        TokenError::Failed | TokenError::Forged | TokenError::StaleKey
+    ) {
+        return refused;
+    }
+    // Read now, not at start-up: MIT reads the file on every call, so a keytab replaced in place is
+    // the one that just failed.
+    let Ok(entries) = keytab::read(keytab_file) else {
+        return refused;
+    };
+    let Some(mismatch) = Mismatch::find(&entries, &ticket.service, ticket.enctype, ticket.kvno)
+    else {
+        return refused;
+    };
+    let kvno = ticket.kvno.map_or_else(
+        || "no key version".to_owned(),
+        |k| format!("key version {k}"),
+    );
+    let enctype = keytab::enctype_name(ticket.enctype);
+    let (error, detail) = match mismatch {
+        Mismatch::NoPrincipal => (
+            TokenError::WrongPrincipal,
+            format!(
+                "the ticket is for {}, not {service}, and the keytab holds no key for it",
+                ticket.service
+            ),
+        ),
+        Mismatch::KeytabOlder { newest } => (
+            TokenError::StaleKey,
+            format!(
+                "the ticket for {} is encrypted with {kvno} ({enctype}), newer than the keytab's ({newest}): \
+                 the service account's key changed after the keytab was exported",
+                ticket.service
+            ),
+        ),
+        Mismatch::TicketOlder { newest } => (
+            TokenError::StaleTicket,
+            format!(
+                "the ticket for {} is encrypted with {kvno} ({enctype}), older than the keytab's ({newest}): \
+                 the client got it before the service account's key changed",
+                ticket.service
+            ),
+        ),
+        Mismatch::NoEnctype { have, .. } => (
+            TokenError::StaleKey,
+            format!(
+                "the ticket for {} is encrypted with {kvno} as {enctype}, and the keytab has {} for that version",
+                ticket.service,
+                if have.is_empty() {
+                    "no key".to_owned()
+                } else {
+                    have.iter()
+                        .map(|e| keytab::enctype_name(*e))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        ),
+    };
+    Refused {
+        error,
+        detail: format!("{detail} (GSS-API: {})", refused.detail),
     }
 }
 
@@ -155,34 +273,5 @@ fn principals(entries: &[keytab::KeytabEntry]) -> String {
         "no keys".into()
     } else {
         names.join(", ")
-    }
-}
-
-/// A directory only this process uses (mode 0700 on Unix), removed with everything in it on drop.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn new() -> Result<Self, String> {
-        let path = std::env::temp_dir().join(format!(
-            "freshgate-krb5-{}-{}",
-            std::process::id(),
-            crate::oidc::flow::random_token()
-        ));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&path).map_err(|e| {
-            format!(
-                "directory.kerberos: cannot make the replay cache's directory {}: {e} (set TMPDIR to a writable directory)",
-                path.display()
-            )
-        })?;
-        Ok(PrivateDir(path))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -18,7 +18,7 @@ use libgssapi_sys::{
 };
 
 /// Acceptor credentials for every principal in `keytab` (the caller checks which one a ticket was for),
-/// with the replay cache `rcache` (an MIT rcache name such as `file2:/path`).
+/// with the replay cache `rcache` (an MIT rcache name: `none:` for none, `file2:/path`).
 pub fn acceptor(keytab: &Path, rcache: &str) -> Result<Cred, String> {
     let keytab = CString::new(format!("FILE:{}", keytab.display()))
         .map_err(|_| "the keytab's path holds a NUL byte".to_owned())?;

@@ -9,6 +9,11 @@
 //! process, `gssint_mecherrmap_map`), so the krb5 code is then recognised by its message, as
 //! `gss_display_status` renders it: MIT's com_err text, in English because freshgate never calls
 //! `setlocale`. A message not recognised still gives a reason from the major status.
+//!
+//! Some refusals are not GSS-API's word at all: a stale keytab is recognised by comparing the ticket's key
+//! version and type (in the clear, `ap_req`) with the keytab (`keytab::Mismatch`), since MIT's message
+//! for it varies; a replay is the shared store's verdict (`acceptor`); a foreign realm or an enterprise
+//! name is the directory's mapping (`crate::directory::kerberos`).
 
 /// The kind of refusal; `reason()` is the label of logs and `freshgate_directory_logins_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +35,15 @@ pub enum TokenError {
     /// The keytab has no key for the ticket's key version or encryption type (a password change or
     /// `ktpass` since the keytab was exported).
     StaleKey,
+    /// The ticket is encrypted with a key version older than the keytab's: the client got it before the
+    /// service account's key changed, and needs a new one.
+    StaleTicket,
+    /// A principal of a realm that is not the gateway's own and has no `directory.kerberos.trusted_realms`
+    /// rule.
+    ForeignRealm,
+    /// A principal that is not a plain user name: several components, or an escaped `@` or `/` (an
+    /// enterprise name, RFC 6806 §5).
+    UnusablePrincipal,
     /// The mechanism wants another round trip; HTTP Negotiate here is one round (RFC 4559 §5).
     Incomplete,
     /// A mechanism other than Kerberos.
@@ -49,9 +63,27 @@ impl TokenError {
             TokenError::Replayed => "kerberos_replayed",
             TokenError::WrongPrincipal => "kerberos_wrong_principal",
             TokenError::StaleKey => "kerberos_stale_key",
+            TokenError::StaleTicket => "kerberos_stale_ticket",
+            TokenError::ForeignRealm => "kerberos_foreign_realm",
+            TokenError::UnusablePrincipal => "kerberos_unusable_principal",
             TokenError::Incomplete => "kerberos_incomplete",
             TokenError::Unsupported => "kerberos_unsupported_mechanism",
             TokenError::Failed => "kerberos_failed",
+        }
+    }
+
+    /// What IT can do about it, for the log line (`None` when there is nothing to fix at the gateway: a
+    /// replay, a forged or expired ticket, NTLM, …). `service_principal` is the gateway's.
+    pub fn fix(self, service_principal: &str) -> Option<String> {
+        match self {
+            TokenError::StaleKey => Some(export_keytab_again(service_principal)),
+            TokenError::StaleTicket => Some(
+                "nothing at the gateway: the client needs a new service ticket (`klist purge` on Windows or sign out and in; `kdestroy` and `kinit` elsewhere)".into(),
+            ),
+            TokenError::ForeignRealm => Some(
+                "to let that realm's users sign in, add it to directory.kerberos.trusted_realms with `upn` or `short_name` (docs/directory.md)".into(),
+            ),
+            _ => None,
         }
     }
 
@@ -108,6 +140,33 @@ impl From<TokenError> for Refused {
             error,
             detail: error.reason().replace('_', " "),
         }
+    }
+}
+
+/// The fix of a stale keytab, as docs/directory.md words it for Active Directory, Samba and MIT.
+pub fn export_keytab_again(service_principal: &str) -> String {
+    let (name, realm) = service_principal
+        .rsplit_once('@')
+        .unwrap_or((service_principal, ""));
+    format!(
+        "export the keytab again and point directory.kerberos.keytab_file at it: Active Directory \
+         `ktpass -princ {service_principal} -mapuser <DOMAIN>\\<service account> -crypto AES256-SHA1 -ptype KRB5_NT_PRINCIPAL -pass * -out freshgate.keytab`, \
+         Samba `samba-tool domain exportkeytab freshgate.keytab --principal={name}`, \
+         MIT `kadmin -r {realm} -q \"ktadd -k freshgate.keytab {name}\"` (docs/directory.md)"
+    )
+}
+
+/// Why an acceptor did not accept a token: the token's fault, or the shared store that remembers used
+/// authenticators could not be asked (`store.on_error: fail_closed`).
+#[derive(Debug, Clone)]
+pub enum AcceptError {
+    Refused(Refused),
+    Store(crate::store::Unavailable),
+}
+
+impl From<Refused> for AcceptError {
+    fn from(refused: Refused) -> Self {
+        AcceptError::Refused(refused)
     }
 }
 
@@ -263,6 +322,9 @@ mod tests {
             TokenError::Replayed,
             TokenError::WrongPrincipal,
             TokenError::StaleKey,
+            TokenError::StaleTicket,
+            TokenError::ForeignRealm,
+            TokenError::UnusablePrincipal,
             TokenError::Incomplete,
             TokenError::Unsupported,
             TokenError::Failed,

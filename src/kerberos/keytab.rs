@@ -45,6 +45,61 @@ pub fn enctype_name(enctype: i32) -> String {
     }
 }
 
+/// Why a keytab cannot have decrypted a ticket, from its entries alone (the ticket's service principal,
+/// encryption type and key version are in the clear, `super::ap_req`). GSS-API's own word for it is
+/// not usable: through SPNEGO, MIT's mechanism glue replaces the krb5 code, and its message varies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The keytab holds no key at all for the ticket's service.
+    NoPrincipal,
+    /// The ticket's key version is newer than every key of the keytab: the service account's password
+    /// changed (or `ktpass` ran again) after the keytab was exported.
+    KeytabOlder { newest: u32 },
+    /// The ticket's key version is older than the keytab's newest and not in it: the client got the
+    /// ticket before the key changed.
+    TicketOlder { newest: u32 },
+    /// The key version is there, but not for the ticket's encryption type.
+    NoEnctype { kvno: Option<u32>, have: Vec<i32> },
+}
+
+impl Mismatch {
+    /// `None` when the keytab has a key for `service` with `enctype` and `kvno` (any version when the
+    /// ticket names none): then the failure is not the keytab's.
+    pub fn find(
+        entries: &[KeytabEntry],
+        service: &str,
+        enctype: i32,
+        kvno: Option<u32>,
+    ) -> Option<Mismatch> {
+        let ours: Vec<&KeytabEntry> = entries
+            .iter()
+            .filter(|e| e.principal.eq_ignore_ascii_case(service))
+            .collect();
+        let Some(newest) = ours.iter().map(|e| e.kvno).max() else {
+            return Some(Mismatch::NoPrincipal);
+        };
+        let same_version: Vec<&&KeytabEntry> = ours
+            .iter()
+            .filter(|e| kvno.is_none_or(|kvno| e.kvno == kvno))
+            .collect();
+        if same_version.iter().any(|e| e.enctype == enctype) {
+            return None;
+        }
+        match kvno {
+            Some(kvno) if same_version.is_empty() && kvno > newest => {
+                Some(Mismatch::KeytabOlder { newest })
+            }
+            Some(_) if same_version.is_empty() => Some(Mismatch::TicketOlder { newest }),
+            _ => {
+                let mut have: Vec<i32> = same_version.iter().map(|e| e.enctype).collect();
+                have.sort_unstable();
+                have.dedup();
+                Some(Mismatch::NoEnctype { kvno, have })
+            }
+        }
+    }
+}
+
 /// The entries of the keytab at `path`.
 pub fn read(path: &Path) -> Result<Vec<KeytabEntry>, String> {
     use std::io::Read as _;
@@ -213,6 +268,63 @@ pub(crate) mod tests {
         );
         assert!(is_strong(18) && !is_strong(23) && !is_strong(3));
         assert_eq!(enctype_name(23), "rc4-hmac");
+    }
+
+    #[test]
+    fn a_ticket_for_a_key_the_keytab_lacks_is_told_apart_by_version_and_type() {
+        let service = "HTTP/sso.corp.example@CORP.EXAMPLE";
+        let key = |kvno, enctype| KeytabEntry {
+            principal: service.into(),
+            kvno,
+            enctype,
+        };
+        let other = KeytabEntry {
+            principal: "HTTP/other@CORP.EXAMPLE".into(),
+            kvno: 9,
+            enctype: 18,
+        };
+        let entries = vec![key(2, 18), key(2, 17), key(4, 18), other];
+        // The key is there (GSS-API's failure is not the keytab's); the service's case does not matter.
+        assert_eq!(Mismatch::find(&entries, service, 18, Some(2)), None);
+        assert_eq!(
+            Mismatch::find(&entries, "http/SSO.corp.example@CORP.EXAMPLE", 18, Some(4)),
+            None
+        );
+        assert_eq!(Mismatch::find(&entries, service, 17, None), None);
+        // Newer than the keytab: the account's password changed after the export.
+        assert_eq!(
+            Mismatch::find(&entries, service, 18, Some(5)),
+            Some(Mismatch::KeytabOlder { newest: 4 })
+        );
+        // Between the keytab's versions: the ticket predates the newest key.
+        assert_eq!(
+            Mismatch::find(&entries, service, 18, Some(3)),
+            Some(Mismatch::TicketOlder { newest: 4 })
+        );
+        // The version is there, the encryption type is not.
+        assert_eq!(
+            Mismatch::find(&entries, service, 23, Some(2)),
+            Some(Mismatch::NoEnctype {
+                kvno: Some(2),
+                have: vec![17, 18]
+            })
+        );
+        assert_eq!(
+            Mismatch::find(&entries, service, 23, None),
+            Some(Mismatch::NoEnctype {
+                kvno: None,
+                have: vec![17, 18]
+            })
+        );
+        // Another service's key version does not count for ours, and a service not there at all is named.
+        assert_eq!(
+            Mismatch::find(&entries, service, 18, Some(9)),
+            Some(Mismatch::KeytabOlder { newest: 4 })
+        );
+        assert_eq!(
+            Mismatch::find(&entries, "HTTP/elsewhere@CORP.EXAMPLE", 18, Some(2)),
+            Some(Mismatch::NoPrincipal)
+        );
     }
 
     #[test]

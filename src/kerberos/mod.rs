@@ -10,13 +10,18 @@
 //! treated as "no ticket" and the browser gets the password form (`token`).
 //!
 //! - `token`: the `Authorization` header, base64, and what kind of token it carries (always built);
+//! - `ap_req`: the AP-REQ inside the token, read without keys: the authenticator the replay guard keys on,
+//!   and the ticket's service, key version and type (always built);
 //! - `error`: why a token was refused, from GSS-API major and krb5 minor status codes (always built);
 //! - `principal`: a principal's display form (RFC 1964 §2.1.1) split into user and realm (always built);
-//! - `keytab`: a reader of MIT keytab files for start-up and `freshgate check` (always built);
-//! - `acceptor` and `cred_store`: the GSS-API calls, only with the `kerberos` cargo feature.
+//! - `keytab`: a reader of MIT keytab files for start-up, `freshgate check` and telling a stale keytab
+//!   (always built);
+//! - `acceptor` and `cred_store`: the GSS-API calls and the replay guard in the shared store, only with
+//!   the `kerberos` cargo feature.
 
 #[cfg(feature = "kerberos")]
 mod acceptor;
+pub mod ap_req;
 #[cfg(feature = "kerberos")]
 mod cred_store;
 mod error;
@@ -26,7 +31,7 @@ pub mod token;
 
 #[cfg(feature = "kerberos")]
 pub use acceptor::Acceptor;
-pub use error::{Refused, TokenError};
+pub use error::{AcceptError, Refused, TokenError};
 
 /// What an accepted token established.
 #[derive(Debug, Clone)]

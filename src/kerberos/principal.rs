@@ -6,7 +6,7 @@
 /// A user principal split into its name and realm, escapes removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPrincipal {
-    /// `jdoe`, or a whole UPN (`jdoe@corp.example`) for an enterprise name.
+    /// `jdoe`, or a whole UPN (`jdoe@corp.example`) for an enterprise name, escapes removed.
     pub name: String,
     pub realm: String,
 }
@@ -50,19 +50,26 @@ impl UserPrincipal {
         }
     }
 
-    /// The principal as a user principal name: the enterprise name as it is, else `name@REALM`. Active
-    /// Directory matches `userPrincipalName` case-insensitively, so the realm's case does not matter.
+    /// A plain user name: no `@` or `/` in the name (they were escaped in the principal), so not an
+    /// enterprise name.
+    pub fn is_plain(&self) -> bool {
+        !self.name.contains(['@', '/'])
+    }
+
+    /// An enterprise name (RFC 6806 §5): one `@` in the name (a UPN), no `/`.
+    pub fn is_enterprise(&self) -> bool {
+        !self.name.contains('/') && self.name.matches('@').count() == 1
+    }
+
+    /// The principal as a user principal name: an enterprise name's UPN as it is, else `name@REALM`.
+    /// Active Directory matches `userPrincipalName` case-insensitively, so the realm's case does not
+    /// matter there.
     pub fn upn(&self) -> String {
-        if self.name.contains('@') {
+        if self.is_enterprise() {
             self.name.clone()
         } else {
             format!("{}@{}", self.name, self.realm)
         }
-    }
-
-    /// The short (pre-Windows 2000) name, when the principal has one: not for an enterprise name.
-    pub fn short_name(&self) -> Option<&str> {
-        (!self.name.contains('@')).then_some(self.name.as_str())
     }
 }
 
@@ -71,19 +78,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_and_enterprise_principals_split_into_name_and_realm() {
+    fn user_and_enterprise_principals_split_into_name_and_realm_and_only_users_are_plain() {
         let jdoe = UserPrincipal::parse("jdoe@CORP.EXAMPLE").unwrap();
         assert_eq!(
             (jdoe.name.as_str(), jdoe.realm.as_str()),
             ("jdoe", "CORP.EXAMPLE")
         );
         assert_eq!(jdoe.upn(), "jdoe@CORP.EXAMPLE");
-        assert_eq!(jdoe.short_name(), Some("jdoe"));
+        assert!(jdoe.is_plain());
         let zoe = UserPrincipal::parse("zoë@CORP.EXAMPLE").unwrap();
-        assert_eq!(zoe.short_name(), Some("zoë"));
-        let enterprise = UserPrincipal::parse("jdoe\\@corp.example@CORP.EXAMPLE").unwrap();
-        assert_eq!(enterprise.upn(), "jdoe@corp.example");
-        assert_eq!(enterprise.short_name(), None);
+        assert!(zoe.is_plain());
+        let enterprise = UserPrincipal::parse("jdoe\\@corp.example@PARTNER.TEST").unwrap();
+        assert_eq!(
+            (enterprise.name.as_str(), enterprise.realm.as_str()),
+            ("jdoe@corp.example", "PARTNER.TEST")
+        );
+        assert!(
+            !enterprise.is_plain(),
+            "an enterprise name is no plain user name"
+        );
+        let slash = UserPrincipal::parse("a\\/b@CORP.EXAMPLE").unwrap();
+        assert!(!slash.is_plain());
     }
 
     #[test]

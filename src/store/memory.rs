@@ -4,10 +4,13 @@
 //! callback URL; the provider also refuses a second use of the code (RFC 6749 §4.1.2), and this guard turns
 //! the replay into a clear page before anything is sent to the provider. Entries live as long as a login may.
 //!
-//! Memory and time are bounded whatever a client sends: entries sit in a queue in the order they expire (every
-//! entry has the same time to live), expired ones leave from the front on each call, and past
-//! `MAX_ENTRIES` the oldest is dropped. Dropping it is safe: a replay of that state still meets the
-//! provider's single-use code.
+//! Memory and time are bounded whatever a client sends: entries sit in a queue in the order they were
+//! added, expired ones leave from the front on each call (an entry of a shorter time to live may wait
+//! behind a longer-lived one: it is kept too long, never forgotten early), and past `MAX_ENTRIES` the
+//! oldest is dropped. Dropping a callback state is safe: a replay of it still meets the provider's
+//! single-use code. Dropping a Kerberos authenticator early (`crate::kerberos`) would let it be used
+//! again: that takes more than `MAX_ENTRIES` sign-ins within its ten minutes, which docs/directory.md
+//! states as the memory store's limit.
 
 //!
 //! Failure windows (the throttle): failure times per key, the expired ones dropped on each call; at most

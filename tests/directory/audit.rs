@@ -243,7 +243,7 @@ async fn a_directory_login_refused_because_the_shared_store_is_down_writes_one_f
 #[cfg(feature = "kerberos")]
 #[tokio::test]
 async fn kerberos_tickets_write_one_event_each_with_the_principal_and_never_the_token() {
-    use crate::kerberos::{curl_negotiate, kerberos_gateway, with_authorization};
+    use crate::negotiate::{Tickets, curl_negotiate, kerberos_gateway, with_authorization};
     use crate::support::kdc::{GHOST, Kdc};
 
     let kdc = Kdc::shared();

@@ -4,116 +4,14 @@
 //! `krb5-admin-server`, `krb5-user` and a freshgate built with `--features kerberos`.
 
 use std::path::Path;
-use std::process::Output;
 
 use base64::Engine;
 
 use crate::flow::*;
+use crate::negotiate::*;
 use crate::support::kdc::{GHOST, Kdc};
 use crate::support::slapd::{DIS, JDOE, OUT, Slapd, ZOE};
-use crate::support::{FRESHWORKS_REDIRECT, Gateway, PUBLIC_HOST};
-
-/// The directory section of `flow::yaml` with `kerberos:` for the test KDC's keytab; the service
-/// principal defaults to `HTTP/sso.freshgate.test@CORP.EXAMPLE` (public_url's host, base_dn's realm).
-pub(crate) fn kerberos_gateway(kdc: &Kdc) -> Gateway {
-    let directory = format!(
-        "{}  kerberos:\n    keytab_file: {}\n",
-        slapd_directory(Slapd::shared(), false),
-        kdc.keytab.display()
-    );
-    Gateway::start_yaml(&yaml(&directory, ""))
-}
-
-/// What `curl --negotiate` got: the status, the response headers, the body, and the token it sent.
-pub(crate) struct Curl {
-    pub(crate) status: u16,
-    headers: String,
-    pub(crate) body: String,
-    /// The base64 token of the `Authorization: Negotiate` header curl sent, if it sent one.
-    token: Option<String>,
-}
-
-impl Curl {
-    pub(crate) fn header(&self, name: &str) -> Option<String> {
-        self.headers.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    }
-}
-
-/// `curl --negotiate -u :` to the account's Login URL, as a browser on a domain-joined machine would
-/// (one retry after the 401 challenge, redirects not followed), with `ccache` as its tickets.
-pub(crate) fn curl_negotiate(kdc: &Kdc, gateway: &Gateway, ccache: &Path, account: &str) -> Curl {
-    let url = format!("http://{PUBLIC_HOST}{}", login_path(account));
-    // The URL keeps the public host and port (the gateway checks `Host`; curl names the service principal
-    // after the URL's host); the connection goes to the test gateway's port.
-    let connect_to = format!("{PUBLIC_HOST}:80:127.0.0.1:{}", gateway.addr.port());
-    let headers = ccache.with_extension("headers");
-    let output: Output = kdc
-        .command("curl", ccache)
-        .args([
-            "-sS",
-            "-v",
-            "--negotiate",
-            "-u",
-            ":",
-            "--connect-to",
-            &connect_to,
-        ])
-        .arg("-D")
-        .arg(&headers)
-        .arg(&url)
-        .output()
-        .expect("curl runs (Debian: apt-get install curl)");
-    let verbose = String::from_utf8_lossy(&output.stderr).into_owned();
-    let headers = std::fs::read_to_string(&headers).unwrap_or_default();
-    let last = headers.rsplit("HTTP/").next().unwrap_or_default();
-    let status = last
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("curl got no response:\n{verbose}"));
-    let token = verbose.lines().find_map(|line| {
-        line.strip_prefix("> Authorization: Negotiate ")
-            .map(|t| t.trim().to_owned())
-    });
-    Curl {
-        status,
-        headers: format!("HTTP/{last}"),
-        body: String::from_utf8_lossy(&output.stdout).into_owned(),
-        token,
-    }
-}
-
-/// A GET of the Login URL with `Authorization: <value>`, as a browser would retry it.
-pub(crate) async fn with_authorization(gateway: &Gateway, value: &str) -> reqwest::Response {
-    let browser = gateway.browser();
-    browser
-        .client
-        .get(browser.url(&login_path(ACCOUNT)))
-        .header("authorization", value)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn assert_form_with_challenge(response: reqwest::Response, what: &str) {
-    assert_eq!(response.status(), 401, "{what}");
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        "Negotiate",
-        "{what}: a new challenge"
-    );
-    assert!(
-        response.headers().get("set-cookie").is_some(),
-        "{what}: the form's pending-login cookie"
-    );
-    let html = response.text().await.unwrap();
-    assert!(hidden_state(&html).is_some(), "{what}: the form\n{html}");
-}
+use crate::support::{FRESHWORKS_REDIRECT, PUBLIC_HOST};
 
 #[tokio::test]
 async fn a_windows_user_with_a_ticket_is_signed_in_without_a_prompt_and_freshworks_gets_a_verified_token()

@@ -1,14 +1,15 @@
 //! The test KDC: Debian's MIT krb5kdc started by `tests/krb5/kdc.sh` (the fixture the browser tests use
 //! too) with a throwaway realm `CORP.EXAMPLE`, the test directory's users (same passwords) plus `ghost`,
-//! and the gateway's keytab for `HTTP/sso.freshgate.test@CORP.EXAMPLE`. `tests/krb5/README.md` describes it.
+//! and the gateway's keytab for `HTTP/sso.freshgate.test@CORP.EXAMPLE`; with `start_with_trusts`, a second
+//! krb5kdc for the realms `PARTNER.TEST` and `CORP.EVIL.TEST`, which CORP.EXAMPLE trusts.
+//! `tests/krb5/README.md` describes it.
 //!
 //! Clients (kinit, curl) get this KDC through `KRB5_CONFIG` and a ticket cache of their own through
 //! `KRB5CCNAME`, set on their command only: the tests never change their own environment.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,17 @@ pub const REALM: &str = "CORP.EXAMPLE";
 pub const SERVICE_PRINCIPAL: &str = "HTTP/sso.freshgate.test@CORP.EXAMPLE";
 /// A principal with a password in the KDC and no entry in the test directory.
 pub const GHOST: (&str, &str) = ("ghost", "ghost-password");
+/// Users of the trusted realms (`Kdc::start_with_trusts`): the directory's jdoe's short name in another
+/// realm, an enterprise-style name holding jdoe's UPN, and jdoe in a realm whose first label is the
+/// directory's NetBIOS name.
+pub const PARTNER_JDOE: (&str, &str) = ("jdoe@PARTNER.TEST", "partner-jdoe-password");
+pub const PARTNER_ENTERPRISE: (&str, &str) = (
+    "jdoe\\@corp.example@PARTNER.TEST",
+    "partner-enterprise-password",
+);
+pub const EVIL_JDOE: (&str, &str) = ("jdoe@CORP.EVIL.TEST", "evil-jdoe-password");
+/// A user of the trusted realm for a directory entry whose UPN a test sets to `kim@partner.test`.
+pub const PARTNER_KIM: (&str, &str) = ("kim@PARTNER.TEST", "partner-kim-password");
 
 /// A running test KDC.
 pub struct Kdc {
@@ -43,6 +55,16 @@ pub struct Kdc {
 impl Kdc {
     /// Starts a KDC of its own (about 0.2 s: the realm, the principals, the keytab, krb5kdc).
     pub fn start() -> Kdc {
+        Kdc::start_inner(false)
+    }
+
+    /// A KDC of its own and the trusted realms' (`PARTNER.TEST`, `CORP.EVIL.TEST`), whose users get
+    /// tickets for the gateway through the trust.
+    pub fn start_with_trusts() -> Kdc {
+        Kdc::start_inner(true)
+    }
+
+    fn start_inner(trusts: bool) -> Kdc {
         let started = Instant::now();
         let tmp = tempfile::Builder::new()
             .prefix("freshgate-kdc-")
@@ -56,6 +78,9 @@ impl Kdc {
             .arg(&dir)
             .args(["--port", &free_port().to_string()])
             .args(["--exit-on-stdin-close", "--remove-dir-on-exit"]);
+        if trusts {
+            command.args(["--partner-port", &free_port().to_string()]);
+        }
         let script = Script::start(
             command,
             &tmp.path().join("kdc.stderr"),
@@ -82,30 +107,28 @@ impl Kdc {
         SHARED.get_or_init(Kdc::start)
     }
 
-    /// A new ticket cache holding `user`'s TGT, from `kinit` with the password on stdin.
-    pub fn kinit(&self, user: &str, password: &str) -> PathBuf {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ccache = self.dir.join(format!(
-            "ccache-{}-{n}",
-            user.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-        ));
-        let mut child = self
-            .command("kinit", &ccache)
-            .arg(user)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kinit runs (Debian: apt-get install krb5-user)");
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "kinit {user}: {}",
+    /// `kadmin.local` on this KDC's realm (e.g. `cpw -randkey HTTP/…`, a new key version); panics with its
+    /// output when it fails.
+    pub fn kadmin(&self, query: &str) -> String {
+        let sbin = Path::new("/usr/sbin/kadmin.local");
+        let program = if sbin.exists() {
+            sbin
+        } else {
+            Path::new("kadmin.local")
+        };
+        let output = Command::new(program)
+            .env("KRB5_CONFIG", &self.krb5_config)
+            .env("KRB5_KDC_PROFILE", self.dir.join("kdc.conf"))
+            .args(["-r", &self.realm, "-q", query])
+            .output()
+            .expect("kadmin.local runs (Debian: apt-get install krb5-admin-server)");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        ccache
+        assert!(output.status.success(), "kadmin.local -q {query}: {said}");
+        said
     }
 
     /// `program` with this KDC's `KRB5_CONFIG` and the ticket cache `ccache`, and nothing from the user's

@@ -10,6 +10,7 @@
 //! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
 //! - `haproxy`: Debian's HAProxy as the load balancer in front of replicas (the shutdown tests).
 //! - `prometheus`: Debian's prometheus scraping a gateway, and promtool.
+//! - `samba`: the test Active Directory (Debian's Samba AD DC with a throwaway domain, tests/samba/dc.sh).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
@@ -23,6 +24,7 @@ pub mod malicious_provider;
 pub mod origin;
 pub mod prometheus;
 pub mod redis;
+pub mod samba;
 pub mod script;
 pub mod slapd;
 
@@ -279,22 +281,44 @@ impl Gateway {
     }
 
     pub fn start_yaml(yaml: &str) -> Gateway {
-        Gateway::start_yaml_with_env(yaml, &[])
+        Gateway::start_wrapped(yaml, &[], &[])
     }
 
     /// `start_yaml` with these environment variables set for the gateway.
     pub fn start_yaml_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
+        let env: Vec<(&str, Option<&str>)> = env.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        Gateway::start_wrapped(yaml, &[], &env)
+    }
+
+    /// A gateway run through `wrapper` (a program and its arguments that end by running the binary with
+    /// the arguments after it, e.g. `unshare …`; none: the binary itself), with `env` set on it (a
+    /// `None` value removes the variable).
+    pub fn start_wrapped(yaml: &str, wrapper: &[&str], env: &[(&str, Option<&str>)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gateway.yaml");
         std::fs::File::create(&config)
             .unwrap()
             .write_all(yaml.as_bytes())
             .unwrap();
-        let mut child = Command::new(binary())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
+        command
             .args(["serve", "-c"])
             .arg(&config)
-            .env_remove("FRESHGATE_LOG")
-            .envs(env.iter().copied())
+            .env_remove("FRESHGATE_LOG");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -304,6 +304,41 @@ impl Slapd {
             .ok()
     }
 
+    /// Applies `ldif` (an LDIF change record) as the rootdn, with `ldapmodify`: for a test that needs an
+    /// entry changed in a directory of its own (`start`), never the shared one.
+    pub fn modify(&self, ldif: &str) {
+        use std::io::Write;
+        let conf = std::fs::read_to_string(self.dir.join("slapd.conf")).unwrap();
+        let root_pw = conf
+            .lines()
+            .find_map(|line| line.strip_prefix("rootpw "))
+            .expect("slapd.conf has the rootdn's password")
+            .trim()
+            .to_owned();
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.ldap_url, "-D"])
+            .arg(format!("CN=admin,{}", self.base_dn))
+            .args(["-w", &root_pw])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ldapmodify runs (Debian: apt-get install ldap-utils)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "ldapmodify: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// A rustls client configuration that trusts the test CA only (no ALPN: LDAP has none).
     pub fn tls_config(&self) -> Arc<rustls::ClientConfig> {
         let mut config = rustls_client_config(Some(&self.ca_file));

@@ -155,6 +155,8 @@ pub struct RawDirectory {
 pub struct RawKerberos {
     pub keytab_file: Field<String>,
     pub service_principal: Field<String>,
+    /// Realm -> `upn` or `short_name`, in file order.
+    pub trusted_realms: Field<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -382,6 +384,11 @@ impl RawConfig {
                             keytab_file: w.scalar(&s.path("keytab_file"), s.get("keytab_file")),
                             service_principal: w
                                 .scalar(&s.path("service_principal"), s.get("service_principal")),
+                            trusted_realms: w.string_map(
+                                &s.path("trusted_realms"),
+                                s.get("trusted_realms"),
+                                "write one realm per line with how its users find their directory entry, e.g. `trusted_realms: { PARTNER.EXAMPLE: upn }` (or `short_name`)",
+                            ),
                         }
                     }),
                 }

@@ -96,7 +96,7 @@ pub const DIRECTORY_KEYS: &[&str] = &[
 ];
 pub const THROTTLE_KEYS: &[&str] = &["max_failures", "window", "max_failures_per_ip"];
 /// `directory.kerberos`: silent Windows login (SPNEGO, RFC 4559) for directory accounts.
-pub const KERBEROS_KEYS: &[&str] = &["keytab_file", "service_principal"];
+pub const KERBEROS_KEYS: &[&str] = &["keytab_file", "service_principal", "trusted_realms"];
 pub const WEBCHAT_KEYS: &[&str] = &[
     "secret",
     "secret_file",

@@ -6,6 +6,10 @@
 //! -> `CORP.EXAMPLE`), which is the realm Active Directory gives a domain; a base DN without `DC=` labels
 //! needs the principal written out.
 //!
+//! `trusted_realms` lets users of other realms in (a realm trust): each realm, written exactly as the KDC
+//! spells it, with how its names find a directory entry. Without it only the service principal's realm
+//! signs in (`crate::directory::kerberos`).
+//!
 //! A build without the `kerberos` cargo feature has no GSS-API: the section is then an error at its key
 //! that says how to get a build with it, reported with every other problem of the file.
 
@@ -13,7 +17,7 @@ use url::Url;
 
 use super::Validator;
 use crate::config::raw::{Field, RawKerberos};
-use crate::config::types::{Kerberos, SecretFile};
+use crate::config::types::{Kerberos, RealmMapping, SecretFile};
 
 const KEY: &str = "directory.kerberos";
 
@@ -90,14 +94,80 @@ impl Validator {
                 _ => None,
             },
         };
+        let own_realm = service_principal
+            .as_deref()
+            .and_then(|p| p.rsplit_once('@'))
+            .map(|(_, realm)| realm.to_owned());
+        let trusted_realms = match &raw.trusted_realms {
+            Field::Absent => Some(Vec::new()),
+            Field::Invalid => None,
+            Field::Set(rules) => self.trusted_realms(rules, own_realm.as_deref()),
+        };
         if !built_in {
             return None;
         }
         Some(Kerberos {
             keytab_file: keytab_file?,
             service_principal: service_principal?,
+            trusted_realms: trusted_realms?,
         })
     }
+
+    fn trusted_realms(
+        &mut self,
+        rules: &[(String, String)],
+        own_realm: Option<&str>,
+    ) -> Option<Vec<(String, RealmMapping)>> {
+        let mut out = Vec::with_capacity(rules.len());
+        let mut ok = true;
+        for (realm, mapping) in rules {
+            let key = format!("{KEY}.trusted_realms.{realm}");
+            if !plain(realm) {
+                self.push(
+                    &key,
+                    format!("`{realm}` is not a Kerberos realm"),
+                    "write the realm exactly as its KDC names it, e.g. `PARTNER.EXAMPLE` (no spaces, `@`, `/` or `\\`)",
+                );
+                ok = false;
+                continue;
+            }
+            if own_realm == Some(realm.as_str()) {
+                self.push(
+                    &key,
+                    "is the gateway's own realm (the service principal's), whose users always sign in",
+                    "remove it; trusted_realms is for other realms only",
+                );
+                ok = false;
+                continue;
+            }
+            let mapping = match mapping.trim().to_ascii_lowercase().as_str() {
+                "upn" => RealmMapping::Upn,
+                "short_name" => RealmMapping::ShortName,
+                other => {
+                    self.push(
+                        &key,
+                        match other {
+                            "" => "is empty".to_owned(),
+                            other => format!("`{other}` is not a mapping"),
+                        },
+                        "write `upn` (the directory entry whose user principal name is name@REALM) or `short_name` (the entry with the same short name: only if the realm's names are the directory's own)",
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            out.push((realm.clone(), mapping));
+        }
+        ok.then_some(out)
+    }
+}
+
+/// A realm or principal component: not empty, no spaces, control characters, `/`, `@` or `\`.
+fn plain(part: &str) -> bool {
+    !part.is_empty()
+        && !part
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '/' | '@' | '\\'))
 }
 
 /// The realm Active Directory gives the domain of `base_dn`: its `DC=` labels, upper-cased, joined with
@@ -121,12 +191,6 @@ fn check_service_principal(text: &str) -> Result<(), &'static str> {
     };
     let Some((service, host)) = name.split_once('/') else {
         return Err("is not a service principal (`service/host@REALM`)");
-    };
-    let plain = |part: &str| {
-        !part.is_empty()
-            && !part
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '/' | '@' | '\\'))
     };
     if !plain(service) || !plain(host) {
         return Err("is not a service principal (`service/host@REALM`)");

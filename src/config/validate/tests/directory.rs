@@ -283,6 +283,69 @@ fn every_kerberos_problem_is_reported_at_once_with_its_key() {
     assert_eq!(keys(&errors), vec!["directory.kerberos.keytab_file"]);
 }
 
+#[cfg(feature = "kerberos")]
+#[test]
+fn only_the_gateways_realm_signs_in_unless_trusted_realms_names_another_with_its_mapping() {
+    use crate::config::RealmMapping;
+    let dir = freshworks_dir();
+    dir.write("freshgate.keytab", "keytab bytes");
+    let config = dir.ok(
+        &directory_only("  kerberos: { keytab_file: freshgate.keytab }\n", ""),
+        &env(),
+    );
+    let kerberos = config.directory.unwrap().kerberos.unwrap();
+    assert_eq!(kerberos.realm(), "CORP.EXAMPLE");
+    assert!(kerberos.trusted_realms.is_empty());
+    let config = dir.ok(
+        &directory_only(
+            "  kerberos:\n    keytab_file: freshgate.keytab\n    trusted_realms: { PARTNER.EXAMPLE: upn, linux.corp.example: Short_Name }\n",
+            "",
+        ),
+        &env(),
+    );
+    assert_eq!(
+        config.directory.unwrap().kerberos.unwrap().trusted_realms,
+        vec![
+            ("PARTNER.EXAMPLE".to_owned(), RealmMapping::Upn),
+            ("linux.corp.example".to_owned(), RealmMapping::ShortName),
+        ],
+        "realms kept exactly as written, in order"
+    );
+    let errors = dir.err(
+        &directory_only(
+            "  kerberos:\n    keytab_file: freshgate.keytab\n    trusted_realms: { CORP.EXAMPLE: upn, \"BAD REALM\": upn, PARTNER.EXAMPLE: sam, EMPTY.EXAMPLE: \"\" }\n",
+            "",
+        ),
+        &env(),
+    );
+    let text = errors.to_string();
+    assert_eq!(
+        keys(&errors),
+        vec![
+            "directory.kerberos.trusted_realms.CORP.EXAMPLE",
+            "directory.kerberos.trusted_realms.BAD REALM",
+            "directory.kerberos.trusted_realms.PARTNER.EXAMPLE",
+            "directory.kerberos.trusted_realms.EMPTY.EXAMPLE",
+        ],
+        "{text}"
+    );
+    assert!(text.contains("is the gateway's own realm"), "{text}");
+    assert!(text.contains("`sam` is not a mapping"), "{text}");
+    assert!(text.contains("EMPTY.EXAMPLE: is empty"), "{text}");
+    assert!(
+        text.contains("`upn`") && text.contains("`short_name`"),
+        "{text}"
+    );
+    // The own realm is compared exactly: a lower-case spelling is another realm.
+    dir.ok(
+        &directory_only(
+            "  kerberos:\n    keytab_file: freshgate.keytab\n    trusted_realms: { corp.example: short_name }\n",
+            "",
+        ),
+        &env(),
+    );
+}
+
 #[cfg(not(feature = "kerberos"))]
 #[test]
 fn without_the_kerberos_feature_the_section_is_an_error_that_says_how_to_get_it() {
