@@ -424,8 +424,9 @@ impl fmt::Debug for Widget {
     }
 }
 
-/// A secret string that never shows itself in `Debug` or `Display` (no secrets in logs).
-#[derive(Clone, PartialEq, Eq)]
+/// A secret string that never shows itself in `Debug` or `Display` (no secrets in logs). The raw
+/// configuration reader knows it by its name, and never quotes it in a message either.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Secret(String);
 
 impl Secret {

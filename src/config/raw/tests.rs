@@ -1,7 +1,7 @@
 //! Behaviour of the walk: unknown keys and their suggestions, value shapes, `${VAR}` expansion, claim
 //! sources, and the edit distance behind the suggestions.
 
-use super::schema::edit_distance;
+use super::keys::edit_distance;
 use super::*;
 use crate::config::env::MapEnv;
 
@@ -325,5 +325,5 @@ fn edit_distance_counts_single_edits_and_swaps() {
     assert_eq!(edit_distance("Listen", "listen"), 0);
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(closest("tsl", &["tls", "log"]), Some("tls"));
-    assert_eq!(closest("frobnicate", TOP_KEYS), None);
+    assert_eq!(closest("frobnicate", top_keys()), None);
 }
