@@ -21,5 +21,6 @@ pub mod warnings;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors};
+pub use raw::known_keys;
 pub use types::*;
 pub use warnings::warnings;
