@@ -85,15 +85,15 @@ pub(super) fn report_unknown(map: &Mapping, known: &[&str]) -> bool {
 }
 
 fn suggestion(path: &str, name: &str, known: &[&str]) -> String {
+    if let Some(close) = closest(name, known) {
+        return format!("remove it, or did you mean `{close}`?");
+    }
     let lower = name.to_ascii_lowercase();
     let containing: Vec<String> = known
         .iter()
         .filter(|k| name.len() >= 4 && k.contains(lower.as_str()))
         .map(|k| format!("`{k}`"))
         .collect();
-    if let Some(close) = closest(name, known) {
-        return format!("remove it, or did you mean `{close}`?");
-    }
     if !containing.is_empty() {
         return format!("remove it, or did you mean {}?", containing.join(" or "));
     }

@@ -108,17 +108,26 @@ pub(super) fn last_segment() -> String {
     last.split('[').next().unwrap_or_default().to_owned()
 }
 
-/// The path goes down into `segment` (a key, or `[i]` for a list item) until this is dropped.
+/// The path goes down into a key (or a list item, [`enter_item`]) until this is dropped.
 #[must_use]
 pub(super) struct Scope(usize);
 
-pub(super) fn enter(segment: &str) -> Scope {
+pub(super) fn enter(key: &str) -> Scope {
     with(|cx| {
         let len = cx.path.len();
-        if len > 0 && !segment.starts_with('[') {
+        if len > 0 {
             cx.path.push('.');
         }
-        cx.path.push_str(segment);
+        cx.path.push_str(key);
+        Scope(len)
+    })
+}
+
+/// The path goes down into item `i` of a list (`key[i]`).
+pub(super) fn enter_item(i: usize) -> Scope {
+    with(|cx| {
+        let len = cx.path.len();
+        cx.path.push_str(&format!("[{i}]"));
         Scope(len)
     })
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_yaml::{Mapping, Value};
 
-use super::read::{Reader, describe, enter, field, key_text, last_segment, report};
+use super::read::{Reader, describe, enter, enter_item, field, key_text, last_segment, report};
 use super::{Field, RawAccount, RawClaim, RawClaimSource, RawStore, keys};
 
 /// The value as written (absent when null), read by `read`.
@@ -34,7 +34,7 @@ fn each<T>(items: &[Value], mut read: impl FnMut(&Value) -> Option<T>) -> Field<
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        let _at = enter(&format!("[{i}]"));
+        let _at = enter_item(i);
         match read(item) {
             Some(v) => out.push(v),
             None => ok = false,
