@@ -1,8 +1,8 @@
 //! What the YAML said, before any meaning is given to it.
 //!
 //! The structs below *are* the schema: each key is one field, read by serde's derive. Reading a file
-//! ([`RawConfig::from_value`]) goes through [`read::Reader`], a serde `Deserializer` over the parsed YAML that
-//! - reports every key a struct does not have, with its dotted path and the closest known key (`keys`);
+//! ([`RawConfig::from_value`]) goes through [`reader::Reader`], a serde `Deserializer` over the parsed YAML that
+//! - reports every key a struct does not have, with its dotted path and the closest known key (`suggest`);
 //! - expands `${VAR}` in the values of known keys, so a missing variable is reported with its key;
 //! - reads scalars leniently: a number or boolean where text is expected becomes its text (`8443` -> "8443");
 //! - reports a value of the wrong shape (a list where a single value belongs, ...) with its key and fix.
@@ -19,23 +19,25 @@
 //! like [`RawThrottle`] held as `Field<RawSection>`. Its meaning (defaults, ranges, the fix when it is
 //! wrong) is given in `validate`.
 
-mod keys;
-mod read;
+mod context;
+mod reader;
 mod shapes;
+mod suggest;
 mod syntax;
 #[cfg(test)]
 mod tests;
 
+use std::sync::OnceLock;
+
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 use super::env::Env;
 use super::error::ConfigError;
 use super::types::Secret;
-use read::{Reader, describe};
+use reader::{Reader, describe};
 
-pub(crate) use keys::closest;
-pub use keys::{known_keys, top_keys};
+pub(crate) use suggest::closest;
 pub use syntax::yaml_error;
 
 /// One value of the file.
@@ -313,9 +315,70 @@ impl RawConfig {
             ));
             return None;
         }
-        let (raw, found) = read::read(root, env, || RawConfig::deserialize(Reader::new(root)));
+        let (raw, found) = context::read(root, env, || RawConfig::deserialize(Reader::new(root)));
         errors.extend(found);
         // Every key is a `Field`, which never fails: a problem below the top level has been reported.
         Some(raw.unwrap_or_default())
+    }
+}
+
+/// Each struct of the raw configuration with its dotted path (`*` for an entry of a mapping, as in
+/// `freshworks.accounts.*`) and its keys, in the order the structs declare them; the top level first.
+fn schema() -> &'static [(String, &'static [&'static str])] {
+    static SCHEMA: OnceLock<Vec<(String, &'static [&'static str])>> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        // Read in recording mode, where every mapping seems to hold every key and one entry `*`.
+        let stand_in = Value::Mapping(Mapping::from_iter([(
+            Value::from("*"),
+            Value::Mapping(Mapping::new()),
+        )]));
+        context::record(|| {
+            let _ = RawConfig::deserialize(Reader::new(&stand_in));
+        })
+    })
+}
+
+/// Every key of the configuration as a dotted path, each section followed by its keys: `listen`, ...,
+/// `tls`, `tls.cert_file`, ..., `freshworks.accounts`, `freshworks.accounts.*.redirect_url`, ... (a `*`
+/// stands for any entry of a mapping whose entries are sections). A mapping with free keys
+/// (`freshworks.claims`, `directory.attributes`) is one key.
+pub fn known_keys() -> Vec<String> {
+    fn section(path: &str, out: &mut Vec<String>) {
+        let Some((_, keys)) = schema().iter().find(|(p, _)| p == path) else {
+            return;
+        };
+        for key in *keys {
+            let key = join(path, key);
+            out.push(key.clone());
+            section(&key, out);
+            section(&format!("{key}.*"), out);
+        }
+    }
+    let mut out = Vec::new();
+    section("", &mut out);
+    out
+}
+
+/// The keys of the top level, in the order of the example file.
+pub fn top_keys() -> &'static [&'static str] {
+    schema().first().map_or(&[], |(_, keys)| keys)
+}
+
+/// The section of the top level that has a key `name`, for a key written at the top level by mistake.
+fn section_of(name: &str) -> Option<&'static str> {
+    let sections = schema()
+        .iter()
+        .filter(|(path, _)| !path.is_empty() && !path.contains('.'));
+    sections
+        .map(|(path, keys)| (path.as_str(), keys))
+        .find(|(_, keys)| keys.contains(&name))
+        .map(|(path, _)| path)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
     }
 }

@@ -9,8 +9,9 @@
 use serde::{Deserialize, Deserializer};
 use serde_yaml::{Mapping, Value};
 
-use super::read::{Reader, describe, enter, enter_item, field, key_text, last_segment, report};
-use super::{Field, RawAccount, RawClaim, RawClaimSource, RawStore, keys};
+use super::context::{enter, enter_item, last_segment, report};
+use super::reader::{Reader, describe, field, key_text, report_unknown};
+use super::{Field, RawAccount, RawClaim, RawClaimSource, RawStore};
 
 /// The value as written (absent when null), read by `read`.
 fn written<'de, D: Deserializer<'de>, T>(
@@ -262,7 +263,7 @@ fn source(value: &Value) -> Option<RawClaimSource> {
 
 /// `{ value: ... }`: a fixed value instead of a claim.
 fn literal(map: &Mapping) -> Option<RawClaimSource> {
-    let unknown = keys::report_unknown(map, &["value"]);
+    let unknown = report_unknown(map, &["value"]);
     let value = {
         let _at = enter("value");
         field::<String>(map.get("value").unwrap_or(&Value::Null))

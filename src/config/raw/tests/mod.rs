@@ -1,9 +1,10 @@
 //! Behaviour of reading the file into raw structs: unknown keys and their suggestions, value shapes,
 //! `${VAR}` expansion, claim sources, and the edit distance behind the suggestions.
 
+mod keys;
 mod reader;
 
-use super::keys::edit_distance;
+use super::suggest::edit_distance;
 use super::*;
 use crate::config::env::MapEnv;
 

@@ -61,11 +61,11 @@ fn an_unset_variable_in_a_secret_points_to_its_file_key_when_there_is_one() {
 #[test]
 fn the_problems_of_one_read_stay_with_it() {
     let (_, first) = read("lisen: 1\n", &MapEnv::new());
-    let (inner, outer) = raw::read::read(&serde_yaml::Value::Null, &MapEnv::new(), || {
-        let _at = raw::read::enter("outer");
-        raw::read::report("outer problem", "fix");
+    let (inner, outer) = raw::context::read(&serde_yaml::Value::Null, &MapEnv::new(), || {
+        let _at = raw::context::enter("outer");
+        raw::context::report("outer problem", "fix");
         let (_, inner) = read("tls: x\n", &MapEnv::new());
-        raw::read::report("still outer", "fix");
+        raw::context::report("still outer", "fix");
         inner
     });
     assert_eq!(first.len(), 1);

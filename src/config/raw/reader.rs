@@ -1,168 +1,25 @@
-//! The reader: a serde `Deserializer` over the parsed YAML that knows the dotted path of the value it reads
-//! and reports each problem where it is found. It returns an error only once the problem is reported.
+//! The reader: a serde `Deserializer` over the parsed YAML that reads each value at its dotted path (kept in
+//! `context`) and reports each problem where it is found. It returns an error only once the problem is
+//! reported, so a [`Field`] turns any error below it into `Field::Invalid` and its section reads on.
 //!
 //! serde's derive turns each raw struct into a visitor of a map, and the reader feeds it:
 //! - `deserialize_struct` is given the struct's field names by serde: any other key of the mapping is
-//!   reported (`keys`), and the known ones are handed over in the struct's order, each under its path;
+//!   reported with a suggestion, and the known ones are handed over in the struct's order, each under its
+//!   path (in recording mode, every key, to list them: `super::known_keys`);
 //! - `deserialize_string` reads a single value: `${VAR}` expanded, a number or boolean taken as its text
 //!   (a `Secret`, a newtype struct, the same way, with messages that never quote it);
 //! - `deserialize_option` is how a [`Field`] tells absent (null) from written;
 //! - anything else gets the YAML as written (`deserialize_any`), for the shapes read by hand (`shapes`).
-//!
-//! The problems and the path live in a context kept for the duration of one read: a thread-local, because
-//! serde's derived code passes nothing but the deserializer from a struct to its fields. So a `Field<T>`
-//! needs nothing but `Deserialize`: any error below it has been reported, so it becomes `Invalid` and its
-//! section reads on. The variables the file names are looked up before reading, so that the context owns
-//! them instead of borrowing the caller's [`Env`]. In recording mode the same reader walks the structs
-//! without a file, to list their keys (`keys::schema`).
 
-use std::cell::RefCell;
 use std::fmt::Display;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
-use super::{Field, keys};
-use crate::config::env::{Env, ExpandError, MapEnv, expand};
-use crate::config::error::ConfigError;
-
-thread_local! {
-    static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
-}
-
-#[derive(Default)]
-struct Context {
-    /// The variables the file refers to, looked up once before reading.
-    vars: MapEnv,
-    errors: Vec<ConfigError>,
-    /// Dotted path of the value being read, e.g. `upstream.scopes[1]`.
-    path: String,
-    /// Recording mode: each struct met, with its path and its keys.
-    structs: Option<Vec<(String, &'static [&'static str])>>,
-}
-
-/// Runs `f`, which reads `root` with [`Reader`]s, and returns what it found with every problem reported.
-pub(super) fn read<T>(root: &Value, env: &dyn Env, f: impl FnOnce() -> T) -> (T, Vec<ConfigError>) {
-    let vars = referenced(root, env);
-    let (out, context) = scoped(
-        Context {
-            vars,
-            ..Context::default()
-        },
-        f,
-    );
-    (out, context.errors)
-}
-
-/// Runs `f` in recording mode: every struct it reads is listed with its path (a mapping's entries are
-/// `*`) and its keys; nothing is reported.
-pub(super) fn record(f: impl FnOnce()) -> Vec<(String, &'static [&'static str])> {
-    let recording = Context {
-        structs: Some(Vec::new()),
-        ..Context::default()
-    };
-    scoped(recording, f).1.structs.unwrap_or_default()
-}
-
-/// Installs `context` while `f` runs, then puts back what was there (a read inside a read; a panic).
-fn scoped<T>(context: Context, f: impl FnOnce() -> T) -> (T, Context) {
-    struct Restore(Option<Context>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            CONTEXT.with(|c| *c.borrow_mut() = self.0.take());
-        }
-    }
-    let _restore = Restore(CONTEXT.with(|c| c.replace(Some(context))));
-    let out = f();
-    (out, CONTEXT.with(|c| c.take()).expect("installed above"))
-}
-
-fn with<R>(f: impl FnOnce(&mut Context) -> R) -> R {
-    CONTEXT.with(|c| f(c.borrow_mut().as_mut().expect("read inside `read::read`")))
-}
-
-/// Reports a problem with the value being read.
-pub(super) fn report(problem: impl Into<String>, fix: impl Into<String>) {
-    with(|cx| {
-        if cx.structs.is_none() {
-            let key = cx.path.clone();
-            cx.errors.push(ConfigError::new(key, problem, fix));
-        }
-    });
-}
-
-/// The dotted path of the value being read.
-pub(super) fn path() -> String {
-    with(|cx| cx.path.clone())
-}
-
-pub(super) fn recording() -> bool {
-    with(|cx| cx.structs.is_some())
-}
-
-/// The key being read, without a list index: what the file has before the colon.
-pub(super) fn last_segment() -> String {
-    let path = path();
-    let last = path.rsplit('.').next().unwrap_or_default();
-    last.split('[').next().unwrap_or_default().to_owned()
-}
-
-/// The path goes down into a key (or a list item, [`enter_item`]) until this is dropped.
-#[must_use]
-pub(super) struct Scope(usize);
-
-pub(super) fn enter(key: &str) -> Scope {
-    with(|cx| {
-        let len = cx.path.len();
-        if len > 0 {
-            cx.path.push('.');
-        }
-        cx.path.push_str(key);
-        Scope(len)
-    })
-}
-
-/// The path goes down into item `i` of a list (`key[i]`).
-pub(super) fn enter_item(i: usize) -> Scope {
-    with(|cx| {
-        let len = cx.path.len();
-        cx.path.push_str(&format!("[{i}]"));
-        Scope(len)
-    })
-}
-
-impl Drop for Scope {
-    fn drop(&mut self) {
-        // Not `with`: after a panic the context may be gone already.
-        CONTEXT.with(|c| c.borrow_mut().as_mut().map(|cx| cx.path.truncate(self.0)));
-    }
-}
-
-/// Every variable a string of `root` refers to, with its value when it is set.
-fn referenced(root: &Value, env: &dyn Env) -> MapEnv {
-    fn strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
-        match value {
-            Value::String(s) => out.push(s),
-            Value::Sequence(items) => items.iter().for_each(|v| strings(v, out)),
-            Value::Mapping(map) => map.values().for_each(|v| strings(v, out)),
-            Value::Tagged(tagged) => strings(&tagged.value, out),
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-    let seen = RefCell::new(MapEnv::new());
-    let looked_up = |name: &str| {
-        let value = env.var(name)?;
-        seen.borrow_mut().0.insert(name.to_owned(), value.clone());
-        Some(value)
-    };
-    let mut texts = Vec::new();
-    strings(root, &mut texts);
-    for text in texts {
-        let _ = expand(text, &looked_up);
-    }
-    seen.into_inner()
-}
+use super::context::{enter, expand, last_segment, path, recorded, recording, report};
+use super::{Field, suggest};
+use crate::config::env::ExpandError;
 
 /// The error of a [`Reader`]: the problem has been reported.
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +81,7 @@ pub(super) fn field<T: DeserializeOwned>(value: &Value) -> Field<T> {
 
 /// `text` with its `${VAR}` references replaced; each problem reported.
 fn expand_at(text: &str, secret: bool) -> Result<String, Reported> {
-    let problems = match with(|cx| expand(text, &cx.vars)) {
+    let problems = match expand(text) {
         Ok(text) => return Ok(text),
         Err(problems) => problems,
     };
@@ -233,7 +90,7 @@ fn expand_at(text: &str, secret: bool) -> Result<String, Reported> {
             ExpandError::Unset(name) => {
                 let (path, problem) = (path(), format!("environment variable {name} is not set"));
                 let file_key = format!("{path}_file");
-                if secret && keys::is_known(&file_key) {
+                if secret && super::known_keys().contains(&file_key) {
                     // `client_secret` -> "secret", `cookie_key` -> "key", `bind_password` -> "password".
                     let noun = path.rsplit(['.', '_']).next().unwrap_or_default();
                     report(
@@ -307,17 +164,12 @@ impl<'de> Deserializer<'de> for Reader<'_> {
     where
         V: Visitor<'de>,
     {
-        let recording = with(|cx| {
-            let path = cx.path.clone();
-            cx.structs
-                .as_mut()
-                .map(|structs| structs.push((path, fields)))
-        });
+        let recording = recorded(fields);
         let entries = match self.value {
             // Every key, each with the same stand-in value, so that the sections inside are recorded too.
-            stand_in if recording.is_some() => fields.iter().map(|key| (*key, stand_in)).collect(),
+            stand_in if recording => fields.iter().map(|key| (*key, stand_in)).collect(),
             Value::Mapping(map) => {
-                keys::report_unknown(map, fields);
+                report_unknown(map, fields);
                 let known = fields.iter().filter_map(|key| Some((*key, map.get(*key)?)));
                 known.collect()
             }
@@ -408,4 +260,26 @@ pub(super) fn key_text(key: &Value) -> String {
         Value::Null => "~".to_owned(),
         other => format!("<{}>", describe(other)),
     }
+}
+
+/// Reports every key of `map` (at the current path) that is not in `known`, with a suggestion when one is
+/// close. True when there was one.
+pub(super) fn report_unknown(map: &Mapping, known: &[&str]) -> bool {
+    if recording() {
+        return false;
+    }
+    let mut found = false;
+    for key in map.keys() {
+        let name = key_text(key);
+        if matches!(key, Value::String(_)) && known.contains(&name.as_str()) {
+            continue;
+        }
+        found = true;
+        let path = path();
+        let section = path.is_empty().then(|| super::section_of(&name)).flatten();
+        let fix = suggest::fix(&path, &name, known, section);
+        let _at = enter(&name);
+        report("unknown key", fix);
+    }
+    found
 }
