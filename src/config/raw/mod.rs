@@ -1,7 +1,7 @@
 //! What the YAML said, before any meaning is given to it.
 //!
 //! The structs below *are* the schema: each key is one field, read by serde's derive. Reading a file
-//! ([`RawConfig::from_value`]) goes through [`reader::Reader`], a serde `Deserializer` over the parsed YAML that
+//! ([`RawConfig::from_value`]) goes through `reader::Reader`, a serde `Deserializer` over the parsed YAML that
 //! - reports every key a struct does not have, with its dotted path and the closest known key (`suggest`);
 //! - expands `${VAR}` in the values of known keys, so a missing variable is reported with its key;
 //! - reads scalars leniently: a number or boolean where text is expected becomes its text (`8443` -> "8443");
@@ -13,11 +13,14 @@
 //! top of it. The few values with a shape of their own (a list, one value or a list, a mapping in file
 //! order, accounts, claim sources, `store: memory`) name their reader with `deserialize_with` (`shapes`).
 //!
-//! Adding a key is adding a field: `pub shutdown_delay: Field<String>` in [`RawLimits`] makes
-//! `limits.shutdown_delay` known (to the unknown-key check, its suggestions and [`known_keys`]); a list is
-//! `#[serde(deserialize_with = "shapes::list")] pub realms: Field<Vec<String>>`, a new section is a struct
-//! like [`RawThrottle`] held as `Field<RawSection>`. Its meaning (defaults, ranges, the fix when it is
-//! wrong) is given in `validate`.
+//! Adding a key is adding a field, where the example file has it (the order of the fields is the order of
+//! the messages and of [`known_keys`]): `pub shutdown_delay: Field<String>` in [`RawLimits`] makes
+//! `limits.shutdown_delay` known to the unknown-key check, its suggestions and [`known_keys`]. A list is
+//! `#[serde(deserialize_with = "shapes::list")] pub realms: Field<Vec<String>>`; a secret is a
+//! `Field<Secret>` (with a `<key>_file` beside it, an unset variable's fix points to that); a new section is
+//! a struct like [`RawThrottle`] (`#[derive(.., Deserialize)]`, `#[serde(default)]`) held as `Field<...>`; a
+//! mapping with free keys is a function in `shapes` like `attributes`. The meaning (defaults, ranges, the
+//! fix when it is wrong) goes in `validate`.
 
 mod context;
 mod reader;

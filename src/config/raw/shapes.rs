@@ -101,24 +101,31 @@ fn entries<T>(
 pub(super) fn attributes<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Field<Vec<(String, String)>>, D::Error> {
-    const FIX: &str = "write one Freshworks claim per line with the directory attribute it comes from, e.g. `attributes: { email: mail, sub: objectGUID }`";
     written(d, |value| {
-        let pairs = entries(value, "expected a mapping", FIX, |key, value| {
-            let name = key_text(key);
-            let _at = enter(&name);
-            match value {
-                Value::Null => {
-                    report("is empty", FIX);
-                    None
-                }
-                value => text(value).map(|text| (name, text)),
-            }
-        });
-        match pairs.map(|pairs| pairs.into_iter().collect::<Option<Vec<_>>>()) {
-            Some(Some(pairs)) => Field::Set(pairs),
-            _ => Field::Invalid,
-        }
+        string_map(
+            value,
+            "write one Freshworks claim per line with the directory attribute it comes from, e.g. `attributes: { email: mail, sub: objectGUID }`",
+        )
     })
+}
+
+/// A mapping from names to single values, in file order; `fix` says how to write it.
+fn string_map(value: &Value, fix: &str) -> Field<Vec<(String, String)>> {
+    let pairs = entries(value, "expected a mapping", fix, |key, value| {
+        let name = key_text(key);
+        let _at = enter(&name);
+        match value {
+            Value::Null => {
+                report("is empty", fix);
+                None
+            }
+            value => text(value).map(|text| (name, text)),
+        }
+    });
+    match pairs.map(|pairs| pairs.into_iter().collect::<Option<Vec<_>>>()) {
+        Some(Some(pairs)) => Field::Set(pairs),
+        _ => Field::Invalid,
+    }
 }
 
 /// `freshworks.accounts`: each account under its id, in file order.
