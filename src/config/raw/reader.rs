@@ -223,7 +223,7 @@ impl<'de> MapAccess<'de> for Entries<'_> {
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
-    /// Never fails: whatever went wrong below has been reported (a [`Reader`] errs only then).
+    /// Never fails: whatever went wrong below has been reported (a `Reader` errs only then).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Caught<T>(Option<T>);
         impl<'de, T: Deserialize<'de>> Deserialize<'de> for Caught<T> {
