@@ -65,7 +65,11 @@ fn scoped<T>(context: Context, f: impl FnOnce() -> T) -> (T, Context) {
 }
 
 fn with<R>(f: impl FnOnce(&mut Context) -> R) -> R {
-    CONTEXT.with(|c| f(c.borrow_mut().as_mut().expect("read inside `read::read`")))
+    CONTEXT.with(|c| {
+        f(c.borrow_mut()
+            .as_mut()
+            .expect("the raw configuration is read inside `context::read`"))
+    })
 }
 
 /// Reports a problem with the value being read.
