@@ -71,6 +71,39 @@ fn check_names_every_problem_of_a_broken_config_at_once() {
 }
 
 #[test]
+fn check_of_a_broken_config_looks_at_the_provider_its_variables_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.yaml");
+    let port = support::free_port();
+    let yaml = Setup::new(port)
+        .yaml()
+        .replace(
+            &format!("backchannel_url: http://127.0.0.1:{port}"),
+            "backchannel_url: http://127.0.0.1:${FRESHGATE_TEST_IDP_PORT}",
+        )
+        .replace(
+            "client_id: freshgate",
+            "client_id: freshgate\n  client_secrt: typo",
+        );
+    assert!(yaml.contains("${FRESHGATE_TEST_IDP_PORT}"), "{yaml}");
+    std::fs::write(&config, yaml).unwrap();
+    let output = Command::new(support::binary())
+        .args(["check", "-c", config.to_str().unwrap()])
+        .env_remove("FRESHGATE_CONFIG")
+        .env("FRESHGATE_TEST_IDP_PORT", port.to_string())
+        .output()
+        .expect("freshgate runs");
+    let out = text(&output);
+    assert!(out.contains("upstream.client_secrt: unknown key"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "cannot fetch http://127.0.0.1:{port}/realms/acme/.well-known/openid-configuration"
+        )) && out.contains("Connection refused"),
+        "the provider is read with the same parse as serve, variables expanded: {out}"
+    );
+}
+
+#[test]
 fn check_of_a_good_config_prints_what_to_paste_into_freshworks() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.yaml");

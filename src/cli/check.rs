@@ -345,21 +345,13 @@ async fn check_provider(upstream: &Upstream, report: &mut Report) {
 /// Best effort, for a configuration that did not validate: the upstream keys alone, so `check` can still
 /// tell whether the provider answers.
 fn upstream_from_raw(path: &Path) -> Option<Upstream> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    let upstream = value.get("upstream")?;
-    let literal = |key: &str| {
-        upstream
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.contains("${"))
-            .map(str::to_owned)
-    };
-    let issuer = literal("issuer")?;
+    let raw = validate::load_raw(path, &ProcessEnv)?;
+    let upstream = raw.upstream.set()?;
+    let issuer = upstream.issuer.set()?.clone();
     let issuer_url = url::Url::parse(&issuer).ok()?;
-    let backchannel_url = literal("backchannel_url").and_then(|s| url::Url::parse(&s).ok());
+    let backchannel_url = (upstream.backchannel_url.set()).and_then(|s| url::Url::parse(s).ok());
     let base = path.parent().unwrap_or(Path::new("."));
-    let ca_file = literal("ca_file")
+    let ca_file = (upstream.ca_file.set())
         .map(|s| base.join(s))
         .filter(|p| p.exists());
     Some(Upstream {

@@ -13,6 +13,13 @@ pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
 
+/// A lookup function is an environment.
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
 /// The process environment (`std::env::var`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcessEnv;

@@ -6,16 +6,11 @@
 //! property name. Maps whose names are fixed list each name (`freshworks.claims.email`). A claim source's
 //! `{ value: ... }` is a form of a value, not a setting, and is not listed.
 //!
-//! The list is built from the schema the raw layer walks (`raw::schema`) and the claim names validation
-//! accepts; the tests below feed every key back through the loader, so a key the loader stops accepting,
-//! or one it accepts that is missing here, fails them. Whatever replaces the raw layer has to keep this
-//! function true.
+//! The list is the raw layer's own (`raw::known_keys`: the fields of the raw structs), with the free-key
+//! mappings spelled out: the claim names validation accepts under `freshworks.claims` and
+//! `directory.attributes`, and `*` for Freshdesk property names. The tests below feed every key back through
+//! the loader, so a key the loader stops accepting, or one it accepts that is missing here, fails them.
 
-use super::raw::{
-    ACCOUNT_KEYS, ALLOW_KEYS, DIRECTORY_KEYS, FRESHWORKS_KEYS, KERBEROS_KEYS, LIMITS_KEYS,
-    LOG_KEYS, RELOAD_KEYS, SESSION_KEYS, STORE_KEYS, THROTTLE_KEYS, TLS_KEYS, TOP_KEYS,
-    UPSTREAM_KEYS, WEBCHAT_KEYS, WIDGET_KEYS,
-};
 use super::validate::FRESHWORKS_CLAIMS;
 
 /// Where an entry of a map whose names the operator chooses stands in a path.
@@ -23,30 +18,19 @@ pub const ANY: &str = "*";
 
 /// Every key the configuration accepts, sections included, sorted.
 pub fn known_keys() -> Vec<String> {
-    let mut keys: Vec<String> = TOP_KEYS.iter().map(|k| (*k).to_owned()).collect();
-    let mut under = |section: &str, names: &[&str]| {
-        keys.extend(names.iter().map(|name| format!("{section}.{name}")));
-    };
-    under("tls", TLS_KEYS);
-    under("log", LOG_KEYS);
-    under("limits", LIMITS_KEYS);
-    under("upstream", UPSTREAM_KEYS);
-    under("directory", DIRECTORY_KEYS);
-    under("directory.throttle", THROTTLE_KEYS);
-    under("directory.kerberos", KERBEROS_KEYS);
-    under("directory.attributes", &FRESHWORKS_CLAIMS);
-    under("session", SESSION_KEYS);
-    under("store", STORE_KEYS);
-    under("reload", RELOAD_KEYS);
-    under("freshworks", FRESHWORKS_KEYS);
-    under("freshworks.accounts", &[ANY]);
-    under("freshworks.accounts.*", ACCOUNT_KEYS);
-    under("freshworks.accounts.*.allow", ALLOW_KEYS);
-    under("freshworks.claims", &FRESHWORKS_CLAIMS);
-    under("webchat", WEBCHAT_KEYS);
-    under("webchat.widget", WIDGET_KEYS);
-    under("webchat.contact_properties", &[ANY]);
-    under("webchat.ticket_properties", &[ANY]);
+    let mut keys = super::raw::known_keys();
+    // A mapping of sections (`freshworks.accounts`) has its entries listed too (`freshworks.accounts.*`).
+    let entries: Vec<String> = keys
+        .iter()
+        .filter_map(|key| key.find(".*.").map(|at| key[..at + 2].to_owned()))
+        .collect();
+    keys.extend(entries);
+    for section in ["freshworks.claims", "directory.attributes"] {
+        keys.extend(FRESHWORKS_CLAIMS.iter().map(|name| format!("{section}.{name}")));
+    }
+    for section in ["webchat.contact_properties", "webchat.ticket_properties"] {
+        keys.push(format!("{section}.{ANY}"));
+    }
     keys.sort();
     keys.dedup();
     keys

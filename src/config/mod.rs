@@ -1,9 +1,10 @@
 //! Configuration: `gateway.yaml -> raw::RawConfig -> validate -> types::Config`.
 //!
-//! 1. The file is read and parsed as YAML; every key not in the schema is reported with its dotted path
-//!    (and a suggestion when it looks like a typo).
-//! 2. String values of known keys have their `${VAR}` references replaced from the environment (`env.rs`),
-//!    so an unset variable is reported with the key that uses it; the result fills the `raw` structs.
+//! 1. The file is read and parsed as YAML, then read by serde into the `raw` structs, which are the
+//!    schema (one field per key; [`known_keys`] lists them). Every key not in it is reported with its
+//!    dotted path (and a suggestion when it looks like a typo), every value of the wrong shape with its key.
+//! 2. String values of known keys have their `${VAR}` references replaced from the environment (`env.rs`)
+//!    as they are read, so an unset variable is reported with the key that uses it.
 //! 3. `validate` turns the raw structs into the immutable `types::Config`, applying defaults, parsing
 //!    durations (`duration.rs`), URLs, addresses and CIDRs, and reading `*_file` secrets. It never stops at
 //!    the first problem: every problem is collected with the key, what is wrong and how to fix it.

@@ -11,29 +11,21 @@
 //! Some settings belong to the listening sockets and the process, and only a restart changes them
 //! ([`RESTART_ONLY`]); a reload that changes them says so in the log and keeps the running values.
 
+mod restart_only;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
-use crate::config::{Config, ProcessEnv, validate};
+use crate::config::{ProcessEnv, validate};
 use crate::server::Shutdown;
 use crate::server::tls::Certificates;
+use restart_only::keep_restart_only;
+pub use restart_only::{RESTART_ONLY, RestartOnly};
 pub use snapshot::{Process, Snapshot};
-
-/// The settings a reload cannot change (they shape the listening sockets, the runtime or the logger).
-pub const RESTART_ONLY: &[&str] = &[
-    "listen",
-    "admin_listen",
-    "tls (on or off; the certificate and key files themselves reload)",
-    "limits",
-    "log",
-    "trusted_proxies",
-    "reload",
-];
 
 /// SIGHUP, listened for from start-up on. Installed before the gateway reports itself ready (systemd's
 /// `READY=1`): a SIGHUP that arrived before any handler would end the process (its default action), and
@@ -220,46 +212,6 @@ impl Reloader {
     }
 }
 
-/// `config` with the running values of the settings only a restart changes, each change named in the log.
-fn keep_restart_only(mut config: Config, running: &Config) -> Config {
-    let mut kept = Vec::new();
-    if config.listen != running.listen {
-        kept.push("listen");
-        config.listen = running.listen;
-    }
-    if config.admin_listen != running.admin_listen {
-        kept.push("admin_listen");
-        config.admin_listen = running.admin_listen;
-    }
-    if config.tls.is_some() != running.tls.is_some() {
-        kept.push("tls (turning TLS on or off)");
-        config.tls = running.tls.clone();
-    }
-    if config.limits != running.limits {
-        kept.push("limits");
-        config.limits = running.limits.clone();
-    }
-    if config.log != running.log {
-        kept.push("log");
-        config.log = running.log.clone();
-    }
-    if config.trusted_proxies != running.trusted_proxies {
-        kept.push("trusted_proxies");
-        config.trusted_proxies = running.trusted_proxies.clone();
-    }
-    if config.reload_poll != running.reload_poll {
-        kept.push("reload.poll_interval");
-        config.reload_poll = running.reload_poll;
-    }
-    if !kept.is_empty() {
-        warn!(
-            settings = %kept.join(", "),
-            "these settings changed but take effect only after a restart; the running values are kept"
-        );
-    }
-    config
-}
-
 /// Each file with a digest of its content (`None` when it cannot be read).
 fn fingerprint(files: &[PathBuf]) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     files
@@ -278,29 +230,6 @@ fn fingerprint(files: &[PathBuf]) -> Vec<(PathBuf, Option<Vec<u8>>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MapEnv;
-
-    fn load(yaml: &str) -> Config {
-        validate::load_str(yaml, Path::new("/tmp/gateway.yaml"), &MapEnv::new()).unwrap()
-    }
-
-    const BASE: &str = "listen: 127.0.0.1:8080\npublic_url: http://localhost:8080\nupstream:\n  issuer: http://localhost:8080/realms/a\n  client_id: c\n  client_secret: s\n";
-
-    #[test]
-    fn restart_only_settings_keep_their_running_values_and_the_rest_changes() {
-        let running = load(BASE);
-        let changed = load(&format!(
-            "{}limits: {{ idle_timeout: 7s }}\nallowed_hosts: [other.example]\n",
-            BASE.replace("127.0.0.1:8080", "127.0.0.1:9090")
-        ));
-        let kept = keep_restart_only(changed, &running);
-        assert_eq!(kept.listen, running.listen);
-        assert_eq!(kept.limits, running.limits);
-        assert_ne!(
-            kept.allowed_hosts, running.allowed_hosts,
-            "reloadable settings change"
-        );
-    }
 
     #[test]
     fn a_fingerprint_changes_with_the_content_not_the_timestamp() {

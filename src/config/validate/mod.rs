@@ -1,4 +1,4 @@
-//! Loading: read the file, parse it, walk it into `raw` structs, and turn those into a `Config`.
+//! Loading: read the file, parse it, read it into `raw` structs, and turn those into a `Config`.
 //!
 //! Every problem is collected (key, what is wrong, how to fix it) and returned together; a `Config` is only
 //! returned when there is none. Secret values are never quoted in a message.
@@ -27,7 +27,7 @@ use serde_yaml::Value;
 
 use super::env::Env;
 use super::error::{ConfigError, ConfigErrors};
-use super::raw::{Field, RawConfig, RawLimits, RawLog, RawReload, RawSession, TOP_KEYS};
+use super::raw::{Field, RawConfig, RawLimits, RawLog, RawReload, RawSession, top_keys};
 use super::types::{Config, LoginMethod, SecretFile};
 use files::{ReadError, absolute, read_limited};
 
@@ -42,10 +42,21 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
+    load_str(&read_text(path)?, path, env)
+}
+
+/// The raw settings of the file at `path`, read as `load` reads them, whatever problems they have (a value
+/// with one is `Field::Invalid`); `None` when the file cannot be read or is not YAML. `freshgate check`
+/// uses it to look at the provider of a configuration that does not validate.
+pub fn load_raw(path: &Path, env: &dyn Env) -> Option<RawConfig> {
+    parse(&read_text(path).ok()?, env, &mut Vec::new())
+}
+
+/// The file's text, refused when it cannot be read, is too large or is not UTF-8.
+fn read_text(path: &Path) -> Result<String, ConfigErrors> {
     match read_limited(path, MAX_CONFIG_BYTES) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => load_str(&text, path, env),
-            Err(_) => Err(ConfigErrors::new(
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            ConfigErrors::new(
                 path,
                 vec![ConfigError::new(
                     "",
@@ -55,8 +66,8 @@ pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
                     ),
                     "save the configuration as UTF-8 YAML",
                 )],
-            )),
-        },
+            )
+        }),
         Err(e) => {
             let shown = absolute(path);
             let problem = match e {
@@ -107,13 +118,8 @@ pub fn admin_listen(
             )]);
         }
     };
-    let mut value: Value = match serde_yaml::from_str(&text) {
-        Ok(value) => value,
-        Err(e) => return fail(vec![super::raw::yaml_error(&text, &e)]),
-    };
-    let _ = value.apply_merge();
     let mut errors = Vec::new();
-    let Some(raw) = RawConfig::from_value(&value, env, &mut errors) else {
+    let Some(raw) = parse(&text, env, &mut errors) else {
         return fail(errors);
     };
     let mut v = Validator {
@@ -131,24 +137,32 @@ pub fn admin_listen(
     }
 }
 
+/// Parses the YAML and reads it into raw settings; `None` when there is nothing to read (reported).
+fn parse(text: &str, env: &dyn Env, errors: &mut Vec<ConfigError>) -> Option<RawConfig> {
+    let mut value: Value = match serde_yaml::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            errors.push(super::raw::yaml_error(text, &e));
+            return None;
+        }
+    };
+    if let Err(e) = value.apply_merge() {
+        errors.push(ConfigError::new(
+            "",
+            format!("a YAML merge key (`<<`) cannot be applied: {e}"),
+            "merge only mappings: `<<: *anchor` where the anchor names a mapping",
+        ));
+        return None;
+    }
+    RawConfig::from_value(&value, env, errors)
+}
+
 /// Validates configuration text. `source` is the file it came from: it names the file in messages and
 /// relative paths in the configuration are resolved against its directory.
 pub fn load_str(text: &str, source: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
     let fail = |errors: Vec<ConfigError>| Err(ConfigErrors::new(source, errors));
-    let mut value: Value = match serde_yaml::from_str(text) {
-        Ok(value) => value,
-        Err(e) => return fail(vec![super::raw::yaml_error(text, &e)]),
-    };
-    if let Err(e) = value.apply_merge() {
-        return fail(vec![ConfigError::new(
-            "",
-            format!("a YAML merge key (`<<`) cannot be applied: {e}"),
-            "merge only mappings: `<<: *anchor` where the anchor names a mapping",
-        )]);
-    }
-
     let mut errors = Vec::new();
-    let Some(raw) = RawConfig::from_value(&value, env, &mut errors) else {
+    let Some(raw) = parse(text, env, &mut errors) else {
         return fail(errors);
     };
     let mut v = Validator {
@@ -183,7 +197,10 @@ fn section_rank(key: &str) -> usize {
         return 0;
     }
     let top = key.split(['.', '[']).next().unwrap_or(key);
-    TOP_KEYS.iter().position(|k| *k == top).map_or(1, |i| i + 2)
+    top_keys()
+        .iter()
+        .position(|k| *k == top)
+        .map_or(1, |i| i + 2)
 }
 
 struct Validator {

@@ -2,6 +2,7 @@
 //! scratch directory to load from, the smallest valid file, and shorthands for the problems found.
 
 mod directory;
+mod file;
 mod freshworks;
 mod insecure;
 mod listen;
@@ -10,6 +11,7 @@ mod store;
 mod top_level;
 mod upstream;
 mod webchat;
+mod webchat_values;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,11 +1,14 @@
-//! Behaviour of the walk: unknown keys and their suggestions, value shapes, `${VAR}` expansion, claim
-//! sources, and the edit distance behind the suggestions.
+//! Behaviour of reading the file into raw structs: unknown keys and their suggestions, value shapes,
+//! `${VAR}` expansion, claim sources, and the edit distance behind the suggestions.
 
-use super::schema::edit_distance;
+mod keys;
+mod reader;
+
+use super::suggest::edit_distance;
 use super::*;
 use crate::config::env::MapEnv;
 
-fn walk(yaml: &str, env: &MapEnv) -> (Option<RawConfig>, Vec<ConfigError>) {
+fn read(yaml: &str, env: &MapEnv) -> (Option<RawConfig>, Vec<ConfigError>) {
     let value: Value = serde_yaml::from_str(yaml).unwrap();
     let mut errors = Vec::new();
     let raw = RawConfig::from_value(&value, env, &mut errors);
@@ -18,7 +21,7 @@ fn keys(errors: &[ConfigError]) -> Vec<&str> {
 
 #[test]
 fn misspelled_key_is_reported_with_its_path_and_a_suggestion() {
-    let (_, errors) = walk("upstream:\n  client_secrt: x\n", &MapEnv::new());
+    let (_, errors) = read("upstream:\n  client_secrt: x\n", &MapEnv::new());
     assert_eq!(
         errors,
         vec![ConfigError::new(
@@ -41,7 +44,7 @@ freshworks:
   claims:
     email: { valu: x }
 ";
-    let (_, errors) = walk(yaml, &MapEnv::new());
+    let (_, errors) = read(yaml, &MapEnv::new());
     assert_eq!(
         keys(&errors),
         vec![
@@ -64,7 +67,7 @@ freshworks:
 
 #[test]
 fn a_key_that_is_part_of_known_keys_suggests_them() {
-    let (_, errors) = walk("upstream:\n  timeout: 5s\n", &MapEnv::new());
+    let (_, errors) = read("upstream:\n  timeout: 5s\n", &MapEnv::new());
     assert_eq!(
         errors[0].fix,
         "remove it, or did you mean `connect_timeout` or `response_timeout`?"
@@ -73,7 +76,7 @@ fn a_key_that_is_part_of_known_keys_suggests_them() {
 
 #[test]
 fn a_single_value_where_a_list_belongs_gets_the_list_form_as_fix() {
-    let (_, errors) = walk("trusted_proxies: 10.0.0.0/8\n", &MapEnv::new());
+    let (_, errors) = read("trusted_proxies: 10.0.0.0/8\n", &MapEnv::new());
     assert_eq!(
         errors[0].fix,
         "write it as a list, e.g. `trusted_proxies: [10.0.0.0/8]` or one `- item` per line"
@@ -82,14 +85,14 @@ fn a_single_value_where_a_list_belongs_gets_the_list_form_as_fix() {
 
 #[test]
 fn a_section_key_written_at_the_top_level_is_pointed_to_its_section() {
-    let (_, errors) = walk("client_id: x\n", &MapEnv::new());
+    let (_, errors) = read("client_id: x\n", &MapEnv::new());
     assert_eq!(errors[0].key, "client_id");
     assert_eq!(errors[0].fix, "move it under `upstream:`");
 }
 
 #[test]
 fn numbers_and_booleans_are_read_as_text() {
-    let (raw, errors) = walk(
+    let (raw, errors) = read(
         "listen: 8443\nlog: { access_log: false }\nupstream: { client_id: 12345 }\n",
         &MapEnv::new(),
     );
@@ -108,7 +111,7 @@ fn numbers_and_booleans_are_read_as_text() {
 
 #[test]
 fn a_value_of_the_wrong_shape_is_reported_and_marked_invalid() {
-    let (raw, errors) = walk(
+    let (raw, errors) = read(
         "listen: [a]\ntls: yes\nupstream: { scopes: openid }\n",
         &MapEnv::new(),
     );
@@ -127,7 +130,7 @@ fn a_value_of_the_wrong_shape_is_reported_and_marked_invalid() {
 #[test]
 fn env_references_are_expanded_in_values_and_reported_with_their_key() {
     let env = MapEnv::new().with("HOST", "sso.example.com");
-    let (raw, errors) = walk(
+    let (raw, errors) = read(
         "public_url: https://${HOST}\nupstream:\n  client_secret: ${FRESHGATE_CLIENT_SECRET}\n  scopes: [openid, '${SCOPE}']\n",
         &env,
     );
@@ -153,13 +156,13 @@ fn env_references_are_expanded_in_values_and_reported_with_their_key() {
 
 #[test]
 fn unknown_keys_are_not_expanded() {
-    let (_, errors) = walk("extra: ${NOT_SET}\n", &MapEnv::new());
+    let (_, errors) = read("extra: ${NOT_SET}\n", &MapEnv::new());
     assert_eq!(keys(&errors), vec!["extra"]);
 }
 
 #[test]
 fn a_malformed_reference_in_a_secret_is_reported_without_the_value() {
-    let (_, errors) = walk(
+    let (_, errors) = read(
         "session:\n  cookie_key: \"abc${s3cr3t-part}\"\n",
         &MapEnv::new(),
     );
@@ -169,7 +172,7 @@ fn a_malformed_reference_in_a_secret_is_reported_without_the_value() {
 
 #[test]
 fn numeric_account_ids_become_text() {
-    let (raw, errors) = walk(
+    let (raw, errors) = read(
         "freshworks:\n  accounts:\n    12344: { redirect_url: a }\n    \"abc\":\n",
         &MapEnv::new(),
     );
@@ -193,7 +196,7 @@ freshworks:
     family_name: [family_name, { value: 0 }]
     phone_number: []
 ";
-    let (raw, errors) = walk(yaml, &MapEnv::new());
+    let (raw, errors) = read(yaml, &MapEnv::new());
     assert!(errors.is_empty(), "{errors:?}");
     let fw = raw.unwrap().freshworks;
     let claims = fw.set().unwrap().claims.set().unwrap().clone();
@@ -230,7 +233,7 @@ freshworks:
     email: [[a]]
     given_name: {}
 ";
-    let (_, errors) = walk(yaml, &MapEnv::new());
+    let (_, errors) = read(yaml, &MapEnv::new());
     assert_eq!(
         keys(&errors),
         vec![
@@ -254,7 +257,7 @@ webchat:
   widget: { widget_id: 42 }
 ";
     let env = MapEnv::new().with("WC_SECRET", "from-env");
-    let (raw, errors) = walk(yaml, &env);
+    let (raw, errors) = read(yaml, &env);
     assert!(errors.is_empty(), "{errors:?}");
     let raw = raw.unwrap();
     let w = raw.webchat.set().unwrap();
@@ -291,7 +294,7 @@ webchat:
 
 #[test]
 fn an_unset_webchat_secret_variable_points_to_secret_file() {
-    let (_, errors) = walk(
+    let (_, errors) = read(
         "webchat:\n  secret: ${WC}\n  secrt_file: x\n",
         &MapEnv::new(),
     );
@@ -305,7 +308,7 @@ fn an_unset_webchat_secret_variable_points_to_secret_file() {
 
 #[test]
 fn a_file_that_is_not_a_mapping_is_one_problem() {
-    let (raw, errors) = walk("- a\n- b\n", &MapEnv::new());
+    let (raw, errors) = read("- a\n- b\n", &MapEnv::new());
     assert!(raw.is_none());
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].key, "");
@@ -313,7 +316,7 @@ fn a_file_that_is_not_a_mapping_is_one_problem() {
 
 #[test]
 fn an_empty_file_is_an_empty_configuration() {
-    let (raw, errors) = walk("", &MapEnv::new());
+    let (raw, errors) = read("", &MapEnv::new());
     assert!(errors.is_empty());
     assert_eq!(raw.unwrap(), RawConfig::default());
 }
@@ -325,5 +328,5 @@ fn edit_distance_counts_single_edits_and_swaps() {
     assert_eq!(edit_distance("Listen", "listen"), 0);
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(closest("tsl", &["tls", "log"]), Some("tls"));
-    assert_eq!(closest("frobnicate", TOP_KEYS), None);
+    assert_eq!(closest("frobnicate", top_keys()), None);
 }
