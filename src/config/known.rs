@@ -26,7 +26,11 @@ pub fn known_keys() -> Vec<String> {
         .collect();
     keys.extend(entries);
     for section in ["freshworks.claims", "directory.attributes"] {
-        keys.extend(FRESHWORKS_CLAIMS.iter().map(|name| format!("{section}.{name}")));
+        keys.extend(
+            FRESHWORKS_CLAIMS
+                .iter()
+                .map(|name| format!("{section}.{name}")),
+        );
     }
     for section in ["webchat.contact_properties", "webchat.ticket_properties"] {
         keys.push(format!("{section}.{ANY}"));
