@@ -8,6 +8,7 @@
 //! - `malicious_provider`: an OpenID provider (hyper, in the test process) that signs crafted ID tokens.
 //! - `slapd`: the test directory (Debian's slapd with an AD-like schema, tests/ldap/slapd.sh).
 //! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
+//! - `samba`: the test Active Directory (Debian's Samba AD DC with a throwaway domain, tests/samba/dc.sh).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
 #![allow(dead_code)]
@@ -19,6 +20,7 @@ pub mod lenient_upstream;
 pub mod malicious_provider;
 pub mod origin;
 pub mod redis;
+pub mod samba;
 pub mod script;
 pub mod slapd;
 
