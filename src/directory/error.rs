@@ -10,9 +10,13 @@ use crate::pages::Page;
 
 use super::bind::BindRefusal;
 use super::entry::AccountState;
-use super::throttle::{Held, Refused};
+use super::throttle::{Held, Hold, Refused};
 use super::username::Unusable;
 use crate::store::Unavailable;
+
+/// `strongAuthRequired` (RFC 4511 §4.1.9): AD's answer to a simple bind without TLS when LDAP signing is
+/// required (Samba's default).
+pub const STRONG_AUTH_REQUIRED: u32 = 8;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
@@ -27,6 +31,10 @@ pub enum DirectoryError {
         "the directory refused the service account's bind ({detail}); check directory.bind_dn and its password"
     )]
     ServiceBindRefused { detail: String },
+    #[error(
+        "the directory accepts this bind only over TLS (strongAuthRequired, {detail}); use an ldaps:// URL in directory.url, or keep ldap:// and set directory.start_tls: true"
+    )]
+    TlsRequired { detail: String },
     #[error("the directory refused the {operation}: {detail}")]
     Refused {
         operation: &'static str,
@@ -48,12 +56,26 @@ impl DirectoryError {
         }
     }
 
+    /// A bind the directory answered with neither success nor `invalidCredentials`.
+    pub fn refused_bind(rc: u32, text: &str) -> Self {
+        let detail = format!("rc={rc} {}", super::one_line(text));
+        if rc == STRONG_AUTH_REQUIRED {
+            DirectoryError::TlsRequired { detail }
+        } else {
+            DirectoryError::Refused {
+                operation: "bind",
+                detail,
+            }
+        }
+    }
+
     /// The `kind` label of `freshgate_directory_errors_total`.
     pub fn kind(&self) -> &'static str {
         match self {
             DirectoryError::Unreachable { .. } => "unreachable",
             DirectoryError::Timeout { .. } => "timeout",
             DirectoryError::ServiceBindRefused { .. } => "service_bind_refused",
+            DirectoryError::TlsRequired { .. } => "tls_required",
             DirectoryError::Refused { .. } => "refused",
             DirectoryError::Ambiguous => "ambiguous_user",
         }
@@ -67,8 +89,16 @@ pub enum LoginError {
     UnknownUser,
     WrongPassword,
     Throttled(Held),
+    /// No bind was sent for an existing entry (its count, the directory's lockout guard, a locked
+    /// account, an unreadable policy): answered exactly like a wrong password.
+    Held(Hold),
     Disabled,
-    LockedOut,
+    /// Locked out (AD's `data 775`, which comes whatever the password). `shown`: tell the browser so
+    /// (`directory.show_lockouts`, or the password was proven right); otherwise it looks like a wrong
+    /// password, since anyone typing the name would learn that the account exists and is locked.
+    LockedOut {
+        shown: bool,
+    },
     AccountExpired,
     PasswordExpired,
     MustChangePassword,
@@ -105,6 +135,26 @@ impl From<DirectoryError> for LoginError {
     }
 }
 
+/// The one message for every credential failure. The hint helps the real user of a locked or protected
+/// account without telling anyone else anything: it is shown for every failure.
+pub const NOT_RIGHT: &str = "The user name or password is not right. Check them and try again. \
+     If you are sure of your password, your account may be locked, or held for a few minutes after failed sign-ins to protect it: \
+     wait a few minutes, or ask your IT team.";
+
+/// A duration as people say it: "1 second", "45 seconds", "2 minutes", "3 hours" (rounded up, so a wait
+/// is never under-stated).
+pub fn span(duration: Duration) -> String {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    let (n, unit) = if seconds < 90 {
+        (seconds, "second")
+    } else if seconds < 90 * 60 {
+        (seconds.div_ceil(60), "minute")
+    } else {
+        (seconds.div_ceil(3600), "hour")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 impl LoginError {
     pub(super) fn from_bind(refusal: BindRefusal) -> Self {
         match refusal {
@@ -116,7 +166,7 @@ impl LoginError {
             BindRefusal::Disabled => LoginError::Disabled,
             BindRefusal::AccountExpired => LoginError::AccountExpired,
             BindRefusal::MustChangePassword => LoginError::MustChangePassword,
-            BindRefusal::LockedOut => LoginError::LockedOut,
+            BindRefusal::LockedOut => LoginError::LockedOut { shown: false },
         }
     }
 
@@ -124,7 +174,7 @@ impl LoginError {
         match state {
             AccountState::Usable => unreachable!("a usable account is no error"),
             AccountState::Disabled => LoginError::Disabled,
-            AccountState::LockedOut => LoginError::LockedOut,
+            AccountState::LockedOut => LoginError::LockedOut { shown: true },
             AccountState::Expired => LoginError::AccountExpired,
             AccountState::PasswordExpired => LoginError::PasswordExpired,
         }
@@ -139,8 +189,9 @@ impl LoginError {
             LoginError::WrongPassword => "wrong_password",
             LoginError::Throttled(Held::User { .. }) => "throttled_user",
             LoginError::Throttled(Held::Address { .. }) => "throttled_address",
+            LoginError::Held(hold) => hold.reason(),
             LoginError::Disabled => "account_disabled",
-            LoginError::LockedOut => "account_locked_out",
+            LoginError::LockedOut { .. } => "account_locked_out",
             LoginError::AccountExpired => "account_expired",
             LoginError::PasswordExpired => "password_expired",
             LoginError::MustChangePassword => "password_must_change",
@@ -155,25 +206,21 @@ impl LoginError {
     }
 
     /// Failures answered with the login form again and one message that never says whether the user
-    /// exists: a wrong password, an unknown or unusable name, an empty password, too many tries.
+    /// exists or what state the account is in: a wrong password, an unknown or unusable name, a try held
+    /// to protect the account, a lockout not to be shown, an empty password, too many tries.
     pub fn form_message(&self) -> Option<String> {
         match self {
             LoginError::EmptyPassword => Some("Enter your password.".into()),
             LoginError::UnusableName(Unusable::Empty) => Some("Enter your user name.".into()),
-            LoginError::UnusableName(_) | LoginError::UnknownUser | LoginError::WrongPassword => {
-                Some("The user name or password is not right. Check them and try again.".into())
-            }
-            LoginError::Throttled(held) => {
-                let seconds = held.retry_after().as_secs().max(1);
-                let wait = if seconds < 90 {
-                    format!("{seconds} seconds")
-                } else {
-                    format!("{} minutes", seconds.div_ceil(60))
-                };
-                Some(format!(
-                    "Too many failed sign-ins. Wait {wait}, then try again. This keeps your directory account from being locked."
-                ))
-            }
+            LoginError::UnusableName(_)
+            | LoginError::UnknownUser
+            | LoginError::WrongPassword
+            | LoginError::Held(_)
+            | LoginError::LockedOut { shown: false } => Some(NOT_RIGHT.into()),
+            LoginError::Throttled(held) => Some(format!(
+                "Too many failed sign-ins. Wait {}, then try again. This keeps your directory account from being locked.",
+                span(held.retry_after().max(Duration::from_secs(1)))
+            )),
             _ => None,
         }
     }
@@ -210,6 +257,8 @@ impl LoginError {
             | LoginError::UnusableName(_)
             | LoginError::UnknownUser
             | LoginError::WrongPassword
+            | LoginError::Held(_)
+            | LoginError::LockedOut { shown: false }
             | LoginError::Ticket(_) => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
@@ -226,7 +275,7 @@ impl LoginError {
                 "Your directory (Windows) account is disabled, so it cannot sign in to Freshworks.",
                 "Ask your IT team to enable the account if you should have access.".to_owned(),
             ),
-            LoginError::LockedOut => (
+            LoginError::LockedOut { .. } => (
                 "Your account is locked",
                 "Your directory (Windows) account is locked, usually after too many wrong passwords.",
                 "Wait until it unlocks (your domain decides how long, often 15 to 30 minutes), or ask your IT team to unlock it.".to_owned(),

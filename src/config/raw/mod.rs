@@ -146,6 +146,7 @@ pub struct RawDirectory {
     pub nested_groups: Field<String>,
     pub timeout: Field<String>,
     pub throttle: Field<RawThrottle>,
+    pub show_lockouts: Field<String>,
     pub kerberos: Field<RawKerberos>,
 }
 
@@ -347,6 +348,7 @@ impl RawConfig {
                 let user_filter = f("user_filter");
                 let nested_groups = f("nested_groups");
                 let timeout = f("timeout");
+                let show_lockouts = f("show_lockouts");
                 RawDirectory {
                     url: w.one_or_list(&s.path("url"), s.get("url")),
                     start_tls,
@@ -365,6 +367,7 @@ impl RawConfig {
                     ),
                     nested_groups,
                     timeout,
+                    show_lockouts,
                     throttle: w.section(&s.path("throttle"), s.get("throttle"), THROTTLE_KEYS, |w, s| {
                         RawThrottle {
                             max_failures: w.scalar(&s.path("max_failures"), s.get("max_failures")),

@@ -91,6 +91,7 @@ pub const DIRECTORY_KEYS: &[&str] = &[
     "nested_groups",
     "timeout",
     "throttle",
+    "show_lockouts",
     "kerberos",
 ];
 pub const THROTTLE_KEYS: &[&str] = &["max_failures", "window", "max_failures_per_ip"];
