@@ -327,7 +327,7 @@ impl Directory {
 }
 
 /// The `DC=` components of a DN: the domain object an AD base DN lies in.
-fn domain_of(base_dn: &str) -> String {
+pub(super) fn domain_of(base_dn: &str) -> String {
     base_dn
         .split(',')
         .map(str::trim)

@@ -65,6 +65,8 @@ pub struct Directory {
     binds: Semaphore,
     /// Lockout policies read recently (`guarded`).
     policies: std::sync::Mutex<guarded::PolicyCache>,
+    /// Primary groups found so far (`groups`).
+    primary_groups: std::sync::Mutex<groups::PrimaryGroups>,
     /// Why the directory is not usable, for `/readyz`; `None` when the last service bind worked.
     health: std::sync::Mutex<Option<String>>,
     metrics: Arc<Metrics>,
@@ -114,6 +116,7 @@ impl Directory {
             service: tokio::sync::Mutex::new(None),
             binds: Semaphore::new(MAX_CONCURRENT_BINDS),
             policies: std::sync::Mutex::new(guarded::PolicyCache::default()),
+            primary_groups: std::sync::Mutex::new(groups::PrimaryGroups::new()),
             health: std::sync::Mutex::new(Some("the directory has not been contacted yet".into())),
             metrics,
             #[cfg(feature = "kerberos")]
