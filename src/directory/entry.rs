@@ -42,6 +42,20 @@ pub enum AccountState {
     PasswordExpired,
 }
 
+impl AccountState {
+    /// The state in the words of its page's title ("Your account is disabled", "Your account is locked",
+    /// "Your account has expired", "Your password must be changed"), for `freshgate check`.
+    pub fn wording(self) -> &'static str {
+        match self {
+            AccountState::Usable => "usable",
+            AccountState::Disabled => "disabled",
+            AccountState::LockedOut => "locked",
+            AccountState::Expired => "expired",
+            AccountState::PasswordExpired => "password must be changed",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UserEntry {
     pub dn: String,

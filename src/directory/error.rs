@@ -31,6 +31,8 @@ pub enum DirectoryError {
         "the directory refused the service account's bind ({detail}); check directory.bind_dn and its password"
     )]
     ServiceBindRefused { detail: String },
+    #[error("the directory's TLS certificate is refused: {detail}")]
+    Certificate { detail: String, fix: &'static str },
     #[error(
         "the directory accepts this bind only over TLS (strongAuthRequired, {detail}); use an ldaps:// URL in directory.url, or keep ldap:// and set directory.start_tls: true"
     )]
@@ -50,9 +52,40 @@ impl DirectoryError {
     pub fn from_ldap(operation: &'static str, error: ldap3::LdapError, timeout: Duration) -> Self {
         match error {
             ldap3::LdapError::Timeout { .. } => DirectoryError::Timeout { operation, timeout },
-            other => DirectoryError::Unreachable {
-                detail: format!("{operation}: {other}"),
-            },
+            other => {
+                let text = other.to_string();
+                match certificate_problem(&text) {
+                    Some((detail, fix)) => DirectoryError::Certificate { detail, fix },
+                    None => DirectoryError::Unreachable {
+                        detail: format!("{operation}: {text}"),
+                    },
+                }
+            }
+        }
+    }
+
+    /// What to change, for `freshgate check` (each cause its own: the certificate is not the service
+    /// account's fault).
+    pub fn fix(&self) -> String {
+        match self {
+            DirectoryError::Unreachable { .. } => {
+                "check directory.url (host and port) and that the domain controller answers from here".into()
+            }
+            DirectoryError::Timeout { .. } => {
+                "check that the domain controller answers from here, or raise directory.timeout".into()
+            }
+            DirectoryError::ServiceBindRefused { .. } => {
+                "check directory.bind_dn and its password, and that the account is enabled and not locked out"
+                    .into()
+            }
+            DirectoryError::Certificate { fix, .. } => (*fix).into(),
+            DirectoryError::TlsRequired { .. } => {
+                "use ldaps://host:636 in directory.url, or ldap://host:389 with directory.start_tls: true".into()
+            }
+            DirectoryError::Refused { .. } => {
+                "check the service account's rights to read directory.base_dn".into()
+            }
+            DirectoryError::Ambiguous => "make directory.user_filter match one entry".into(),
         }
     }
 
@@ -76,10 +109,33 @@ impl DirectoryError {
             DirectoryError::Timeout { .. } => "timeout",
             DirectoryError::ServiceBindRefused { .. } => "service_bind_refused",
             DirectoryError::TlsRequired { .. } => "tls_required",
+            DirectoryError::Certificate { .. } => "certificate",
             DirectoryError::Refused { .. } => "refused",
             DirectoryError::Ambiguous => "ambiguous_user",
         }
     }
+}
+
+/// A refused TLS certificate in a connection error's text (rustls says "invalid peer certificate: …"):
+/// what is wrong, and what to do about it.
+fn certificate_problem(text: &str) -> Option<(String, &'static str)> {
+    let at = text.find("invalid peer certificate")?;
+    let detail = super::one_line(&text[at..]);
+    let fix = if detail.contains("not valid for name") || detail.contains("NotValidForName") {
+        "use a host name in directory.url that the certificate lists in its subjectAltName, or give the \
+         domain controller a certificate that lists the name you use (AD CS \"Domain Controller\" or \
+         \"Kerberos Authentication\" template). A certificate without subjectAltName (such as Samba's \
+         self-made one) is refused whatever the name; this is not about directory.bind_dn or its password"
+    } else if detail.contains("UnknownIssuer") {
+        "set directory.ca_file to the PEM of the CA that issued the domain controllers' certificates \
+         (see them with `openssl s_client -showcerts -connect host:636`)"
+    } else if detail.contains("expired") || detail.contains("not valid yet") {
+        "renew the domain controller's certificate, or check this machine's clock"
+    } else {
+        "check the domain controller's certificate (a server certificate for its name, issued by the CA in \
+         directory.ca_file)"
+    };
+    Some((detail, fix))
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +201,11 @@ pub const NOT_RIGHT: &str = "The user name or password is not right. Check them 
 /// is never under-stated).
 pub fn span(duration: Duration) -> String {
     let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-    let (n, unit) = if seconds < 90 {
+    let (n, unit) = if seconds >= 3600 && seconds % 3600 == 0 {
+        (seconds / 3600, "hour")
+    } else if seconds >= 60 && seconds % 60 == 0 && seconds < 90 * 60 {
+        (seconds / 60, "minute")
+    } else if seconds < 90 {
         (seconds, "second")
     } else if seconds < 90 * 60 {
         (seconds.div_ceil(60), "minute")
@@ -153,6 +213,39 @@ pub fn span(duration: Duration) -> String {
         (seconds.div_ceil(3600), "hour")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_said_with_the_right_plural_and_never_shorter_than_they_are() {
+        let cases = [
+            (Duration::from_secs(1), "1 second"),
+            (Duration::from_millis(1_200), "2 seconds"),
+            (Duration::from_secs(45), "45 seconds"),
+            (Duration::from_secs(60), "1 minute"),
+            (Duration::from_secs(61), "61 seconds"),
+            (Duration::from_secs(91), "2 minutes"),
+            (Duration::from_secs(1800), "30 minutes"),
+            (Duration::from_secs(3600), "1 hour"),
+            (Duration::from_secs(7300), "3 hours"),
+        ];
+        for (duration, said) in cases {
+            assert_eq!(span(duration), said, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn a_one_second_wait_is_one_second() {
+        let message = LoginError::Throttled(Held::User {
+            retry_after: Duration::from_millis(400),
+        })
+        .form_message()
+        .unwrap();
+        assert!(message.contains("Wait 1 second, then"), "{message}");
+    }
 }
 
 impl LoginError {

@@ -20,7 +20,7 @@
 
 mod bind;
 mod entry;
-mod error;
+pub mod error;
 mod filter;
 mod groups;
 mod guarded;
@@ -30,7 +30,7 @@ pub mod throttle;
 pub mod username;
 
 pub use entry::guid_text;
-pub use guarded::LockoutView;
+pub use guarded::{DomainLockout, LockoutView};
 
 use std::net::IpAddr;
 use std::sync::Arc;

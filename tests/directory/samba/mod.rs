@@ -4,6 +4,7 @@
 //! drips and password settings objects (`lockout`); names that must not tell whether they exist
 //! (`names`). Tests that fail passwords use users of their own, so the shared ones stay usable.
 
+mod check;
 mod lockout;
 mod login;
 mod names;
