@@ -59,7 +59,7 @@ pub async fn check_directory(settings: &Settings, test_user: Option<&str>, repor
                     "directory.url lists {} servers: Active Directory keeps badPwdCount per domain controller, and the \
                      gateway reads it on the one it binds to (the first that answers). Failures at other DCs reach \
                      only the PDC emulator, which locks the account: list the PDC emulator first \
-                     (`netdom query fsmo`), docs/directory.md#several-domain-controllers",
+                     (`netdom query fsmo`), docs/directory.md#failed-passwords-the-throttle-and-the-domains-lockout",
                     urls.len()
                 ));
             }

@@ -400,6 +400,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_try_dropped_after_its_bind_was_sent_counts_and_one_dropped_before_does_not() {
+        // Threshold 2 and no count from the directory: one bind at a time, and none after a failure.
+        let t = throttle(100, 100);
+        let policy = policy(None, Some(2));
+        let dn = "CN=Dropped,DC=x";
+        let settle = || async {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let mut early = t.begin(A, "a").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut early, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            None
+        );
+        drop(early);
+        settle().await;
+        let mut sent = t.begin(A, "b").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut sent, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            None,
+            "released: the place is free again"
+        );
+        sent.bind_sent();
+        drop(sent);
+        settle().await;
+        let mut next = t.begin(A, "c").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut next, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            Some(Hold::Lockout),
+            "a bind that may have reached the directory counts as a failure"
+        );
+    }
+
+    #[tokio::test]
     async fn a_success_clears_the_typed_name_but_not_the_address() {
         let t = throttle(1, 2);
         t.begin(A, "jdoe").await.unwrap().failed().await.unwrap();
