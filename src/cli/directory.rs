@@ -80,13 +80,18 @@ pub async fn check_directory(settings: &Settings, test_user: Option<&str>, repor
 fn throttle_line(settings: &Settings) -> String {
     let t = &settings.throttle;
     format!(
-        "directory throttle: {} failed sign-ins per typed name and {} per client address within {} (then 429); \
-         each directory entry (every spelling of its name together) at most {} failures per lockout observation window",
-        t.max_failures,
+        "directory throttle: {} per typed name and {} per client address within {} (then 429); \
+         each directory entry (every spelling of its name together) at most {} per lockout observation window",
+        count(t.max_failures, "failed sign-in"),
         t.max_failures_per_ip,
         span(t.window),
-        t.max_failures
+        count(t.max_failures, "failure")
     )
+}
+
+/// "1 failure", "3 failures".
+fn count(n: u32, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The guarantee for one policy, in words.
@@ -134,10 +139,10 @@ async fn lockout_policies(directory: &Directory, settings: &Settings, report: &m
         )),
         None => report.warnings.push(format!(
             "directory: the service account cannot read the domain's lockout policy (lockoutThreshold on {}), so the \
-             gateway does not know when the domain locks an account: directory.throttle alone ({} failures per {}) \
+             gateway does not know when the domain locks an account: directory.throttle alone ({} per {}) \
              must stay below it",
             lockout.domain,
-            settings.throttle.max_failures,
+            count(settings.throttle.max_failures, "failure"),
             span(settings.throttle.window)
         )),
     }
