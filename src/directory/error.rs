@@ -201,9 +201,9 @@ pub const NOT_RIGHT: &str = "The user name or password is not right. Check them 
 /// is never under-stated).
 pub fn span(duration: Duration) -> String {
     let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-    let (n, unit) = if seconds >= 3600 && seconds % 3600 == 0 {
+    let (n, unit) = if seconds >= 3600 && seconds.is_multiple_of(3600) {
         (seconds / 3600, "hour")
-    } else if seconds >= 60 && seconds % 60 == 0 && seconds < 90 * 60 {
+    } else if seconds >= 60 && seconds.is_multiple_of(60) && seconds < 90 * 60 {
         (seconds / 60, "minute")
     } else if seconds < 90 {
         (seconds, "second")
@@ -213,39 +213,6 @@ pub fn span(duration: Duration) -> String {
         (seconds.div_ceil(3600), "hour")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_said_with_the_right_plural_and_never_shorter_than_they_are() {
-        let cases = [
-            (Duration::from_secs(1), "1 second"),
-            (Duration::from_millis(1_200), "2 seconds"),
-            (Duration::from_secs(45), "45 seconds"),
-            (Duration::from_secs(60), "1 minute"),
-            (Duration::from_secs(61), "61 seconds"),
-            (Duration::from_secs(91), "2 minutes"),
-            (Duration::from_secs(1800), "30 minutes"),
-            (Duration::from_secs(3600), "1 hour"),
-            (Duration::from_secs(7300), "3 hours"),
-        ];
-        for (duration, said) in cases {
-            assert_eq!(span(duration), said, "{duration:?}");
-        }
-    }
-
-    #[test]
-    fn a_one_second_wait_is_one_second() {
-        let message = LoginError::Throttled(Held::User {
-            retry_after: Duration::from_millis(400),
-        })
-        .form_message()
-        .unwrap();
-        assert!(message.contains("Wait 1 second, then"), "{message}");
-    }
 }
 
 impl LoginError {
@@ -421,5 +388,38 @@ impl LoginError {
             ),
         };
         Page::new(status, code, title, message).advice(advice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_said_with_the_right_plural_and_never_shorter_than_they_are() {
+        let cases = [
+            (Duration::from_secs(1), "1 second"),
+            (Duration::from_millis(1_200), "2 seconds"),
+            (Duration::from_secs(45), "45 seconds"),
+            (Duration::from_secs(60), "1 minute"),
+            (Duration::from_secs(61), "61 seconds"),
+            (Duration::from_secs(91), "2 minutes"),
+            (Duration::from_secs(1800), "30 minutes"),
+            (Duration::from_secs(3600), "1 hour"),
+            (Duration::from_secs(7300), "3 hours"),
+        ];
+        for (duration, said) in cases {
+            assert_eq!(span(duration), said, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn a_one_second_wait_is_one_second() {
+        let message = LoginError::Throttled(Held::User {
+            retry_after: Duration::from_millis(400),
+        })
+        .form_message()
+        .unwrap();
+        assert!(message.contains("Wait 1 second, then"), "{message}");
     }
 }

@@ -101,7 +101,7 @@ async fn assert_below_threshold(label: &str, dn: &str, statuses: &[u16], thresho
 async fn fifty_wrong_passwords_at_once_stay_below_the_lockout_threshold_in_memory() {
     let (sam, dn) = user_with_policy("burstmem", 5, WINDOW).await;
     let gateway = samba_gateway(LOOSE_THROTTLE, "");
-    let statuses = burst(&[&gateway], &[sam.clone()], "wrong", 50).await;
+    let statuses = burst(&[&gateway], std::slice::from_ref(&sam), "wrong", 50).await;
     assert_below_threshold("memory store", &dn, &statuses, 5).await;
     assert!(gateway.has_logged("\"reason\":\"held_lockout_guard\""));
     signs_in_again(&gateway, &format!("{sam}@corp.example"), &dn, WINDOW).await;
@@ -113,7 +113,7 @@ async fn fifty_wrong_passwords_at_once_stay_below_the_lockout_threshold_with_red
     let (sam, dn) = user_with_policy("burstred", 5, WINDOW).await;
     let store = format!("store: {{ url: \"{}\" }}\n", redis.url());
     let gateway = samba_gateway(LOOSE_THROTTLE, &store);
-    let statuses = burst(&[&gateway], &[sam.clone()], "wrong", 50).await;
+    let statuses = burst(&[&gateway], std::slice::from_ref(&sam), "wrong", 50).await;
     assert_below_threshold("redis store", &dn, &statuses, 5).await;
     signs_in_again(&gateway, &format!("{sam}@corp.example"), &dn, WINDOW).await;
 }
