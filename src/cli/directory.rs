@@ -152,6 +152,10 @@ async fn lockout_policies(directory: &Directory, settings: &Settings, report: &m
              one whose settings the gateway cannot read gets no password sent"
                 .into(),
         ),
+        Some(psos) if psos.is_empty() => report.ok.push(
+            "directory: no password settings objects (fine-grained password policies) are visible to the service account"
+                .into(),
+        ),
         Some(psos) => {
             for (dn, policy) in psos {
                 match policy {

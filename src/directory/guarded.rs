@@ -250,6 +250,7 @@ impl Directory {
                 .as_ref()
                 .and_then(lockout::domain_policy);
             let container = format!("CN=Password Settings Container,CN=System,{domain}");
+            // noSuchObject (32): no container (not AD), or not visible to the service account.
             let listed = ldap
                 .with_timeout(self.settings.timeout)
                 .search(
@@ -262,7 +263,7 @@ impl Directory {
                 )
                 .await
                 .map_err(|e| DirectoryError::from_ldap("search", e, self.settings.timeout))?;
-            let psos = (listed.1.rc == 0).then(|| {
+            let psos = matches!(listed.1.rc, 0 | 32).then(|| {
                 listed
                     .0
                     .into_iter()

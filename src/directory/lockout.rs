@@ -160,9 +160,12 @@ impl EntryPolicy {
         match applies {
             Applies::UnreadablePso(_) => Err(Hold::UnreadablePolicy),
             Applies::Unknown => Ok(EntryPolicy::NONE),
+            // A domain that never locks: its observation window means nothing, and the entry's own count
+            // goes by directory.throttle.window.
+            Applies::Policy(policy) if policy.threshold == 0 => Ok(EntryPolicy::NONE),
             Applies::Policy(policy) => Ok(EntryPolicy {
                 count: counters.effective_count(policy.window, now, exact),
-                threshold: (policy.threshold > 0).then_some(policy.threshold),
+                threshold: Some(policy.threshold),
                 window: Some(policy.window),
             }),
         }
@@ -357,7 +360,6 @@ mod tests {
         let policy = domain_policy(&domain).unwrap();
         let entry_policy =
             EntryPolicy::new(&Applies::Policy(policy), &Counters::default(), None).unwrap();
-        assert_eq!(entry_policy.threshold, None);
-        assert_eq!(entry_policy.window, Some(Duration::from_secs(1800)));
+        assert_eq!(entry_policy, EntryPolicy::NONE);
     }
 }
