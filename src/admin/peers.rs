@@ -64,16 +64,22 @@ pub enum StoreCall {
     Failures,
     /// The throttle forgets a user's failures after a success.
     Clear,
+    /// The throttle reserves a try before the directory sees it.
+    Reserve,
+    /// The throttle settles a reserved try once the directory answered.
+    Settle,
     /// The health check every 5 s.
     Ping,
 }
 
 impl StoreCall {
-    pub const ALL: [StoreCall; 5] = [
+    pub const ALL: [StoreCall; 7] = [
         StoreCall::FirstUse,
         StoreCall::AddFailure,
         StoreCall::Failures,
         StoreCall::Clear,
+        StoreCall::Reserve,
+        StoreCall::Settle,
         StoreCall::Ping,
     ];
 
@@ -83,6 +89,8 @@ impl StoreCall {
             StoreCall::AddFailure => "add_failure",
             StoreCall::Failures => "failures",
             StoreCall::Clear => "clear",
+            StoreCall::Reserve => "reserve",
+            StoreCall::Settle => "settle",
             StoreCall::Ping => "ping",
         }
     }

@@ -20,12 +20,15 @@ const LOCKOUT: i64 = 0x10;
 /// userAccountControl's PASSWORD_EXPIRED bit (set in msDS-User-Account-Control-Computed).
 const PASSWORD_EXPIRED: i64 = 0x80_0000;
 
-/// Attributes read besides the mapped ones: account state and direct groups.
-pub const STATE_ATTRIBUTES: [&str; 4] = [
+/// Attributes read besides the mapped ones: account state, direct groups, and what names the primary
+/// group (AD: `objectSid` and `primaryGroupID`).
+pub const STATE_ATTRIBUTES: [&str; 6] = [
     "userAccountControl",
     "msDS-User-Account-Control-Computed",
     "accountExpires",
     "memberOf",
+    "objectSid",
+    "primaryGroupID",
 ];
 
 /// What the entry says about the account, checked once the password is known to be right (so the page
@@ -37,6 +40,20 @@ pub enum AccountState {
     LockedOut,
     Expired,
     PasswordExpired,
+}
+
+impl AccountState {
+    /// The state in the words of its page's title ("Your account is disabled", "Your account is locked",
+    /// "Your account has expired", "Your password must be changed"), for `freshgate check`.
+    pub fn wording(self) -> &'static str {
+        match self {
+            AccountState::Usable => "usable",
+            AccountState::Disabled => "disabled",
+            AccountState::LockedOut => "locked",
+            AccountState::Expired => "expired",
+            AccountState::PasswordExpired => "password must be changed",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +111,21 @@ impl UserEntry {
             .into_iter()
             .filter_map(|v| String::from_utf8(v).ok())
             .collect()
+    }
+
+    /// The binary SID of the user's primary group (AD: the domain part of `objectSid`, MS-DTYP §2.4.2, and
+    /// the RID in `primaryGroupID`, usually 513, Domain Users). Not in `memberOf` nor in any `member`.
+    pub fn primary_group_sid(&self) -> Option<Vec<u8>> {
+        let sid = self.values("objectSid").into_iter().next()?;
+        let rid = u32::try_from(self.integer("primaryGroupID")?).ok()?;
+        let count = usize::from(*sid.get(1)?);
+        if count < 2 || sid.len() != 8 + 4 * count {
+            return None;
+        }
+        // The same authority and sub-authorities but the last (the user's RID), then the group's RID.
+        let mut group = sid[..sid.len() - 4].to_vec();
+        group.extend_from_slice(&rid.to_le_bytes());
+        Some(group)
     }
 
     pub fn state(&self, now: SystemTime) -> AccountState {
@@ -257,6 +289,21 @@ mod tests {
         assert_eq!(claims.get("email").unwrap(), "a@corp.example");
         assert!(!claims.contains_key("family_name"));
         assert!(!claims.contains_key("given_name"));
+    }
+
+    #[test]
+    fn the_primary_group_is_the_users_domain_and_its_primary_group_id() {
+        let mut user = vec![1, 5, 0, 0, 0, 0, 0, 5];
+        let mut group = user.clone();
+        for sub in [21u32, 1, 2, 3, 1104] {
+            user.extend_from_slice(&sub.to_le_bytes());
+        }
+        for sub in [21u32, 1, 2, 3, 513] {
+            group.extend_from_slice(&sub.to_le_bytes());
+        }
+        let e = entry(&[("primaryGroupID", &["513"])], &[("objectSid", user)]);
+        assert_eq!(e.primary_group_sid(), Some(group));
+        assert_eq!(entry(&[], &[]).primary_group_sid(), None);
     }
 
     #[test]

@@ -11,9 +11,13 @@ use crate::pages::Page;
 
 use super::bind::BindRefusal;
 use super::entry::AccountState;
-use super::throttle::{Held, Refused};
+use super::throttle::{Held, Hold, Refused};
 use super::username::Unusable;
 use crate::store::Unavailable;
+
+/// `strongAuthRequired` (RFC 4511 §4.1.9): AD's answer to a simple bind without TLS when LDAP signing is
+/// required (Samba's default).
+pub const STRONG_AUTH_REQUIRED: u32 = 8;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
@@ -28,6 +32,12 @@ pub enum DirectoryError {
         "the directory refused the service account's bind ({detail}); check directory.bind_dn and its password"
     )]
     ServiceBindRefused { detail: String },
+    #[error("the directory's TLS certificate is refused: {detail}")]
+    Certificate { detail: String, fix: &'static str },
+    #[error(
+        "the directory accepts this bind only over TLS (strongAuthRequired, {detail}); use an ldaps:// URL in directory.url, or keep ldap:// and set directory.start_tls: true"
+    )]
+    TlsRequired { detail: String },
     #[error("the directory refused the {operation}: {detail}")]
     Refused {
         operation: &'static str,
@@ -43,9 +53,53 @@ impl DirectoryError {
     pub fn from_ldap(operation: &'static str, error: ldap3::LdapError, timeout: Duration) -> Self {
         match error {
             ldap3::LdapError::Timeout { .. } => DirectoryError::Timeout { operation, timeout },
-            other => DirectoryError::Unreachable {
-                detail: format!("{operation}: {other}"),
-            },
+            other => {
+                let text = other.to_string();
+                match certificate_problem(&text) {
+                    Some((detail, fix)) => DirectoryError::Certificate { detail, fix },
+                    None => DirectoryError::Unreachable {
+                        detail: format!("{operation}: {text}"),
+                    },
+                }
+            }
+        }
+    }
+
+    /// What to change, for `freshgate check` (each cause its own: the certificate is not the service
+    /// account's fault).
+    pub fn fix(&self) -> String {
+        match self {
+            DirectoryError::Unreachable { .. } => {
+                "check directory.url (host and port) and that the domain controller answers from here".into()
+            }
+            DirectoryError::Timeout { .. } => {
+                "check that the domain controller answers from here, or raise directory.timeout".into()
+            }
+            DirectoryError::ServiceBindRefused { .. } => {
+                "check directory.bind_dn and its password, and that the account is enabled and not locked out"
+                    .into()
+            }
+            DirectoryError::Certificate { fix, .. } => (*fix).into(),
+            DirectoryError::TlsRequired { .. } => {
+                "use ldaps://host:636 in directory.url, or ldap://host:389 with directory.start_tls: true".into()
+            }
+            DirectoryError::Refused { .. } => {
+                "check the service account's rights to read directory.base_dn".into()
+            }
+            DirectoryError::Ambiguous => "make directory.user_filter match one entry".into(),
+        }
+    }
+
+    /// A bind the directory answered with neither success nor `invalidCredentials`.
+    pub fn refused_bind(rc: u32, text: &str) -> Self {
+        let detail = format!("rc={rc} {}", super::one_line(text));
+        if rc == STRONG_AUTH_REQUIRED {
+            DirectoryError::TlsRequired { detail }
+        } else {
+            DirectoryError::Refused {
+                operation: "bind",
+                detail,
+            }
         }
     }
 
@@ -55,10 +109,34 @@ impl DirectoryError {
             DirectoryError::Unreachable { .. } => "unreachable",
             DirectoryError::Timeout { .. } => "timeout",
             DirectoryError::ServiceBindRefused { .. } => "service_bind_refused",
+            DirectoryError::TlsRequired { .. } => "tls_required",
+            DirectoryError::Certificate { .. } => "certificate",
             DirectoryError::Refused { .. } => "refused",
             DirectoryError::Ambiguous => "ambiguous_user",
         }
     }
+}
+
+/// A refused TLS certificate in a connection error's text (rustls says "invalid peer certificate: …"):
+/// what is wrong, and what to do about it.
+fn certificate_problem(text: &str) -> Option<(String, &'static str)> {
+    let at = text.find("invalid peer certificate")?;
+    let detail = super::one_line(&text[at..]);
+    let fix = if detail.contains("not valid for name") || detail.contains("NotValidForName") {
+        "use a host name in directory.url that the certificate lists in its subjectAltName, or give the \
+         domain controller a certificate that lists the name you use (AD CS \"Domain Controller\" or \
+         \"Kerberos Authentication\" template). A certificate without subjectAltName (such as Samba's \
+         self-made one) is refused whatever the name; this is not about directory.bind_dn or its password"
+    } else if detail.contains("UnknownIssuer") {
+        "set directory.ca_file to the PEM of the CA that issued the domain controllers' certificates \
+         (see them with `openssl s_client -showcerts -connect host:636`)"
+    } else if detail.contains("expired") || detail.contains("not valid yet") {
+        "renew the domain controller's certificate, or check this machine's clock"
+    } else {
+        "check the domain controller's certificate (a server certificate for its name, issued by the CA in \
+         directory.ca_file)"
+    };
+    Some((detail, fix))
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +146,16 @@ pub enum LoginError {
     UnknownUser,
     WrongPassword,
     Throttled(Held),
+    /// No bind was sent for an existing entry (its count, the directory's lockout guard, a locked
+    /// account, an unreadable policy): answered exactly like a wrong password.
+    Held(Hold),
     Disabled,
-    LockedOut,
+    /// Locked out (AD's `data 775`, which comes whatever the password). `shown`: tell the browser so
+    /// (`directory.show_lockouts`, or the password was proven right); otherwise it looks like a wrong
+    /// password, since anyone typing the name would learn that the account exists and is locked.
+    LockedOut {
+        shown: bool,
+    },
     AccountExpired,
     PasswordExpired,
     MustChangePassword,
@@ -106,6 +192,30 @@ impl From<DirectoryError> for LoginError {
     }
 }
 
+/// The one message for every credential failure. The hint helps the real user of a locked or protected
+/// account without telling anyone else anything: it is shown for every failure.
+pub const NOT_RIGHT: &str = "The user name or password is not right. Check them and try again. \
+     If you are sure of your password, your account may be locked, or held for a few minutes after failed sign-ins to protect it: \
+     wait a few minutes, or ask your IT team.";
+
+/// A duration as people say it: "1 second", "45 seconds", "2 minutes", "3 hours" (rounded up, so a wait
+/// is never under-stated).
+pub fn span(duration: Duration) -> String {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    let (n, unit) = if seconds >= 3600 && seconds.is_multiple_of(3600) {
+        (seconds / 3600, "hour")
+    } else if seconds >= 60 && seconds.is_multiple_of(60) && seconds < 90 * 60 {
+        (seconds / 60, "minute")
+    } else if seconds < 90 {
+        (seconds, "second")
+    } else if seconds < 90 * 60 {
+        (seconds.div_ceil(60), "minute")
+    } else {
+        (seconds.div_ceil(3600), "hour")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 impl LoginError {
     pub(super) fn from_bind(refusal: BindRefusal) -> Self {
         match refusal {
@@ -117,7 +227,7 @@ impl LoginError {
             BindRefusal::Disabled => LoginError::Disabled,
             BindRefusal::AccountExpired => LoginError::AccountExpired,
             BindRefusal::MustChangePassword => LoginError::MustChangePassword,
-            BindRefusal::LockedOut => LoginError::LockedOut,
+            BindRefusal::LockedOut => LoginError::LockedOut { shown: false },
         }
     }
 
@@ -125,7 +235,7 @@ impl LoginError {
         match state {
             AccountState::Usable => unreachable!("a usable account is no error"),
             AccountState::Disabled => LoginError::Disabled,
-            AccountState::LockedOut => LoginError::LockedOut,
+            AccountState::LockedOut => LoginError::LockedOut { shown: true },
             AccountState::Expired => LoginError::AccountExpired,
             AccountState::PasswordExpired => LoginError::PasswordExpired,
         }
@@ -140,8 +250,9 @@ impl LoginError {
             LoginError::WrongPassword => "wrong_password",
             LoginError::Throttled(Held::User { .. }) => "throttled_user",
             LoginError::Throttled(Held::Address { .. }) => "throttled_address",
+            LoginError::Held(hold) => hold.reason(),
             LoginError::Disabled => "account_disabled",
-            LoginError::LockedOut => "account_locked_out",
+            LoginError::LockedOut { .. } => "account_locked_out",
             LoginError::AccountExpired => "account_expired",
             LoginError::PasswordExpired => "password_expired",
             LoginError::MustChangePassword => "password_must_change",
@@ -160,8 +271,9 @@ impl LoginError {
     pub fn outcome(&self) -> LoginOutcome {
         match self {
             LoginError::Throttled(_)
+            | LoginError::Held(_)
             | LoginError::Disabled
-            | LoginError::LockedOut
+            | LoginError::LockedOut { .. }
             | LoginError::AccountExpired
             | LoginError::PasswordExpired
             | LoginError::MustChangePassword
@@ -179,25 +291,21 @@ impl LoginError {
     }
 
     /// Failures answered with the login form again and one message that never says whether the user
-    /// exists: a wrong password, an unknown or unusable name, an empty password, too many tries.
+    /// exists or what state the account is in: a wrong password, an unknown or unusable name, a try held
+    /// to protect the account, a lockout not to be shown, an empty password, too many tries.
     pub fn form_message(&self) -> Option<String> {
         match self {
             LoginError::EmptyPassword => Some("Enter your password.".into()),
             LoginError::UnusableName(Unusable::Empty) => Some("Enter your user name.".into()),
-            LoginError::UnusableName(_) | LoginError::UnknownUser | LoginError::WrongPassword => {
-                Some("The user name or password is not right. Check them and try again.".into())
-            }
-            LoginError::Throttled(held) => {
-                let seconds = held.retry_after().as_secs().max(1);
-                let wait = if seconds < 90 {
-                    format!("{seconds} seconds")
-                } else {
-                    format!("{} minutes", seconds.div_ceil(60))
-                };
-                Some(format!(
-                    "Too many failed sign-ins. Wait {wait}, then try again. This keeps your directory account from being locked."
-                ))
-            }
+            LoginError::UnusableName(_)
+            | LoginError::UnknownUser
+            | LoginError::WrongPassword
+            | LoginError::Held(_)
+            | LoginError::LockedOut { shown: false } => Some(NOT_RIGHT.into()),
+            LoginError::Throttled(held) => Some(format!(
+                "Too many failed sign-ins. Wait {}, then try again. This keeps your directory account from being locked.",
+                span(held.retry_after().max(Duration::from_secs(1)))
+            )),
             _ => None,
         }
     }
@@ -234,6 +342,8 @@ impl LoginError {
             | LoginError::UnusableName(_)
             | LoginError::UnknownUser
             | LoginError::WrongPassword
+            | LoginError::Held(_)
+            | LoginError::LockedOut { shown: false }
             | LoginError::Ticket(_) => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
@@ -250,7 +360,7 @@ impl LoginError {
                 "Your directory (Windows) account is disabled, so it cannot sign in to Freshworks.",
                 "Ask your IT team to enable the account if you should have access.".to_owned(),
             ),
-            LoginError::LockedOut => (
+            LoginError::LockedOut { .. } => (
                 "Your account is locked",
                 "Your directory (Windows) account is locked, usually after too many wrong passwords.",
                 "Wait until it unlocks (your domain decides how long, often 15 to 30 minutes), or ask your IT team to unlock it.".to_owned(),
@@ -303,5 +413,38 @@ impl LoginError {
             ),
         };
         Page::new(status, code, title, message).advice(advice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_said_with_the_right_plural_and_never_shorter_than_they_are() {
+        let cases = [
+            (Duration::from_secs(1), "1 second"),
+            (Duration::from_millis(1_200), "2 seconds"),
+            (Duration::from_secs(45), "45 seconds"),
+            (Duration::from_secs(60), "1 minute"),
+            (Duration::from_secs(61), "61 seconds"),
+            (Duration::from_secs(91), "2 minutes"),
+            (Duration::from_secs(1800), "30 minutes"),
+            (Duration::from_secs(3600), "1 hour"),
+            (Duration::from_secs(7300), "3 hours"),
+        ];
+        for (duration, said) in cases {
+            assert_eq!(span(duration), said, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn a_one_second_wait_is_one_second() {
+        let message = LoginError::Throttled(Held::User {
+            retry_after: Duration::from_millis(400),
+        })
+        .form_message()
+        .unwrap();
+        assert!(message.contains("Wait 1 second, then"), "{message}");
     }
 }

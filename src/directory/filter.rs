@@ -28,6 +28,12 @@ pub fn direct_groups(dn: &str) -> String {
     format!("(|(member={dn})(uniqueMember={dn}))")
 }
 
+/// The entry with this binary `objectSid`, each byte escaped (RFC 4515 §3).
+pub fn object_sid(sid: &[u8]) -> String {
+    let escaped: String = sid.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!("(objectSid={escaped})")
+}
+
 /// Every group `dn` is in, through any depth of nesting: Active Directory's LDAP_MATCHING_RULE_IN_CHAIN
 /// (OID 1.2.840.113556.1.4.1941) walks the chain on the domain controller in one search.
 pub fn groups_in_chain(dn: &str) -> String {
@@ -73,6 +79,15 @@ mod tests {
             )
         );
         assert!(ldap3::parse_filter(&filter).is_ok(), "{filter}");
+    }
+
+    #[test]
+    fn a_binary_sid_is_escaped_byte_by_byte() {
+        assert_eq!(
+            object_sid(&[1, 5, 0x2a, 0xff]),
+            "(objectSid=\\01\\05\\2a\\ff)"
+        );
+        assert!(ldap3::parse_filter(object_sid(&[0x28, 0x29, 0x5c, 0])).is_ok());
     }
 
     #[test]

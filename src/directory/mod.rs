@@ -7,8 +7,11 @@
 //! many servers answer with success (RFC 4513 §5.1.2, §6.3.1).
 //!
 //! The account's state (disabled, locked out, expired, password expired) is told only to whoever knows
-//! the password: from AD's bind sub-codes (`bind`), or from the entry once the bind succeeded (`entry`).
-//! Failed passwords are throttled per user and per address (`throttle`).
+//! the password: from AD's bind sub-codes (`bind`), or from the entry once the bind succeeded (`entry`);
+//! AD's "locked out" comes whatever the password, so it looks like a wrong password unless
+//! `directory.show_lockouts` says otherwise. Failed passwords are throttled per typed name and per
+//! address, and each bind is reserved against the entry's own count and the directory's lockout counters
+//! (`throttle`, `lockout`), on the connection the bind goes to (`guarded`).
 //!
 //! Connections: the service account's connection is kept and shared (LDAP multiplexes operations on one
 //! connection), re-made when it breaks; each URL of `directory.url` is tried in order. Every connect
@@ -17,14 +20,17 @@
 
 mod bind;
 mod entry;
-mod error;
+pub mod error;
 mod filter;
 mod groups;
+mod guarded;
 mod kerberos;
+pub mod lockout;
 pub mod throttle;
 pub mod username;
 
 pub use entry::guid_text;
+pub use guarded::{DomainLockout, LockoutView};
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,7 +47,8 @@ use crate::config::{Directory as Settings, LoginMethod};
 use crate::identity::Identity;
 pub use entry::{AccountState, UserEntry};
 pub use error::{DirectoryError, LoginError};
-use throttle::Throttle;
+use guarded::Checked;
+use throttle::{Hold, Throttle};
 
 /// User binds (password checks) in flight at once: each is a fresh connection to the directory.
 const MAX_CONCURRENT_BINDS: usize = 32;
@@ -56,6 +63,10 @@ pub struct Directory {
     service: tokio::sync::Mutex<Option<Ldap>>,
     throttle: Throttle,
     binds: Semaphore,
+    /// Lockout policies read recently (`guarded`).
+    policies: std::sync::Mutex<guarded::PolicyCache>,
+    /// Primary groups found so far (`groups`).
+    primary_groups: std::sync::Mutex<groups::PrimaryGroups>,
     /// Why the directory is not usable, for `/readyz`; `None` when the last service bind worked.
     health: std::sync::Mutex<Option<String>>,
     metrics: Arc<Metrics>,
@@ -104,6 +115,8 @@ impl Directory {
             netbios_domain,
             service: tokio::sync::Mutex::new(None),
             binds: Semaphore::new(MAX_CONCURRENT_BINDS),
+            policies: std::sync::Mutex::new(guarded::PolicyCache::default()),
+            primary_groups: std::sync::Mutex::new(groups::PrimaryGroups::new()),
             health: std::sync::Mutex::new(Some("the directory has not been contacted yet".into())),
             metrics,
             #[cfg(feature = "kerberos")]
@@ -173,26 +186,63 @@ impl Directory {
         }
         let value = username::search_value(typed, &self.netbios_domain)
             .map_err(LoginError::UnusableName)?;
-        self.throttle.check_address(client).await?;
-        let Some(user) = self.find(&value).await? else {
-            let key = username::throttle_key(&value);
-            self.throttle.check_user(&key).await?;
-            // The same work as for a real user: a bind on a fresh connection, to a DN that cannot exist (it
-            // only ever fails), so the answer's timing does not tell whether the name exists.
-            let _ = self.bind_as(&self.decoy_dn(), password).await;
-            self.throttle.failed(&key, client).await?;
-            return Err(LoginError::UnknownUser);
-        };
-        self.throttle.check_user(&user.dn).await?;
-        match self.bind_as(&user.dn, password).await? {
-            Ok(()) => {}
-            Err(bind::BindRefusal::WrongPassword) => {
-                self.throttle.failed(&user.dn, client).await?;
-                return Err(LoginError::WrongPassword);
+        // What the browser is told depends on what it typed and its address only.
+        let mut attempt = self.throttle.begin(client, &value).await?;
+        let found = match self.find(&value).await {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = attempt.release().await;
+                return Err(e.into());
             }
-            Err(refusal) => return Err(LoginError::from_bind(refusal)),
-        }
-        self.throttle.succeeded(&user.dn).await?;
+        };
+        let checked = match self
+            .check_password(found.as_ref(), password, &mut attempt)
+            .await
+        {
+            Ok(checked) => checked,
+            Err(e) => {
+                let _ = attempt.release().await;
+                return Err(e);
+            }
+        };
+        let user = match (found, checked) {
+            (Some(user), Checked::Bound { started }) => {
+                attempt.succeeded(started).await?;
+                user
+            }
+            (None, _) | (Some(_), Checked::Decoy) => {
+                attempt.failed().await?;
+                return Err(LoginError::UnknownUser);
+            }
+            (Some(_), Checked::Held(hold)) => {
+                attempt.failed().await?;
+                return Err(match hold {
+                    Hold::LockedOut => LoginError::LockedOut {
+                        shown: self.settings.show_lockouts,
+                    },
+                    hold => LoginError::Held(hold),
+                });
+            }
+            (Some(_), Checked::Refused(refusal)) => {
+                return Err(match refusal {
+                    bind::BindRefusal::WrongPassword | bind::BindRefusal::NoSuchUser => {
+                        attempt.failed().await?;
+                        LoginError::from_bind(refusal)
+                    }
+                    bind::BindRefusal::LockedOut => {
+                        attempt.failed().await?;
+                        LoginError::LockedOut {
+                            shown: self.settings.show_lockouts,
+                        }
+                    }
+                    // The password was right: the account's state is for this user to hear.
+                    refusal => {
+                        attempt.right_password().await?;
+                        LoginError::from_bind(refusal)
+                    }
+                });
+            }
+        };
         match user.state(SystemTime::now()) {
             AccountState::Usable => {}
             state => return Err(LoginError::from_state(state)),
@@ -354,6 +404,15 @@ impl Directory {
 
     async fn connect_service(&self) -> Result<Ldap, DirectoryError> {
         let mut ldap = self.connect().await?;
+        if let Err(e) = self.bind_service(&mut ldap).await {
+            let _ = ldap.unbind().await;
+            return Err(e);
+        }
+        Ok(ldap)
+    }
+
+    /// Binds the service account on `ldap`.
+    async fn bind_service(&self, ldap: &mut Ldap) -> Result<(), DirectoryError> {
         let started = Instant::now();
         let result = ldap
             .with_timeout(self.settings.timeout)
@@ -362,13 +421,15 @@ impl Directory {
         match result {
             Ok(done) if done.rc == 0 => {
                 self.observe(Operation::ServiceBind, true, started);
-                Ok(ldap)
+                Ok(())
             }
             Ok(done) => {
                 self.observe(Operation::ServiceBind, false, started);
-                let _ = ldap.unbind().await;
-                Err(DirectoryError::ServiceBindRefused {
-                    detail: format!("rc={} {}", done.rc, one_line(&done.text)),
+                Err(match DirectoryError::refused_bind(done.rc, &done.text) {
+                    tls @ DirectoryError::TlsRequired { .. } => tls,
+                    _ => DirectoryError::ServiceBindRefused {
+                        detail: format!("rc={} {}", done.rc, one_line(&done.text)),
+                    },
                 })
             }
             Err(e) => {
@@ -411,50 +472,6 @@ impl Directory {
         Err(last.unwrap_or(DirectoryError::Unreachable {
             detail: "no directory.url".into(),
         }))
-    }
-
-    /// The password check: a bind as `dn` on a connection of its own, closed right after. The outer
-    /// `Err` is the directory failing; the inner one, the directory refusing the credentials.
-    async fn bind_as(
-        &self,
-        dn: &str,
-        password: &str,
-    ) -> Result<Result<(), bind::BindRefusal>, DirectoryError> {
-        let _permit = self
-            .binds
-            .acquire()
-            .await
-            .map_err(|_| DirectoryError::Unreachable {
-                detail: "shutting down".into(),
-            })?;
-        let mut ldap = self.connect().await?;
-        let started = Instant::now();
-        let result = ldap
-            .with_timeout(self.settings.timeout)
-            .simple_bind(dn, password)
-            .await;
-        let _ = ldap.unbind().await;
-        match result {
-            Ok(done) if done.rc == 0 => {
-                self.observe(Operation::UserBind, true, started);
-                Ok(Ok(()))
-            }
-            Ok(done) if done.rc == bind::INVALID_CREDENTIALS => {
-                self.observe(Operation::UserBind, true, started);
-                Ok(Err(bind::refusal(&done.text)))
-            }
-            Ok(done) => {
-                self.observe(Operation::UserBind, false, started);
-                Err(DirectoryError::Refused {
-                    operation: "bind",
-                    detail: format!("rc={} {}", done.rc, one_line(&done.text)),
-                })
-            }
-            Err(e) => {
-                self.observe(Operation::UserBind, false, started);
-                Err(DirectoryError::from_ldap("bind", e, self.settings.timeout))
-            }
-        }
     }
 
     /// A DN under the base that no entry has: a random RDN value the directory cannot match.

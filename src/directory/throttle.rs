@@ -1,36 +1,46 @@
-//! Failed password logins, counted per user and per client address in a sliding window, so the gateway
-//! never sends the directory enough wrong passwords to trip the domain's lockout, and one address cannot
-//! try passwords against many users.
+//! Failed password logins, counted so that the gateway never sends the bind that would lock an account,
+//! and one address cannot try passwords against many users.
 //!
-//! - Per user (the entry's DN, or the typed name when no entry matched): after each failure the next try
-//!   waits 1 s, 2 s, 4 s … (backoff); at `max_failures` within `window` no bind is sent until the oldest
-//!   failure leaves the window. With `window` at least the domain's "reset account lockout counter after"
-//!   and `max_failures` below its "account lockout threshold", the gateway alone can never lock an
-//!   account.
-//! - Per client address (an IPv6 /64): `max_failures_per_ip` within `window`, no backoff (an office behind
-//!   one address shares it).
+//! Every try is *reserved* in the shared store before anything reaches the directory, atomically with the
+//! check of its limits (`crate::store::reservation`): tries in flight count like failures, so a burst of
+//! 50 at once gets no further than one at a time would. Then it is settled: a failure stays counted, a
+//! success clears the typed name's count, a try that never reached the directory is released. A try
+//! dropped mid-bind (the browser went away) is settled by `Attempt`'s `Drop`, and the store forgets
+//! unsettled tries after `IN_FLIGHT_TTL` in any case.
 //!
-//! The trade-off, documented in docs/directory.md: someone who knows a user name can keep that user from
-//! logging in *through the gateway* for up to `window` after their last try (never at the domain, and
-//! never for longer), from as many addresses as they have. A success clears the user's failures.
-//!
-//! The counters live in the shared store (`crate::store`): in memory by default, or in Redis / Valkey so
-//! that replicas add up their counts. Times are milliseconds since the epoch, the clock replicas share.
+//! Two layers:
+//! - **What the browser is told** depends only on what it typed and its address, never on whether the
+//!   name exists: per client address (an IPv6 /64) `max_failures_per_ip` within `window`; per typed name
+//!   (as searched for, lower-cased) `max_failures` within `window`, each failure doubling the wait
+//!   (1 s, 2 s, 4 s …). Past them: 429 "Too many failed sign-ins" with `Retry-After`.
+//! - **What protects the account**, silently, per directory entry (so every spelling of a name counts
+//!   together): the entry's failures counted as Active Directory counts them (a chain that resets only
+//!   after a whole observation window without failures, `Rule::Chain`), at most `max_failures`, and the
+//!   directory's own lockout guard (`lockout`): the bind is sent only if it cannot be the lockout
+//!   threshold's failure. A held try gets the same answer as a wrong password (and costs the same decoy
+//!   bind), so the hold tells nobody that the name exists.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::lockout::EntryPolicy;
 use crate::config::Throttle as Settings;
+use crate::store::reservation::{Guard, Limit, Outcome, Reserve, Rule, Settle};
 use crate::store::{Shared, Unavailable, now_ms};
 
-/// Longest wait between tries of one user.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a try counts as in flight if it is never settled (its process died). Longer than any try can
+/// take: the directory's operations are bounded by `directory.timeout` (at most 60 s), a few of them per
+/// try.
+pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(6 * 60);
 
-/// Why a try is not sent to the directory now, and when it may be.
+/// Failures recorded by replicas whose clocks are this far apart still count as recent.
+const CLOCK_SKEW: Duration = Duration::from_secs(2);
+
+/// Why a try is refused with 429 before anything reaches the directory, and when it may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
-    /// Too many recent failures for this user (or backoff).
+    /// Too many recent failures for this typed name (or its backoff).
     User { retry_after: Duration },
     /// Too many recent failures from this address.
     Address { retry_after: Duration },
@@ -40,6 +50,30 @@ impl Held {
     pub fn retry_after(self) -> Duration {
         match self {
             Held::User { retry_after } | Held::Address { retry_after } => retry_after,
+        }
+    }
+}
+
+/// Why a bind for an existing entry was not sent: answered like a wrong password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The entry's own count (`max_failures` within the observation window, every spelling together).
+    Entry,
+    /// The bind could be the failure that reaches the directory's lockout threshold.
+    Lockout,
+    /// The directory says the account is locked out.
+    LockedOut,
+    /// A password settings object applies whose lockout settings the service account cannot read.
+    UnreadablePolicy,
+}
+
+impl Hold {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Hold::Entry => "held_user",
+            Hold::Lockout => "held_lockout_guard",
+            Hold::LockedOut => "account_locked_out",
+            Hold::UnreadablePolicy => "held_unreadable_policy",
         }
     }
 }
@@ -67,196 +101,382 @@ impl Throttle {
         Throttle { settings, store }
     }
 
-    /// Whether a try from `address` may go to the directory at all (checked before the search).
-    pub async fn check_address(&self, address: IpAddr) -> Result<(), Refused> {
-        let now = now_ms();
-        let times = self
-            .store
-            .failures(&address_key(address), now, self.settings.window)
-            .await?;
-        match wait(
-            &times,
-            now,
-            self.settings.window,
-            self.settings.max_failures_per_ip,
-            false,
-        ) {
-            None => Ok(()),
-            Some(retry_after) => Err(Refused::Held(Held::Address { retry_after })),
-        }
-    }
-
-    /// Whether a bind for `user` may be sent now.
-    pub async fn check_user(&self, user: &str) -> Result<(), Refused> {
-        let now = now_ms();
-        let times = self
-            .store
-            .failures(&user_key(user), now, self.settings.window)
-            .await?;
-        match wait(
-            &times,
-            now,
-            self.settings.window,
-            self.settings.max_failures,
-            true,
-        ) {
-            None => Ok(()),
-            Some(retry_after) => Err(Refused::Held(Held::User { retry_after })),
-        }
-    }
-
-    /// A wrong password (or an unknown user) for `user` from `address`.
-    pub async fn failed(&self, user: &str, address: IpAddr) -> Result<(), Unavailable> {
-        let now = now_ms();
+    /// Reserves a try from `address` for the typed name `name` (as searched for), before the search.
+    pub async fn begin(&self, address: IpAddr, name: &str) -> Result<Attempt, Refused> {
         let window = self.settings.window;
-        self.store.add_failure(&user_key(user), now, window).await?;
-        self.store
-            .add_failure(&address_key(address), now, window)
-            .await?;
-        Ok(())
+        let limits = vec![
+            Limit {
+                key: address_key(address),
+                rule: Rule::Sliding {
+                    window,
+                    max: self.settings.max_failures_per_ip,
+                    backoff: false,
+                },
+            },
+            Limit {
+                key: name_key(name),
+                rule: Rule::Sliding {
+                    window,
+                    max: self.settings.max_failures,
+                    backoff: true,
+                },
+            },
+        ];
+        let reserve = Reserve {
+            id: crate::oidc::flow::random_token(),
+            now: now_ms(),
+            ttl: IN_FLIGHT_TTL,
+            limits,
+        };
+        if let Some(held) = self.store.reserve(&reserve).await? {
+            let retry_after = held.retry_after;
+            return Err(Refused::Held(if held.limit == 0 {
+                Held::Address { retry_after }
+            } else {
+                Held::User { retry_after }
+            }));
+        }
+        let mut keys = reserve.limits.into_iter().map(|l| l.key);
+        Ok(Attempt {
+            store: self.store.clone(),
+            id: reserve.id,
+            window,
+            address_key: keys.next().unwrap_or_default(),
+            name_key: keys.next().unwrap_or_default(),
+            entry: None,
+            bind_sent: false,
+            settled: false,
+        })
     }
 
-    /// The password was right: the user's count starts again, as the domain's own does.
-    pub async fn succeeded(&self, user: &str) -> Result<(), Unavailable> {
-        self.store.clear(&user_key(user)).await
+    /// Reserves the bind for the entry `dn` under its own count and the directory's lockout guard (read
+    /// at `read_at`, ms); `Ok(Some(_))`: not to be sent.
+    pub async fn reserve_entry(
+        &self,
+        attempt: &mut Attempt,
+        dn: &str,
+        policy: &EntryPolicy,
+        read_at: u64,
+    ) -> Result<Option<Hold>, Unavailable> {
+        let window = policy.window.unwrap_or(self.settings.window);
+        let guard = policy.threshold.map(|threshold| Guard {
+            count: policy.count,
+            threshold,
+            since: read_at.saturating_sub(crate::store::reservation::ms(CLOCK_SKEW)),
+        });
+        let reserve = Reserve {
+            id: attempt.id.clone(),
+            now: now_ms(),
+            ttl: IN_FLIGHT_TTL,
+            limits: vec![Limit {
+                key: entry_key(dn),
+                rule: Rule::Chain {
+                    window,
+                    max: self.settings.max_failures,
+                    guard,
+                },
+            }],
+        };
+        Ok(match self.store.reserve(&reserve).await? {
+            Some(held) if held.by_guard => Some(Hold::Lockout),
+            Some(_) => Some(Hold::Entry),
+            None => {
+                attempt.entry = Some((entry_key(dn), window));
+                None
+            }
+        })
     }
 }
 
-fn user_key(user: &str) -> String {
-    format!("throttle:user:{}", user.to_lowercase())
+/// A reserved login try; settle it with `failed`, `succeeded` or `release` (dropping it releases it, and
+/// counts a bind already sent as a failure).
+pub struct Attempt {
+    store: Arc<Shared>,
+    id: String,
+    window: Duration,
+    address_key: String,
+    name_key: String,
+    /// The entry's key and the window its failures are counted in, once its bind was reserved.
+    entry: Option<(String, Duration)>,
+    bind_sent: bool,
+    settled: bool,
+}
+
+impl Attempt {
+    /// The entry's bind is about to be sent: from now on its outcome may count at the directory.
+    pub fn bind_sent(&mut self) {
+        self.bind_sent = true;
+    }
+
+    /// A wrong password, an unknown name, or a try held without a bind: it counts everywhere.
+    pub async fn failed(mut self) -> Result<(), Unavailable> {
+        let keep = Outcome::Failed { keep: self.window };
+        let mut keys = vec![
+            (self.address_key.clone(), keep),
+            (self.name_key.clone(), keep),
+        ];
+        if let Some((key, window)) = &self.entry {
+            keys.push((key.clone(), Outcome::Failed { keep: *window }));
+        }
+        self.settle(keys).await
+    }
+
+    /// The password was right (`bind_started`: when the bind was sent, ms): the typed name's count starts
+    /// again, and the entry's failures recorded before the bind are forgotten, as the directory's count is.
+    pub async fn succeeded(mut self, bind_started: u64) -> Result<(), Unavailable> {
+        let before = bind_started.saturating_sub(crate::store::reservation::ms(CLOCK_SKEW));
+        let mut keys = vec![
+            (self.address_key.clone(), Outcome::Released),
+            (self.name_key.clone(), Outcome::Cleared { before: u64::MAX }),
+        ];
+        if let Some((key, _)) = &self.entry {
+            keys.push((key.clone(), Outcome::Cleared { before }));
+        }
+        self.settle(keys).await
+    }
+
+    /// The password was right, and the account's state refused the login (disabled, expired, …): it does
+    /// not count anywhere.
+    pub async fn right_password(mut self) -> Result<(), Unavailable> {
+        let mut keys = vec![
+            (self.address_key.clone(), Outcome::Released),
+            (self.name_key.clone(), Outcome::Released),
+        ];
+        if let Some((key, _)) = &self.entry {
+            keys.push((key.clone(), Outcome::Released));
+        }
+        self.settle(keys).await
+    }
+
+    /// The directory failed (or the store did): it does not count, except a bind already sent, whose
+    /// outcome is unknown and which may have counted at the directory.
+    pub async fn release(mut self) -> Result<(), Unavailable> {
+        let keys = self.release_keys();
+        self.settle(keys).await
+    }
+
+    fn release_keys(&self) -> Vec<(String, Outcome)> {
+        let mut keys = vec![
+            (self.address_key.clone(), Outcome::Released),
+            (self.name_key.clone(), Outcome::Released),
+        ];
+        if let Some((key, window)) = &self.entry {
+            let outcome = if self.bind_sent {
+                Outcome::Failed { keep: *window }
+            } else {
+                Outcome::Released
+            };
+            keys.push((key.clone(), outcome));
+        }
+        keys
+    }
+
+    async fn settle(&mut self, keys: Vec<(String, Outcome)>) -> Result<(), Unavailable> {
+        self.settled = true;
+        let settle = Settle {
+            id: self.id.clone(),
+            now: now_ms(),
+            keys,
+        };
+        self.store.settle(&settle).await
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // The request went away mid-try: settle in the background (the store's time to live is the
+        // backstop when there is no runtime left to do it).
+        let settle = Settle {
+            id: self.id.clone(),
+            now: now_ms(),
+            keys: self.release_keys(),
+        };
+        let store = self.store.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = store.settle(&settle).await;
+            });
+        }
+    }
+}
+
+fn name_key(name: &str) -> String {
+    format!("attempts:name:{}", name.to_lowercase())
+}
+
+fn entry_key(dn: &str) -> String {
+    format!("attempts:entry:{}", crate::identity::normalize_dn(dn))
 }
 
 /// IPv4 addresses as they are; IPv6 by /64, the block one host is usually given.
 fn address_key(address: IpAddr) -> String {
     let address = crate::server::per_ip::client_key(address.to_canonical());
-    format!("throttle:ip:{address}")
-}
-
-/// How long a key with these failure times (ms, oldest first, all within the window) must wait at `now`:
-/// until the oldest failure leaves the window once `max` are in it, and with `backoff`, 2^(n-1) seconds
-/// after the n-th.
-pub fn wait(
-    times: &[u64],
-    now: u64,
-    window: Duration,
-    max: u32,
-    backoff: bool,
-) -> Option<Duration> {
-    let (Some(oldest), Some(latest)) = (times.first().copied(), times.last().copied()) else {
-        return None;
-    };
-    let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-    if times.len() >= max as usize {
-        let free_at = oldest.saturating_add(window_ms);
-        return Some(
-            Duration::from_millis(free_at.saturating_sub(now)).max(Duration::from_secs(1)),
-        );
-    }
-    if backoff {
-        let exponent = u32::try_from(times.len() - 1).unwrap_or(u32::MAX).min(16);
-        let delay = Duration::from_secs(1u64 << exponent)
-            .min(MAX_BACKOFF)
-            .min(window);
-        let ready = latest.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-        if ready > now {
-            return Some(Duration::from_millis(ready - now));
-        }
-    }
-    None
+    format!("attempts:ip:{address}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::admin::metrics::Metrics;
-    use crate::store::{MemoryStore, Store};
 
     const WINDOW: Duration = Duration::from_secs(300);
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
-    #[test]
-    fn each_failure_doubles_the_wait_and_the_limit_holds_until_the_window_moves() {
-        let s = 1_000u64;
-        assert_eq!(wait(&[], 0, WINDOW, 3, true), None);
-        assert_eq!(wait(&[0], 0, WINDOW, 3, true), Some(Duration::from_secs(1)));
-        assert_eq!(wait(&[0], s, WINDOW, 3, true), None);
-        assert_eq!(
-            wait(&[0, s], s, WINDOW, 3, true),
-            Some(Duration::from_secs(2))
-        );
-        // Three failures: held until the first leaves the 300 s window.
-        assert_eq!(
-            wait(&[0, s, 3 * s], 63 * s, WINDOW, 3, true),
-            Some(Duration::from_secs(237))
-        );
-        // The address limit has no backoff.
-        assert_eq!(wait(&[0, s], s, WINDOW, 5, false), None);
-    }
-
-    #[tokio::test]
-    async fn no_more_than_max_failures_binds_fail_in_any_window() {
-        // Whatever the timing of tries, a user's failed binds in any window stay at max_failures.
-        let store = MemoryStore::default();
-        let mut failed = Vec::new();
-        for second in 0..3600u64 {
-            let now = second * 1000;
-            let times = store.failures("u", now, WINDOW).await.unwrap();
-            if wait(&times, now, WINDOW, 3, true).is_none() {
-                store.add_failure("u", now, WINDOW).await.unwrap();
-                failed.push(second);
-            }
-        }
-        for (i, first) in failed.iter().enumerate() {
-            let in_window = failed[i..].iter().take_while(|s| **s < first + 300).count();
-            assert!(
-                in_window <= 3,
-                "{in_window} failures within 300 s of {first}"
-            );
-        }
-        assert!(
-            failed.len() >= 30,
-            "the user is not locked out for good: {}",
-            failed.len()
-        );
-    }
-
-    fn throttle() -> Throttle {
+    fn throttle(max_failures: u32, per_ip: u32) -> Throttle {
         Throttle::new(
             Settings {
-                max_failures: 3,
+                max_failures,
                 window: WINDOW,
-                max_failures_per_ip: 5,
+                max_failures_per_ip: per_ip,
             },
             Arc::new(Shared::memory(Arc::new(Metrics::new()))),
         )
     }
 
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    fn policy(count: Option<u32>, threshold: Option<u32>) -> EntryPolicy {
+        EntryPolicy {
+            count,
+            threshold,
+            window: Some(Duration::from_secs(120)),
+        }
+    }
 
     #[tokio::test]
-    async fn a_success_clears_the_user_but_not_the_address() {
-        let t = throttle();
-        for i in 0..5 {
-            t.failed(&format!("other{i}"), A).await.unwrap();
+    async fn a_burst_from_one_address_gets_no_more_tries_than_its_limit() {
+        let t = throttle(100, 30);
+        let mut attempts = Vec::new();
+        let mut refused = 0;
+        for i in 0..60 {
+            match t.begin(A, &format!("nobody{i}")).await {
+                Ok(attempt) => attempts.push(attempt),
+                Err(Refused::Held(Held::Address { .. })) => refused += 1,
+                Err(other) => panic!("{other:?}"),
+            }
         }
-        t.failed("u", A).await.unwrap();
-        t.succeeded("U").await.unwrap();
-        assert!(t.check_user("u").await.is_ok());
+        assert_eq!((attempts.len(), refused), (30, 30));
+    }
+
+    #[tokio::test]
+    async fn the_entrys_guard_lets_through_no_more_binds_than_the_threshold_allows() {
+        let t = throttle(100, 100);
+        let mut sent = 0;
+        let mut kept = Vec::new();
+        for i in 0..50 {
+            let mut attempt = t.begin(A, &format!("spelling{i}")).await.unwrap();
+            let hold = t
+                .reserve_entry(
+                    &mut attempt,
+                    "CN=J,DC=x",
+                    &policy(Some(0), Some(5)),
+                    now_ms(),
+                )
+                .await
+                .unwrap();
+            if hold.is_none() {
+                sent += 1;
+                attempt.bind_sent();
+            }
+            kept.push(attempt);
+        }
+        assert_eq!(
+            sent, 4,
+            "count 0, threshold 5: four binds in flight at most"
+        );
+        // Failed binds keep counting; a dropped one counts as failed too.
+        for attempt in kept.drain(..2) {
+            attempt.failed().await.unwrap();
+        }
+        drop(kept);
+        tokio::task::yield_now().await;
+        let mut attempt = t.begin(A, "again").await.unwrap();
+        let hold = t
+            .reserve_entry(&mut attempt, "cn=j,dc=x", &policy(None, Some(5)), now_ms())
+            .await
+            .unwrap();
+        assert_eq!(hold, Some(Hold::Lockout));
+    }
+
+    #[tokio::test]
+    async fn a_try_dropped_after_its_bind_was_sent_counts_and_one_dropped_before_does_not() {
+        // Threshold 2 and no count from the directory: one bind at a time, and none after a failure.
+        let t = throttle(100, 100);
+        let policy = policy(None, Some(2));
+        let dn = "CN=Dropped,DC=x";
+        let settle = || async {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let mut early = t.begin(A, "a").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut early, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            None
+        );
+        drop(early);
+        settle().await;
+        let mut sent = t.begin(A, "b").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut sent, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            None,
+            "released: the place is free again"
+        );
+        sent.bind_sent();
+        drop(sent);
+        settle().await;
+        let mut next = t.begin(A, "c").await.unwrap();
+        assert_eq!(
+            t.reserve_entry(&mut next, dn, &policy, now_ms())
+                .await
+                .unwrap(),
+            Some(Hold::Lockout),
+            "a bind that may have reached the directory counts as a failure"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_success_clears_the_typed_name_but_not_the_address() {
+        let t = throttle(1, 2);
+        t.begin(A, "jdoe").await.unwrap().failed().await.unwrap();
         assert!(matches!(
-            t.check_address(A).await,
+            t.begin(A, "JDOE").await,
+            Err(Refused::Held(Held::User { .. }))
+        ));
+        let other = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));
+        t.begin(other, "x")
+            .await
+            .unwrap()
+            .succeeded(now_ms())
+            .await
+            .unwrap();
+        t.begin(A, "y").await.unwrap().failed().await.unwrap();
+        assert!(matches!(
+            t.begin(A, "z").await,
             Err(Refused::Held(Held::Address { .. }))
         ));
     }
 
     #[tokio::test]
     async fn ipv6_addresses_are_counted_per_64() {
-        let t = throttle();
+        let t = throttle(100, 5);
         for i in 0..5u16 {
             let address = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, i));
-            t.failed(&format!("user{i}"), address).await.unwrap();
+            t.begin(address, &format!("user{i}"))
+                .await
+                .unwrap()
+                .failed()
+                .await
+                .unwrap();
         }
         let sibling = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 9));
         let elsewhere = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
-        assert!(t.check_address(sibling).await.is_err());
-        assert!(t.check_address(elsewhere).await.is_ok());
+        assert!(t.begin(sibling, "a").await.is_err());
+        assert!(t.begin(elsewhere, "a").await.is_ok());
     }
 }

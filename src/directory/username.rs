@@ -78,12 +78,6 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
 }
 
-/// The key failed logins of an unknown user name are counted under (so unknown and known names are
-/// throttled alike and the page never tells them apart).
-pub fn throttle_key(value: &str) -> String {
-    format!("name:{}", value.to_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,7 +307,10 @@ impl SsoError {
                 status,
                 code,
                 "This sign-in took too long",
-                format!("Sign-ins must be finished within {minutes} minutes of starting them."),
+                format!(
+                    "Sign-ins must be finished within {} of starting them.",
+                    crate::directory::error::span(std::time::Duration::from_secs(minutes * 60))
+                ),
             )
             .advice("Start the login again from your Freshworks portal."),
             SsoError::ReplayedCallback { .. } => Page::new(

@@ -234,9 +234,16 @@ impl Sso {
         };
         let kept: String = username.chars().take(256).collect();
         let mut response = self.form(pending, &kept, Some(message), status, id);
+        // Rounded up, as the page's "Wait N seconds" is.
         if let LoginError::Throttled(held) = error
-            && let Ok(value) =
-                HeaderValue::from_str(&held.retry_after().as_secs().max(1).to_string())
+            && let Ok(value) = HeaderValue::from_str(
+                &held
+                    .retry_after()
+                    .as_millis()
+                    .div_ceil(1000)
+                    .max(1)
+                    .to_string(),
+            )
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

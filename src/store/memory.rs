@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
 
-use super::{Store, StoreError};
+use super::attempts::Attempts;
+use super::{Held, Reserve, Settle, Store, StoreError};
 
 /// Upper bound on remembered states, so a flood of callbacks cannot grow memory without limit.
 const MAX_ENTRIES: usize = 100_000;
@@ -35,6 +36,8 @@ const MAX_FAILURES_PER_KEY: usize = 1024;
 pub struct MemoryStore {
     used: UsedStates,
     failures: Mutex<HashMap<String, VecDeque<u64>>>,
+    /// The throttle's reservations (`super::reservation`).
+    attempts: Attempts,
 }
 
 impl Store for MemoryStore {
@@ -83,6 +86,19 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
+        async { Ok(()) }.boxed()
+    }
+
+    fn reserve<'a>(
+        &'a self,
+        reserve: &'a Reserve,
+    ) -> BoxFuture<'a, Result<Option<Held>, StoreError>> {
+        let held = self.attempts.reserve(reserve);
+        async move { Ok(held) }.boxed()
+    }
+
+    fn settle<'a>(&'a self, settle: &'a Settle) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.attempts.settle(settle);
         async { Ok(()) }.boxed()
     }
 

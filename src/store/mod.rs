@@ -1,4 +1,5 @@
-//! State that replicas share: the callback replay guard and the failed-login throttle's counters.
+//! State that replicas share: the callback replay guard and the failed-login throttle's counters and
+//! reservations (`reservation`: a try is counted atomically before it reaches the directory).
 //!
 //! One small trait, [`Store`], with two implementations: [`memory::MemoryStore`] (the default: one
 //! process) and [`redis::RedisStore`] (Redis or Valkey, so replicas behind a load balancer protect each
@@ -9,8 +10,10 @@
 //! (`store.on_error`): refuse logins (`fail_closed`, the default) or fall back to this process's memory
 //! with a warning (`fail_open`), and counts errors and health for `/metrics` and `/readyz`.
 
+mod attempts;
 pub mod memory;
 pub mod redis;
+pub mod reservation;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +25,7 @@ use tracing::warn;
 use crate::admin::metrics::{Metrics, StoreCall};
 use crate::config::{OnStoreError, StoreSettings};
 pub use memory::MemoryStore;
+pub use reservation::{Held, Reserve, Settle};
 
 /// A store operation that did not complete.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -64,6 +68,14 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
     /// Forgets the failures under `key`.
     fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Checks every limit of `reserve` and, when none holds the try, records it as in flight under each
+    /// of their keys, atomically (`reservation`). `Ok(Some(_))`: held, nothing recorded.
+    fn reserve<'a>(
+        &'a self,
+        reserve: &'a Reserve,
+    ) -> BoxFuture<'a, Result<Option<Held>, StoreError>>;
+    /// Settles a reserved try under each of its keys (a failure, a success, or released).
+    fn settle<'a>(&'a self, settle: &'a Settle) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Whether the store answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// `memory` or `redis`, for logs and readiness.
@@ -198,6 +210,24 @@ impl Shared {
         match self.outcome(StoreCall::Clear, started, result) {
             Ok(()) => Ok(()),
             Err(e) => self.fall_back(e, self.fallback.clear(key)).await,
+        }
+    }
+
+    pub async fn reserve(&self, reserve: &Reserve) -> Result<Option<Held>, Unavailable> {
+        let started = Instant::now();
+        let result = self.store.reserve(reserve).await;
+        match self.outcome(StoreCall::Reserve, started, result) {
+            Ok(held) => Ok(held),
+            Err(e) => self.fall_back(e, self.fallback.reserve(reserve)).await,
+        }
+    }
+
+    pub async fn settle(&self, settle: &Settle) -> Result<(), Unavailable> {
+        let started = Instant::now();
+        let result = self.store.settle(settle).await;
+        match self.outcome(StoreCall::Settle, started, result) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fall_back(e, self.fallback.settle(settle)).await,
         }
     }
 

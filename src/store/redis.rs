@@ -6,6 +6,8 @@
 //! - Failure windows: a sorted set per key, scored by the failure's time in ms; a Lua script drops the ones
 //!   outside the window, adds the new one and sets the key to expire with the window, atomically, so two
 //!   replicas counting at once never lose a failure.
+//! - Reservations (`super::reservation`): per key a sorted set of failures and one of tries in flight
+//!   (scored by expiry); one Lua script checks every limit of a try and records it, another settles it.
 //!
 //! Every operation is bounded by `store.timeout`.
 
@@ -15,7 +17,8 @@ use futures_util::future::{BoxFuture, FutureExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, IntoConnectionInfo, Script};
 
-use super::{Store, StoreError};
+use super::reservation::{self, Outcome, Rule};
+use super::{Held, Reserve, Settle, Store, StoreError};
 use crate::config::RedisSettings;
 
 /// At most this many failures are kept per key (more than any limit needs).
@@ -29,6 +32,12 @@ local n = redis.call('ZCARD', KEYS[1])
 if n > tonumber(ARGV[4]) then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - tonumber(ARGV[4]) - 1) end
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 ";
+
+/// The reservation scripts (`super::reservation`), loaded by their SHA1 on first use.
+static RESERVE: std::sync::LazyLock<Script> =
+    std::sync::LazyLock::new(|| Script::new(reservation::RESERVE_SCRIPT));
+static SETTLE: std::sync::LazyLock<Script> =
+    std::sync::LazyLock::new(|| Script::new(reservation::SETTLE_SCRIPT));
 
 pub struct RedisStore {
     manager: ConnectionManager,
@@ -179,6 +188,93 @@ impl Store for RedisStore {
         async move {
             let mut conn = self.manager.clone();
             let _: i64 = self.bounded("clear", conn.del(self.key(key))).await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn reserve<'a>(
+        &'a self,
+        reserve: &'a Reserve,
+    ) -> BoxFuture<'a, Result<Option<Held>, StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let mut invocation = RESERVE.prepare_invoke();
+            for limit in &reserve.limits {
+                invocation.key(self.key(&limit.key));
+                invocation.key(self.key(&format!("{}:inflight", limit.key)));
+            }
+            invocation
+                .arg(reserve.now)
+                .arg(&reserve.id)
+                .arg(reservation::ms(reserve.ttl).max(1));
+            for limit in &reserve.limits {
+                let (kind, window, max, backoff, guard) = match limit.rule {
+                    Rule::Sliding {
+                        window,
+                        max,
+                        backoff,
+                    } => (0, window, max, backoff, None),
+                    Rule::Chain { window, max, guard } => (1, window, max, false, Some(guard)),
+                };
+                let (count, threshold, since) = match guard.flatten() {
+                    None => (-2i64, 0u32, 0u64),
+                    Some(g) => (g.count.map_or(-1, i64::from), g.threshold, g.since),
+                };
+                invocation
+                    .arg(kind)
+                    .arg(reservation::ms(window).max(1))
+                    .arg(max)
+                    .arg(u8::from(backoff))
+                    .arg(count)
+                    .arg(threshold)
+                    .arg(since);
+            }
+            let reply: Vec<i64> = self
+                .bounded("reserve", invocation.invoke_async(&mut conn))
+                .await?;
+            match reply.as_slice() {
+                [0] => Ok(None),
+                [1, limit, by_guard, wait] => Ok(Some(Held {
+                    limit: usize::try_from(*limit - 1).unwrap_or(0),
+                    by_guard: *by_guard == 1,
+                    retry_after: Duration::from_millis(u64::try_from(*wait).unwrap_or(0)),
+                })),
+                other => Err(StoreError {
+                    operation: "reserve",
+                    detail: format!("unexpected reply {other:?}"),
+                }),
+            }
+        }
+        .boxed()
+    }
+
+    fn settle<'a>(&'a self, settle: &'a Settle) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let mut conn = self.manager.clone();
+            let mut invocation = SETTLE.prepare_invoke();
+            for (key, _) in &settle.keys {
+                invocation.key(self.key(key));
+                invocation.key(self.key(&format!("{key}:inflight")));
+            }
+            // Unique per failure: two replicas failing in the same millisecond both count.
+            let member = format!("{}-{}", settle.now, crate::oidc::flow::random_token());
+            invocation
+                .arg(settle.now)
+                .arg(&settle.id)
+                .arg(member)
+                .arg(reservation::MAX_FAILURES_PER_KEY);
+            for (_, outcome) in &settle.keys {
+                let (code, value) = match *outcome {
+                    Outcome::Released => (0, 0),
+                    Outcome::Failed { keep } => (1, reservation::ms(keep).max(1)),
+                    Outcome::Cleared { before } => (2, before),
+                };
+                invocation.arg(code).arg(value);
+            }
+            let _: i64 = self
+                .bounded("settle", invocation.invoke_async(&mut conn))
+                .await?;
             Ok(())
         }
         .boxed()

@@ -38,7 +38,6 @@ async fn each_ad_account_state_gets_its_page_and_never_counts_as_a_wrong_passwor
             "password_must_change",
             "Your password must be changed",
         ),
-        ("775", "account_locked_out", "Your account is locked"),
     ];
     let users = codes
         .iter()
@@ -61,11 +60,52 @@ async fn each_ad_account_state_gets_its_page_and_never_counts_as_a_wrong_passwor
     let metrics = gateway.metrics().await;
     assert!(
         metrics.contains(
-            "freshgate_directory_logins_total{outcome=\"failure\",reason=\"account_locked_out\"} 5"
+            "freshgate_directory_logins_total{outcome=\"failure\",reason=\"account_disabled\"} 5"
         ),
         "{metrics}"
     );
     assert!(!metrics.contains("throttled"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_lockout_ad_tells_whatever_the_password_looks_like_a_wrong_password_unless_shown() {
+    // AD answers data 775 to any password: telling the browser would tell anyone that the name exists
+    // and is locked. The log and the metric say it.
+    let ad = AdStandin::start(vec![agent("locked", "right").bind_code("775")]);
+    let gateway = Gateway::start_yaml(&yaml(&standin_directory(&ad, ""), ""));
+    let response = login(&gateway, ACCOUNT, "locked", "right").await;
+    let (status, body) = page_code(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("The user name or password is not right"),
+        "{body}"
+    );
+    assert!(
+        body.contains("your account may be locked"),
+        "the hint every failure gets: {body}"
+    );
+    assert!(!body.contains("Your account is locked"), "{body}");
+    let unknown = login(&gateway, ACCOUNT, "nobody", "right").await;
+    let (unknown_status, unknown_body) = page_code(unknown).await;
+    assert_eq!(unknown_status, status);
+    assert_eq!(
+        normalized_form(&unknown_body, "nobody"),
+        normalized_form(&body, "locked"),
+        "a locked account's answer is an unknown name's"
+    );
+    assert!(gateway.has_logged("\"reason\":\"account_locked_out\""));
+    assert!(gateway.metrics().await.contains(
+        "freshgate_directory_logins_total{outcome=\"failure\",reason=\"account_locked_out\"} 1"
+    ));
+    // An intranet that chose to show lockouts (directory.show_lockouts) gets the page.
+    let shown = Gateway::start_yaml(&yaml(
+        &standin_directory(&ad, "  show_lockouts: true\n"),
+        "",
+    ));
+    let response = login(&shown, ACCOUNT, "locked", "wrong").await;
+    let (status, body) = page_code(response).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Your account is locked"), "{body}");
 }
 
 #[tokio::test]
@@ -92,6 +132,7 @@ async fn wrong_passwords_are_throttled_below_the_lockout_and_the_user_is_free_af
         assert_eq!(response.status(), 200);
     }
     assert_eq!(ad.binds(&victim), 3);
+    let last_failure = std::time::Instant::now();
     // Three failures: even the right password is held now, and it never reaches AD.
     tokio::time::sleep(Duration::from_millis(4100)).await;
     let response = submit(&browser, &state, "victim", "right").await;
@@ -100,8 +141,17 @@ async fn wrong_passwords_are_throttled_below_the_lockout_and_the_user_is_free_af
     // Another user from the same address is not affected.
     let response = login(&gateway, ACCOUNT, "bystander", "right").await;
     assert_eq!(response.status(), 302);
-    // Once the first failure leaves the 10 s window, the user signs in.
+    // The first failure has left the 10 s window, so the typed name may be tried again; another spelling
+    // of the same entry could be tried at once. But the entry counts as AD does: its failures came
+    // within 10 s of each other, so its count starts again only 10 s after the last one. Until then the
+    // bind is held, and the answer is a wrong password's.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let response = submit(&browser, &state, "victim@corp.example", "right").await;
+    assert_page(response, 200, "The user name or password is not right").await;
+    assert_eq!(ad.binds(&victim), 3, "held without a bind");
+    assert!(gateway.has_logged("\"reason\":\"held_user\""));
+    let free_at = last_failure + Duration::from_millis(10_300);
+    tokio::time::sleep(free_at.saturating_duration_since(std::time::Instant::now())).await;
     let response = submit(&browser, &state, "victim", "right").await;
     assert_eq!(response.status(), 302, "{}", gateway.logs());
     assert!(gateway.has_logged("\"reason\":\"throttled_user\""));

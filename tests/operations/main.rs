@@ -1,6 +1,6 @@
 //! Running freshgate in production: hot reload (SIGHUP and watched files), signing-key rollover, and
 //! replicas sharing the replay guard and the throttle through a real `redis-server` (Debian's package,
-//! started by the tests as a user process).
+//! started by the tests as a user process), whose reservations decide as the in-memory store's do.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -9,6 +9,7 @@ mod drain;
 mod notify;
 mod reload;
 mod replicas;
+mod reservations;
 mod rollover;
 
 use std::path::PathBuf;

@@ -221,7 +221,9 @@ impl SambaDc {
             .prefix("freshgate-samba-")
             .tempdir()
             .expect("a temporary directory");
-        let dir = tmp.path().join("dc");
+        // The temporary directory is the DC's own, which the script removes on exit (the shared DC is a
+        // static that is never dropped).
+        let dir = tmp.path().to_path_buf();
         let template = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("samba-dc-template");
         let mut command = Command::new("bash");
         command
@@ -233,7 +235,7 @@ impl SambaDc {
             .args(["--exit-on-stdin-close", "--remove-dir-on-exit"]);
         let script = Script::start(
             command,
-            &tmp.path().join("dc.stderr"),
+            &tmp.path().with_extension("stderr"),
             "tests/samba/dc.sh",
             "Debian: apt-get install samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils; \
              run as root (ports 88 and 389)",

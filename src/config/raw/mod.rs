@@ -167,6 +167,7 @@ pub struct RawDirectory {
     pub nested_groups: Field<String>,
     pub timeout: Field<String>,
     pub throttle: Field<RawThrottle>,
+    pub show_lockouts: Field<String>,
     pub kerberos: Field<RawKerberos>,
 }
 

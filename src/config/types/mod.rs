@@ -210,6 +210,9 @@ pub struct Directory {
     /// Bounds connecting, binding and each search.
     pub timeout: Duration,
     pub throttle: Throttle,
+    /// Tell the browser "your account is locked" (AD answers that whatever the password, so anyone who
+    /// types the name learns it exists and is locked); `false`: it looks like a wrong password.
+    pub show_lockouts: bool,
     /// Silent Windows login (Kerberos over HTTP Negotiate) for the directory's users; `None`: passwords only.
     pub kerberos: Option<Kerberos>,
 }

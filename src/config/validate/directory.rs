@@ -175,6 +175,7 @@ impl Validator {
             " (a login page waits this long for the directory)",
         );
         let throttle = self.throttle(raw.throttle.set().unwrap_or(&RawThrottle::default()));
+        let show_lockouts = self.bool("directory.show_lockouts", &raw.show_lockouts, false);
         let kerberos = match &raw.kerberos {
             Field::Absent => Some(None),
             Field::Invalid => None,
@@ -194,6 +195,7 @@ impl Validator {
             nested_groups: nested_groups?,
             timeout: timeout?,
             throttle: throttle?,
+            show_lockouts: show_lockouts?,
             kerberos: kerberos?,
         })
     }

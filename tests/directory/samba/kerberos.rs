@@ -19,23 +19,9 @@ use crate::support::{FRESHWORKS_REDIRECT, Gateway};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// The `directory` section for the Samba DC over LDAPS, as for a real domain (the in-chain matching
-/// rule for nested groups, AD's default).
-fn samba_directory(dc: &SambaDc) -> String {
-    format!(
-        "  url: {}\n  ca_file: {}\n  bind_dn: \"{}\"\n  bind_password: {}\n  base_dn: \"{}\"\n  \
-         kind: active_directory\n  timeout: 3s\n",
-        dc.ldaps_url,
-        dc.ca_file.display(),
-        dc.bind_dn,
-        dc.bind_password,
-        dc.base_dn
-    )
-}
-
 /// A gateway on the Samba DC with its keytab (`HTTP/sso.freshgate.test@CORP.EXAMPLE`), `top` added.
 fn samba_gateway(dc: &SambaDc, top: &str) -> (Gateway, String) {
-    let yaml = kerberos_yaml(dc, &samba_directory(dc), "", top);
+    let yaml = kerberos_yaml(dc, &super::samba_directory(dc, ""), "", top);
     (Gateway::start_yaml(&yaml), yaml)
 }
 
@@ -129,7 +115,7 @@ async fn ntlm_altered_tokens_and_tickets_for_another_service_get_the_form_again(
     let yaml = yaml(
         &format!(
             "{}  kerberos:\n    keytab_file: {}\n",
-            samba_directory(dc),
+            super::samba_directory(dc, ""),
             keytab.display()
         ),
         "",
@@ -267,7 +253,7 @@ async fn a_password_change_of_the_service_account_is_named_a_stale_keytab_and_a_
     let yaml = yaml(
         &format!(
             "{}  kerberos:\n    keytab_file: {}\n    service_principal: {spn}@{}\n",
-            samba_directory(dc),
+            super::samba_directory(dc, ""),
             keytab.display(),
             dc.realm
         ),

@@ -42,6 +42,10 @@ fn a_directory_only_gateway_needs_no_upstream_and_gets_active_directory_defaults
     assert_eq!(directory.timeout, Duration::from_secs(5));
     assert_eq!(directory.throttle.max_failures, 3);
     assert_eq!(directory.throttle.window, Duration::from_secs(300));
+    assert!(
+        !directory.show_lockouts,
+        "lockouts look like wrong passwords by default"
+    );
     assert_eq!(directory.bind_password.expose(), "svc-password");
     assert!(
         directory
@@ -91,6 +95,7 @@ fn every_directory_problem_is_reported_at_once_with_its_key() {
   nested_groups: deep
   timeout: 2h
   throttle: {{ max_failures: 0, window: 1s }}
+  show_lockouts: sometimes
 freshworks:
   signing_key_file: signing.key
   accounts:
@@ -115,6 +120,7 @@ freshworks:
         "directory.timeout",
         "directory.throttle.max_failures",
         "directory.throttle.window",
+        "directory.show_lockouts",
         "freshworks.accounts.1.login",
     ] {
         assert!(found.contains(&key), "{key} not reported:\n{errors}");
