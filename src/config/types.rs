@@ -334,6 +334,10 @@ pub struct Freshworks {
     pub claims: ClaimMap,
 }
 
+/// Longest account id accepted. Freshworks' ids are numbers (`12344`); the id rides in every pending-login
+/// cookie, which must stay under browsers' 4 KiB per cookie with everything else at its largest.
+pub const MAX_ACCOUNT_ID_BYTES: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: String,

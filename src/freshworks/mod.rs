@@ -15,6 +15,7 @@ pub mod login;
 mod logout;
 mod password;
 pub mod pending;
+pub mod pending_format;
 pub mod pending_list;
 
 use std::sync::Arc;
