@@ -80,32 +80,41 @@ async fn email_verified_as_the_string_true_counts_as_not_verified_from_every_sou
     let provider = MaliciousProvider::start();
     let gateway = Gateway::start(&provider.setup_with_webchat());
     gateway.wait_ready().await;
-    // In the ID token: the typed ID token parser refuses the token.
-    provider.craft(Crafted {
-        id_token: object(json!({"email_verified": "true"})),
-        userinfo: None,
-    });
-    let (url, response) = sign_in(&gateway).await;
-    assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
-    assert_eq!(response.status(), 502);
-
-    // From userinfo, about the ID token's own address: not a boolean, so not verified.
-    provider.craft(Crafted {
-        id_token: object(json!({"email_verified": null})),
-        userinfo: Some(
-            json!({"sub": SUBJECT, "email": "eve@example.com", "email_verified": "true"}),
-        ),
-    });
-    let (url, response) = sign_in(&gateway).await;
-    assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
-    assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("Your email address is not verified")
-    );
+    // In the ID token, and from userinfo about the ID token's own address: not a boolean, so not verified,
+    // with the same page, status and reason either way.
+    let refusals = "freshgate_logins_total{outcome=\"failure\",reason=\"email_not_verified\"}";
+    for (i, crafted) in [
+        Crafted {
+            id_token: object(json!({"email_verified": "true"})),
+            userinfo: None,
+        },
+        Crafted {
+            id_token: object(json!({"email_verified": null})),
+            userinfo: Some(
+                json!({"sub": SUBJECT, "email": "eve@example.com", "email_verified": "true"}),
+            ),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        provider.craft(crafted);
+        let (url, response) = sign_in(&gateway).await;
+        assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
+        assert_eq!(response.status(), 403, "{}", gateway.logs());
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Your email address is not verified")
+        );
+        let metrics = gateway.metrics().await;
+        assert!(
+            metrics.contains(&format!("{refusals} {}", i + 1)),
+            "{metrics}"
+        );
+    }
 
     // In an access token for Web Chat.
     let mut claims = provider.access_token_claims();
@@ -120,6 +129,29 @@ async fn email_verified_as_the_string_true_counts_as_not_verified_from_every_sou
     claims["email_verified"] = json!(true);
     let (status, body) = webchat_token(&gateway, &provider.sign_access_token(&claims)).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// The gateway reads the profile claims from the ID token itself (so that `email_verified: "true"` gets the
+/// same refusal everywhere), but the provider's signature still covers them: one changed after signing voids
+/// the token.
+#[tokio::test]
+async fn a_profile_claim_changed_after_signing_voids_the_id_token() {
+    let provider = MaliciousProvider::start();
+    let gateway = Gateway::start(&provider.setup());
+    gateway.wait_ready().await;
+    for altered in [
+        json!({"email": "alice@example.com"}),
+        json!({"email_verified": "true"}),
+        json!({"name#de": "Alice"}),
+    ] {
+        provider.alter_after_signing(object(altered.clone()));
+        let (url, response) = sign_in(&gateway).await;
+        assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{altered}: {url}");
+        assert_eq!(response.status(), 502, "{altered}");
+    }
+    provider.alter_after_signing(Map::new());
+    let (url, _) = sign_in(&gateway).await;
+    assert!(url.starts_with(FRESHWORKS_REDIRECT), "{url}");
 }
 
 #[tokio::test]
