@@ -148,10 +148,30 @@ impl Shared {
         }
     }
 
+    /// Spends `key` for `ttl`: `Ok(false)` when it was spent before (a replay).
+    ///
+    /// With a shared store, this replica's memory records every key the replica spends as well, before the
+    /// store is asked: a key this replica spent is refused without asking, so with `fail_open` an outage
+    /// falls back to a memory that knows what this replica spent before it began, and a store that lost its
+    /// data (restarted empty) cannot make this replica accept a key twice.
     pub async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, Unavailable> {
+        if self.store.kind() == MemoryStore::KIND {
+            return self
+                .outcome("first_use", self.store.first_use(key, ttl).await)
+                .map_err(Unavailable);
+        }
+        if !self.fallback.spend(key, ttl) {
+            return Ok(false);
+        }
         match self.outcome("first_use", self.store.first_use(key, ttl).await) {
             Ok(first) => Ok(first),
-            Err(e) => self.fall_back(e, self.fallback.first_use(key, ttl)).await,
+            Err(error) => match self.on_error {
+                OnStoreError::FailClosed => Err(Unavailable(error)),
+                OnStoreError::FailOpen => {
+                    warn!(error = %error, "shared store unreachable: using this replica's memory (store.on_error: fail_open)");
+                    Ok(true)
+                }
+            },
         }
     }
 

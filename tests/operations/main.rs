@@ -8,6 +8,7 @@ mod support;
 mod reload;
 mod replicas;
 mod rollover;
+mod store;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

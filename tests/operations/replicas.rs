@@ -55,7 +55,7 @@ async fn a_callback_replayed_on_the_other_replica_is_refused() {
 }
 
 /// The directory gateway of `tests/directory`, with a store.
-fn directory_yaml(ad: &AdStandin, store: &str) -> String {
+pub fn directory_yaml(ad: &AdStandin, store: &str) -> String {
     format!(
         "listen: 127.0.0.1:0\npublic_url: {}\nadmin_listen: 127.0.0.1:0\nlog: {{ format: json, level: info }}\n\
          store: {store}\nreload: {{ poll_interval: off }}\n\
@@ -75,7 +75,7 @@ fn directory_yaml(ad: &AdStandin, store: &str) -> String {
 }
 
 /// Posts a wrong (or right) password for `user` through `gateway`'s form; the response status.
-async fn try_password(gateway: &Gateway, user: &str, password: &str) -> u16 {
+pub async fn try_password(gateway: &Gateway, user: &str, password: &str) -> u16 {
     let browser = gateway.browser();
     let response = browser
         .get(&browser.url("/sso/jwt/login?client_id=1&state=s&nonce=n"))
