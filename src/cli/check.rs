@@ -273,7 +273,7 @@ async fn check_store(settings: &crate::config::StoreSettings, report: &mut Repor
     };
     match store.ping().await {
         Ok(()) => report.ok.push(format!(
-            "shared store answers (keys prefixed `{}`)",
+            "shared store keeps what it is told: a value written was read back (keys prefixed `{}`)",
             redis.key_prefix
         )),
         Err(e) => report.problems.push(format!(

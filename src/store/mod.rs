@@ -64,7 +64,7 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
     /// Forgets the failures under `key`.
     fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Whether the store answers.
+    /// Whether the store works: for a shared store, a value written and read back, not just an answer.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// `memory` or `redis`, for logs and readiness.
     fn kind(&self) -> &'static str;

@@ -245,7 +245,10 @@ fn check_pings_the_store_and_names_the_fix_when_it_does_not_answer() {
         )
     };
     let (code, text) = check();
-    assert!(text.contains("shared store answers"), "{text}");
+    assert!(
+        text.contains("shared store keeps what it is told"),
+        "{text}"
+    );
     assert_eq!(code, Some(0), "{text}");
     redis.stop();
     let (code, text) = check();
@@ -254,4 +257,17 @@ fn check_pings_the_store_and_names_the_fix_when_it_does_not_answer() {
         text.contains("store: ") && text.contains("fix: check store.url"),
         "{text}"
     );
+    // Something that answers but is not a store (a stand-in: no real Redis answers `+OK` to everything).
+    let fake = crate::support::always_ok::AlwaysOk::start();
+    std::fs::write(
+        &config,
+        directory_yaml(
+            &ad,
+            &format!("{{ url: \"{}\", timeout: 300ms }}", fake.url()),
+        ),
+    )
+    .unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("a value written was not read back"), "{text}");
 }

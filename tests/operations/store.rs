@@ -1,10 +1,11 @@
 //! The shared store's failure modes on one replica: an outage with `store.on_error: fail_open` (a real
-//! `redis-server`, stopped mid-test).
+//! `redis-server`, stopped mid-test), and a server whose answers are not a store's (`always_ok`).
 
 use std::time::{Duration, Instant};
 
-use crate::replicas::directory_yaml;
+use crate::replicas::{directory_yaml, try_password};
 use crate::support::ad_standin::{AdStandin, StandinUser};
+use crate::support::always_ok::AlwaysOk;
 use crate::support::redis::Redis;
 use crate::support::{self, Browser, FRESHWORKS_REDIRECT, Gateway, PUBLIC_ORIGIN};
 
@@ -106,4 +107,53 @@ async fn with_fail_open_a_form_spent_before_an_outage_is_refused_on_the_same_rep
     store_becomes(&gateway, "ok").await;
     assert_replay_refused(post_form(&gateway, &before, &before_cookie).await).await;
     assert_replay_refused(post_form(&gateway, &during, &during_cookie).await).await;
+}
+
+#[tokio::test]
+async fn a_store_that_answers_ok_to_everything_is_not_ready_and_lets_no_login_through() {
+    let fake = AlwaysOk::start();
+    let ad = directory();
+    let gateway = Gateway::start_yaml(&directory_yaml(&ad, &store(&fake.url(), "fail_closed")));
+    // Readiness writes a value and reads it back: `+OK` is not the value.
+    let ready = store_becomes(&gateway, "not ready").await;
+    assert_eq!(ready["ready"], false, "{ready}");
+    // A login with the right password, and one with a wrong one: neither the replay guard's nor the
+    // throttle's replies are believed, so both get the page for an unavailable store.
+    let (state, cookie) = open_form(&gateway).await;
+    let response = post_form(&gateway, &state, &cookie).await;
+    assert_eq!(response.status(), 503, "{}", gateway.logs());
+    assert_eq!(try_password(&gateway, "jdoe", "wrong").await, 503);
+    let metrics = gateway.metrics().await;
+    for operation in ["ping", "failures"] {
+        assert!(
+            metrics.contains(&format!(
+                "freshgate_store_errors_total{{operation=\"{operation}\"}}"
+            )),
+            "{operation}: {metrics}"
+        );
+    }
+    assert!(metrics.contains("freshgate_store_up 0"), "{metrics}");
+    assert!(
+        gateway.has_logged("not what a Redis store answers"),
+        "{}",
+        gateway.logs()
+    );
+    assert!(fake.commands() > 0);
+}
+
+#[tokio::test]
+async fn with_fail_open_a_store_that_answers_ok_to_everything_falls_back_to_this_replicas_memory() {
+    let fake = AlwaysOk::start();
+    let ad = directory();
+    let gateway = Gateway::start_yaml(&directory_yaml(&ad, &store(&fake.url(), "fail_open")));
+    let ready = store_becomes(&gateway, "degraded").await;
+    assert_eq!(ready["ready"], true, "{ready}");
+    let (state, cookie) = open_form(&gateway).await;
+    assert_signed_in(post_form(&gateway, &state, &cookie).await).await;
+    assert_replay_refused(post_form(&gateway, &state, &cookie).await).await;
+    let metrics = gateway.metrics().await;
+    assert!(
+        metrics.contains("freshgate_store_errors_total{operation=\"first_use\"} 1"),
+        "{metrics}"
+    );
 }

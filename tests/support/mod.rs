@@ -10,9 +10,12 @@
 //! - `kdc`: the test KDC (Debian's MIT krb5kdc with a throwaway realm, tests/krb5/kdc.sh).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
+//! - `redis`: Debian's `redis-server`; `always_ok`: a server that answers `+OK` to every command, which no
+//!   real Redis does.
 #![allow(dead_code)]
 
 pub mod ad_standin;
+pub mod always_ok;
 pub mod faulty;
 pub mod kdc;
 pub mod lenient_upstream;
