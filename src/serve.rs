@@ -139,14 +139,8 @@ pub fn log_warnings(config: &Config) {
 /// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     log_warnings(&config);
-    let mut random_cookie_key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut random_cookie_key)
-        .expect("the system random number generator works");
     let metrics = Arc::new(Metrics::new());
-    let process = Process {
-        metrics: metrics.clone(),
-        random_cookie_key,
-    };
+    let process = Process::new(metrics.clone(), &config.limits);
     let (listen, admin_listen, limits, trusted) = (
         config.listen,
         config.admin_listen,

@@ -71,6 +71,8 @@ pub struct Parts {
     pub forwarding: Forwarding,
     pub store: Arc<crate::store::Shared>,
     pub metrics: Arc<Metrics>,
+    /// The process's Web Chat userinfo budget (it outlives reloads).
+    pub opaque_lookups: Arc<crate::webchat::limit::Bucket>,
 }
 
 impl Sso {
@@ -84,6 +86,7 @@ impl Sso {
             forwarding,
             store,
             metrics,
+            opaque_lookups,
         } = parts;
         let cookies = CookieJar::new(&cookie_key, config.public_is_https());
         // Validation requires `upstream` with `webchat`.
@@ -93,6 +96,7 @@ impl Sso {
                 &cookie_key,
                 provider.clone(),
                 metrics.clone(),
+                opaque_lookups,
             )),
             _ => None,
         };

@@ -23,9 +23,10 @@ use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
 use crate::oidc::{Backchannel, Provider};
 use crate::proxy::client::client_tls_config;
-use crate::proxy::{Forwarding, Passthrough};
+use crate::proxy::{Forwarding, Passthrough, UpstreamLimits};
 use crate::server::tls;
 use crate::store::Shared;
+use crate::webchat::limit::Bucket;
 
 pub struct Snapshot {
     pub config: Arc<Config>,
@@ -50,12 +51,36 @@ pub struct Snapshot {
     directory_files: (Option<Vec<u8>>, Option<Vec<u8>>),
 }
 
-/// What lives for the whole process and every snapshot shares.
+/// What lives for the whole process and every snapshot shares. Whatever bounds work in flight lives here,
+/// not in a snapshot: requests in flight on the snapshot a reload replaced still hold their places, so a
+/// reload never lets as many again through.
 pub struct Process {
     pub metrics: Arc<Metrics>,
     /// The cookie key used when the configuration has none: made once, so a reload keeps logins in
     /// flight working.
     pub random_cookie_key: [u8; 32],
+    /// `limits.max_upstream_requests` and `limits.max_upstream_connections` (the per-connection limit
+    /// and the connection caps belong to the listener, which reloads do not touch).
+    pub upstream_limits: UpstreamLimits,
+    /// The Web Chat userinfo budget for opaque tokens (`webchat::limit`).
+    pub opaque_lookups: Arc<Bucket>,
+}
+
+impl Process {
+    pub fn new(metrics: Arc<Metrics>, limits: &crate::config::Limits) -> Process {
+        let mut random_cookie_key = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut random_cookie_key)
+            .expect("the system random number generator works");
+        Process {
+            metrics,
+            random_cookie_key,
+            upstream_limits: UpstreamLimits::new(limits),
+            opaque_lookups: Arc::new(Bucket::new(
+                crate::webchat::limit::OPAQUE_LOOKUP_BURST,
+                crate::webchat::limit::OPAQUE_LOOKUPS_PER_SECOND,
+            )),
+        }
+    }
 }
 
 impl Snapshot {
@@ -186,7 +211,7 @@ impl Snapshot {
             Passthrough::new(
                 upstream,
                 config.limits.idle_timeout,
-                config.limits.max_upstream_requests,
+                process.upstream_limits.clone(),
                 config.limits.max_upstream_connections,
                 forwarding.clone(),
                 client_tls,
@@ -207,6 +232,7 @@ impl Snapshot {
                 forwarding: forwarding.clone(),
                 store: store.clone(),
                 metrics: metrics.clone(),
+                opaque_lookups: process.opaque_lookups.clone(),
             })
         });
         Ok(Snapshot {

@@ -233,3 +233,46 @@ async fn junk_bearer_tokens_cost_the_provider_a_bounded_number_of_userinfo_calls
         assert_eq!(busy.headers()["retry-after"], "1");
     }
 }
+
+/// The userinfo budget is the process's: a reload (which builds the Web Chat routes anew) does not refill it.
+#[tokio::test]
+async fn a_reload_does_not_refill_the_userinfo_budget_for_junk_tokens() {
+    let provider = MaliciousProvider::start();
+    let gateway = Gateway::start(&provider.setup_with_webchat());
+    gateway.wait_ready().await;
+    let flood = |round: usize| {
+        let gateway = &gateway;
+        async move {
+            let requests = (0..40)
+                .map(|i| async move { webchat_token(gateway, &format!("junk-{round}-{i}")).await });
+            futures_util::future::join_all(requests).await
+        }
+    };
+    flood(0).await;
+    let spent = std::time::Instant::now();
+    let before = provider.userinfo_calls();
+    assert!(before >= 20, "the burst was used: {before}");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &gateway.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        crate::raw::metric_reaches(
+            &gateway,
+            "freshgate_config_reloads_total{result=\"success\"} 1"
+        )
+        .await,
+        "{}",
+        gateway.logs()
+    );
+    flood(1).await;
+    // Only what the bucket refilled since it was emptied (10 a second), not a new burst of 20.
+    let elapsed = spent.elapsed().as_secs_f64();
+    let calls = provider.userinfo_calls() - before;
+    let bound = 10.0 * elapsed + 1.0;
+    assert!(
+        (calls as f64) <= bound,
+        "{calls} userinfo calls after the reload in {elapsed:.2} s (bound {bound:.1})"
+    );
+}
