@@ -139,6 +139,7 @@ pub fn log_warnings(config: &Config) {
 /// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
     log_warnings(&config);
+    crate::server::open_files::raise(&config.limits);
     let metrics = Arc::new(Metrics::new());
     let process = Process::new(metrics.clone(), &config.limits);
     let (listen, admin_listen, limits, trusted) = (

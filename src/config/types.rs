@@ -135,7 +135,8 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
-            max_connections_per_ip: 512,
+            // Off: a helpdesk behind one NAT address opens thousands (README, Behaviour worth knowing).
+            max_connections_per_ip: 0,
             max_connection_age: Duration::from_secs(3600),
             max_concurrent_streams: 100,
             max_upstream_requests: 1024,

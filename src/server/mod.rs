@@ -12,6 +12,7 @@
 //! `limits.idle_timeout`, and an age of at most `limits.max_connection_age`.
 
 pub mod idle;
+pub mod open_files;
 pub mod per_ip;
 pub mod reclaim;
 pub mod requests;

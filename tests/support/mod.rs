@@ -278,13 +278,27 @@ impl Gateway {
     }
 
     pub fn start_yaml(yaml: &str) -> Gateway {
+        Gateway::start_yaml_through(yaml, &[])
+    }
+
+    /// `start_yaml`, with the binary started by the command `wrapper` (e.g. `prlimit --nofile=…`), which
+    /// must run it in its own process (exec), so that the pid is the gateway's.
+    pub fn start_yaml_through(yaml: &str, wrapper: &[&str]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gateway.yaml");
         std::fs::File::create(&config)
             .unwrap()
             .write_all(yaml.as_bytes())
             .unwrap();
-        let mut child = Command::new(binary())
+        let mut command = match wrapper.split_first() {
+            None => Command::new(binary()),
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+        };
+        let mut child = command
             .args(["serve", "-c"])
             .arg(&config)
             .env_remove("FRESHGATE_LOG")
