@@ -110,13 +110,19 @@ impl Snapshot {
                 load_key(
                     "freshworks.signing_key_file",
                     &freshworks.signing_key_file,
+                    &config.public_url,
                     &mut problems,
                 ),
                 freshworks
                     .next_signing_key_file
                     .as_deref()
                     .and_then(|path| {
-                        load_key("freshworks.next_signing_key_file", path, &mut problems)
+                        load_key(
+                            "freshworks.next_signing_key_file",
+                            path,
+                            &config.public_url,
+                            &mut problems,
+                        )
                     }),
             ),
         };
@@ -302,12 +308,23 @@ impl Snapshot {
     }
 }
 
-fn load_key(key: &str, path: &Path, problems: &mut Vec<String>) -> Option<SigningKey> {
+/// Loads the signing key set by `key`; a key committed to freshgate's repository is refused unless
+/// `public_url` is local (`keys::committed`).
+fn load_key(
+    key: &str,
+    path: &Path,
+    public_url: &url::Url,
+    problems: &mut Vec<String>,
+) -> Option<SigningKey> {
     if let Some(warning) = permission_warning(path) {
         warn!("{warning}");
     }
     match SigningKey::load(path) {
         Ok(signing_key) => {
+            if let Some(problem) = crate::keys::committed::refusal(key, &signing_key, public_url) {
+                problems.push(problem);
+                return None;
+            }
             info!(key, bits = signing_key.bits(), key_id = %signing_key.key_id(), "signing key loaded; probe signature verified");
             Some(signing_key)
         }
