@@ -118,7 +118,7 @@ impl Shared {
     pub fn health(&self) -> Option<String> {
         (!self.healthy.load(Ordering::Relaxed)).then(|| {
             format!(
-                "the shared store ({}) is unreachable; logins {}",
+                "the shared store ({}) is unreachable or does not answer as a store does; logins {}",
                 self.store.kind(),
                 match self.on_error {
                     OnStoreError::FailClosed =>
@@ -232,7 +232,7 @@ impl Shared {
                 self.metrics.store_error(operation);
                 self.metrics.store_up(false);
                 if self.healthy.swap(false, Ordering::Relaxed) {
-                    warn!(store = self.store.kind(), error = %e, "the shared store is unreachable");
+                    warn!(store = self.store.kind(), error = %e, "the shared store is unreachable or does not answer as a store does");
                 }
             }
         }

@@ -72,12 +72,13 @@ async fn readiness(gateway: &Gateway) -> serde_json::Value {
         .unwrap()
 }
 
-/// Waits until readiness says `store` is `state`.
+/// Waits until readiness says `store` is `state`, with the directory ready (so that what readiness says
+/// as a whole is about the store).
 async fn store_becomes(gateway: &Gateway, state: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let ready = readiness(gateway).await;
-        if ready["checks"]["store"] == state {
+        if ready["checks"]["store"] == state && ready["checks"]["directory"] == "ok" {
             return ready;
         }
         assert!(Instant::now() < deadline, "{ready}\n{}", gateway.logs());
@@ -117,6 +118,12 @@ async fn a_store_that_answers_ok_to_everything_is_not_ready_and_lets_no_login_th
     // Readiness writes a value and reads it back: `+OK` is not the value.
     let ready = store_becomes(&gateway, "not ready").await;
     assert_eq!(ready["ready"], false, "{ready}");
+    assert!(
+        ready["reasons"][0]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("the shared store (redis)")),
+        "{ready}"
+    );
     // A login with the right password, and one with a wrong one: neither the replay guard's nor the
     // throttle's replies are believed, so both get the page for an unavailable store.
     let (state, cookie) = open_form(&gateway).await;
