@@ -71,7 +71,6 @@ fn lenient_text(path: &str) -> Option<String> {
 /// with two dots or more it is read as `..` (a server that keeps it routes it as a name, which only makes
 /// this reading stricter), with one as `.`.
 fn trimmed(segment: &str) -> &str {
-    let blank = |c: char| c.is_whitespace() || c.is_control();
     if segment.chars().all(|c| c == '.' || blank(c)) {
         return match segment.matches('.').count() {
             0 => "",
@@ -105,10 +104,29 @@ fn fold(c: char) -> char {
     }
 }
 
+/// A segment without its path parameters or what follows a NUL.
+fn cut(segment: &str) -> &str {
+    segment.split([';', '\0']).next().unwrap_or("")
+}
+
+/// A character a trimming server drops at a segment's ends (see [`trimmed`]); NUL is one of them.
+fn blank(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
+}
+
 /// The segments of [`lenient_text`], each without its path parameters or what follows a NUL, trimmed.
 fn segments(text: &str) -> impl Iterator<Item = &str> {
-    text.split('/')
-        .map(|segment| trimmed(segment.split([';', '\0']).next().unwrap_or("")))
+    text.split('/').map(|segment| trimmed(cut(segment)))
+}
+
+/// The readings of one segment that servers can disagree on: cut at a `;` or NUL then trimmed, or trimmed
+/// first (Java's `trim` drops NUL and every control character at the ends: `\0\0sso` is `sso` to a server
+/// that trims and the empty segment to one that stops at the NUL) then cut and trimmed.
+fn readings(segment: &str) -> [&str; 2] {
+    [
+        trimmed(cut(segment)),
+        trimmed(cut(segment.trim_matches(blank))),
+    ]
 }
 
 /// The path as a lenient server would route it: compatibility-normalised and percent-decoded (repeatedly),
@@ -147,7 +165,9 @@ pub fn normalize(path: &str) -> Cow<'_, str> {
 /// character on Unix) routes it as `/sso/..\x`. So the question is asked of the most lenient reading's
 /// segments before dot segments are resolved: can an `sso` segment end up first? Only if it is the first
 /// real segment, or if a `..` comes before it. Every server reads a subset of these separators and dot
-/// segments, so a server can only pop segments with a `..` that this reading has too.
+/// segments, so a server can only pop segments with a `..` that this reading has too. Where servers can
+/// read one segment two ways ([`readings`]), each way counts: it may be `sso`, it may be `..`, and it is a
+/// real segment only when it is one either way.
 pub fn may_reach_sso(path: &str) -> bool {
     let Some(text) = lenient_text(path) else {
         // Plain: the path is routed as written.
@@ -155,12 +175,16 @@ pub fn may_reach_sso(path: &str) -> bool {
     };
     let mut real_before = false;
     let mut dot_dot_before = false;
-    for segment in segments(&text) {
-        match segment {
-            "" | "." => {}
-            ".." => dot_dot_before = true,
-            "sso" if !real_before || dot_dot_before => return true,
-            _ => real_before = true,
+    for segment in text.split('/') {
+        let readings = readings(segment);
+        if readings.contains(&"sso") && (!real_before || dot_dot_before) {
+            return true;
+        }
+        if readings.contains(&"..") {
+            dot_dot_before = true;
+        }
+        if readings.iter().all(|r| !matches!(*r, "" | "." | "..")) {
+            real_before = true;
         }
     }
     false
@@ -250,6 +274,11 @@ mod tests {
             "/x/..%20/sso",
             "/x/...\\sso",
             "/x/..%09./sso",
+            // Found by the `path` fuzz target: a server that trims drops the NULs, one that stops at a NUL
+            // keeps nothing of the segment.
+            "/%00%00sso%0A/0A/x",
+            "/\0sso",
+            "/x/%00..%00/sso",
             // Unicode compatibility forms (NFKC, Windows' best-fit mappings): fullwidth letters, raw and
             // percent-encoded, fullwidth capitals and solidus, a two-dot leader, a fullwidth `%`.
             "/\u{ff53}so/jwt/login",
