@@ -134,6 +134,13 @@ fn admit(
     {
         return Err(Refusal::MisdirectedRequest);
     }
+    // The declared length (`Content-Length`, as hyper read and checked it) is known before any of the body
+    // arrives: waiting for a body the route would refuse lets a client hold the request open at will.
+    if let Some(limit) = route.max_body_bytes()
+        && http_body::Body::size_hint(request.body()).lower() > limit
+    {
+        return Err(Refusal::BodyTooLarge);
+    }
     Ok((route, host))
 }
 
@@ -225,8 +232,21 @@ fn refusal_page(refusal: Refusal, headers: &HeaderMap, id: RequestId) -> Respons
             "It spells one of the sign-in gateway's own addresses differently (case, encoding, extra slashes or dots), so it is not served.",
         )
         .advice("Start from your Freshworks portal's login page, or type the address exactly as it was given to you."),
+        Refusal::BodyTooLarge => Page::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            refusal.name(),
+            "This request is too large",
+            "It carries more data than any of the sign-in gateway's pages takes.",
+        )
+        .advice("Start from your Freshworks portal's login page."),
     };
     let mut response = page.render(headers, id);
+    if refusal == Refusal::BodyTooLarge {
+        // The body is not read: the connection cannot carry another request after it (RFC 9112 §9.6).
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if refusal == Refusal::ConnectMethod {
         response.headers_mut().insert(
             http::header::ALLOW,

@@ -22,34 +22,50 @@ impl Sealer {
 
     /// Encrypts `value` as JSON, bound to `name`.
     pub fn seal<T: Serialize>(&self, name: &str, value: &T) -> String {
+        self.seal_bytes(
+            name,
+            serde_json::to_vec(value).expect("a sealed value serialises"),
+        )
+    }
+
+    /// Encrypts `plain` (a value's own encoding, e.g. the pending login's binary layout), bound to `name`.
+    pub fn seal_bytes(&self, name: &str, mut plain: Vec<u8>) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).expect("the system random number generator works");
-        let mut data = serde_json::to_vec(value).expect("a sealed value serialises");
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(name.as_bytes()),
-                &mut data,
+                &mut plain,
             )
             .expect("sealing a small value cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
+        let mut out = Vec::with_capacity(NONCE_LEN + plain.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&plain);
         URL_SAFE_NO_PAD.encode(out)
     }
 
-    /// Decrypts a value sealed under `name`. `None`: forged, tampered, moved from another name, or sealed
-    /// with another key.
+    /// Decrypts a JSON value sealed under `name`. `None`: forged, tampered, moved from another name, or
+    /// sealed with another key.
     pub fn open<T: DeserializeOwned>(&self, name: &str, sealed: &str) -> Option<T> {
+        serde_json::from_slice(&self.open_bytes(name, sealed)?).ok()
+    }
+
+    /// Decrypts the bytes sealed under `name` (see `open`).
+    pub fn open_bytes(&self, name: &str, sealed: &str) -> Option<Vec<u8>> {
         let mut raw = URL_SAFE_NO_PAD.decode(sealed.trim()).ok()?;
         if raw.len() < NONCE_LEN {
             return None;
         }
         let nonce = Nonce::try_assume_unique_for_key(&raw[..NONCE_LEN]).ok()?;
-        let plain = self
+        let plain_len = self
             .key
             .open_in_place(nonce, Aad::from(name.as_bytes()), &mut raw[NONCE_LEN..])
-            .ok()?;
-        serde_json::from_slice(plain).ok()
+            .ok()?
+            .len();
+        raw.drain(..NONCE_LEN);
+        raw.truncate(plain_len);
+        Some(raw)
     }
 }
 

@@ -147,25 +147,28 @@ fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
-pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
-    for warning in crate::config::warnings(&config) {
+/// Logs each setting that works but weakens the gateway (`config::warnings`, the same list `check` prints),
+/// with its key and fix: at start-up, and again whenever a reload applies a configuration, so that a reload
+/// to weaker settings is never silent.
+pub fn log_warnings(config: &Config) {
+    for warning in crate::config::warnings(config) {
         warn!(key = %warning.key, "{warning}");
     }
     if config.session.cookie_key.is_none() {
         warn!(
+            key = "session.cookie_key_file",
             "session.cookie_key_file is not set: using a random cookie key for this process; logins in flight \
              break when it restarts, and replicas cannot finish each other's logins"
         );
     }
-    let mut random_cookie_key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut random_cookie_key)
-        .expect("the system random number generator works");
+}
+
+/// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
+pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
+    log_warnings(&config);
+    crate::server::open_files::raise(&config.limits);
     let metrics = Arc::new(Metrics::new());
-    let process = Process {
-        metrics: metrics.clone(),
-        random_cookie_key,
-    };
+    let process = Process::new(metrics.clone(), &config.limits);
     let (listen, admin_listen, limits, trusted) = (
         config.listen,
         config.admin_listen,

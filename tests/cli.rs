@@ -197,6 +197,50 @@ fn keygen_writes_a_private_key_readable_only_by_its_owner_and_never_overwrites()
 }
 
 #[test]
+fn keygen_makes_missing_directories_for_its_owner_or_says_which_it_cannot_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("etc/freshgate/freshworks-signing.key");
+    let output = freshgate(&["keygen", "--out", key.to_str().unwrap()]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    for made in ["etc", "etc/freshgate"] {
+        let made = dir.path().join(made);
+        assert!(
+            out.contains(&format!(
+                "Made the directory {} (mode 0700)",
+                made.display()
+            )),
+            "{out}"
+        );
+        assert_eq!(
+            std::fs::metadata(&made).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // sysfs refuses every mkdir, even root's: the refusal names the directory, where and why.
+    let output = freshgate(&["keygen", "--out", "/sys/freshgate-keygen-test/keys/k.key"]);
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(
+        out.contains("the directory /sys/freshgate-keygen-test does not exist, and it cannot be made in /sys: permission denied"),
+        "{out}"
+    );
+    // A file where a directory should be.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let output = freshgate(&["keygen", "--out", file.join("k.key").to_str().unwrap()]);
+    assert!(
+        text(&output).contains(&format!("{} is a file, not a directory", file.display())),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn keygen_refuses_sizes_other_than_2048_3072_and_4096() {
     let dir = tempfile::tempdir().unwrap();
     let output = freshgate(&[

@@ -433,6 +433,32 @@ async fn cors_preflight_is_answered_for_allowed_origins_only() {
     assert_refused(get, 403, "origin_not_allowed").await;
 }
 
+/// `return_to` may be 1 KiB as the app sends it, even of characters its normal form writes in three times
+/// as many bytes (`é` as `%C3%A9`): the login finishes there.
+#[tokio::test]
+async fn a_1_kib_return_to_of_non_ascii_characters_is_where_the_browser_lands() {
+    let chat = chat(Idp::shared(), "").await;
+    let browser = chat.browser();
+    let mut return_to = format!("{APP_ORIGIN}/support/");
+    while return_to.len() + 2 <= 1024 {
+        return_to.push('é');
+    }
+    let action = browser
+        .open_form_from(&browser.url(&format!("/sso/webchat/login?return_to={}", enc(&return_to))))
+        .await;
+    // Browsers keep a cookie of at most 4096 bytes (name and value); this client's jar would keep more.
+    let pending = browser.cookies_for(&browser.url("/sso/jwt/callback"));
+    assert!(pending.len() <= 4096, "{} bytes", pending.len());
+    let (landed, _) = browser
+        .submit_credentials(&action, "alice", "alice-password")
+        .await;
+    assert_eq!(landed, url::Url::parse(&return_to).unwrap().as_str());
+    assert!(
+        landed.len() > 2 * 1024,
+        "the normal form is longer: {landed}"
+    );
+}
+
 #[tokio::test]
 async fn the_browser_session_flavour_needs_an_allowed_origin_and_the_csrf_header() {
     let chat = chat(Idp::shared(), "").await;

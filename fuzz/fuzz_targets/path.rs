@@ -2,11 +2,13 @@
 //!
 //! Its promise: a path passed through to the provider is one that no lenient server turns into one of the
 //! gateway's own paths by percent-decoding (up to three times), folding ASCII case, reading `\` as `/`,
-//! dropping path parameters, stopping at a NUL, merging slashes and removing dot segments (RFC 3986
-//! §5.2.4, §6.2.2). This target plays such a server with its own, independent code: the input chooses which
-//! of those steps it applies and in which order, and the server cleans the path (merges slashes, removes
-//! dot segments) last, before it routes. Whatever it ends up with must not be `/sso` or under `/sso/`
-//! when the gateway let the path through.
+//! dropping path parameters, stopping at a NUL, trimming a segment's whitespace (Java's `trim`) or its
+//! trailing dots and spaces (Windows), applying Unicode compatibility normalisation (NFKC, here with the
+//! `unicode-normalization` crate, not the gateway's ICU), merging slashes and removing dot segments (RFC
+//! 3986 §5.2.4, §6.2.2). This target plays such a server with its own, independent code: the input chooses
+//! which of those steps it applies and in which order, and the server cleans the path (merges slashes,
+//! removes dot segments) last, before it routes. Whatever it ends up with must not be `/sso` or under
+//! `/sso/` when the gateway let the path through.
 //!
 //! Input: one byte `n`, then `n % 8` bytes naming the steps, then the path (UTF-8, as hyper hands it over).
 #![no_main]
@@ -15,6 +17,7 @@ use freshgate::route::canonical::normalize;
 use freshgate::route::{Refused, Route};
 use http::Method;
 use libfuzzer_sys::fuzz_target;
+use unicode_normalization::UnicodeNormalization;
 
 /// The gateway's normaliser promises to cover servers that decode up to this many times.
 const MAX_DECODES: usize = 3;
@@ -26,17 +29,23 @@ enum Step {
     Backslashes,
     DropParameters,
     StopAtNul,
+    TrimWhitespace,
+    TrimTrailingDots,
+    Nfkc,
     Clean,
 }
 
 impl Step {
     fn from_byte(b: u8) -> Step {
-        match b % 6 {
+        match b % 9 {
             0 => Step::Decode,
             1 => Step::FoldCase,
             2 => Step::Backslashes,
             3 => Step::DropParameters,
             4 => Step::StopAtNul,
+            5 => Step::TrimWhitespace,
+            6 => Step::TrimTrailingDots,
+            7 => Step::Nfkc,
             _ => Step::Clean,
         }
     }
@@ -52,9 +61,22 @@ impl Step {
                 .collect::<Vec<_>>()
                 .join("/"),
             Step::StopAtNul => path.split('\0').next().unwrap_or("").to_owned(),
+            // Java's `String.trim` (every character up to U+0020) and `strip` (Unicode whitespace).
+            Step::TrimWhitespace => each_segment(path, |segment| {
+                segment.trim_matches(|c: char| c <= ' ' || c.is_whitespace())
+            }),
+            // Win32 path normalisation: trailing dots and spaces go.
+            Step::TrimTrailingDots => {
+                each_segment(path, |segment| segment.trim_end_matches(['.', ' ']))
+            }
+            Step::Nfkc => path.nfkc().collect(),
             Step::Clean => clean(path),
         }
     }
+}
+
+fn each_segment(path: &str, change: impl Fn(&str) -> &str) -> String {
+    path.split('/').map(change).collect::<Vec<_>>().join("/")
 }
 
 /// One round of percent-decoding (RFC 3986 §2.1); a `%` not followed by two hex digits stays as it is, and
@@ -130,6 +152,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             !normal.contains(['\\', ';', '\0']) && !normal.bytes().any(|b| b.is_ascii_uppercase()),
             "{path:?} -> {normal:?}"
+        );
+        assert!(
+            !normal.split('/').any(|s| s.ends_with('.')
+                || s.starts_with(char::is_whitespace)
+                || s.ends_with(char::is_whitespace)),
+            "{path:?} -> {normal:?}: a segment keeps what a server trims"
         );
         if !normal.contains('%') {
             assert_eq!(normalize(&normal), normal, "{path:?}");

@@ -1,9 +1,15 @@
 //! The pending-login and logout-hint cookies: whatever a browser sends must not open, a genuine cookie must
-//! open to exactly what was sealed, and only under its own name and untampered.
+//! open to exactly what was sealed, and only under its own name and untampered; the sealed bytes' reader
+//! (`pending_format`) takes any bytes without a panic, reads format 1 in one spelling only, still reads the
+//! JSON of format 0, and a cookie with every field within the Login URL's limits fits in a browser.
 #![no_main]
 
 use arbitrary::Arbitrary;
+use freshgate::config::MAX_ACCOUNT_ID_BYTES;
+use freshgate::freshworks::login::{MAX_PARAM_BYTES, MAX_RETURN_TO_BYTES};
 use freshgate::freshworks::pending::{CookieJar, LogoutHint, PendingLogin, find_cookie};
+use freshgate::freshworks::pending_format;
+use freshgate::sealed::Sealer;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +39,14 @@ struct Input {
     /// Where and how a genuine value is tampered with.
     flip: usize,
     other_state: String,
+    /// Bytes sealed with the gateway's key, as if the gateway had written them.
+    sealed_bytes: Vec<u8>,
 }
+
+/// Our state, nonce and PKCE verifier are 43 base64url characters.
+const OUR_VALUES: usize = 43;
+/// Browsers keep a cookie whose name and value together are at most 4096 bytes (RFC 6265bis §5.6).
+const BROWSER_COOKIE_BYTES: usize = 4096;
 
 fuzz_target!(|input: Input| {
     let jar = CookieJar::new(&KEY, input.secure);
@@ -80,6 +93,23 @@ fuzz_target!(|input: Input| {
         None
     );
 
+    // Format 0, the JSON the release before wrote, still opens to the same login.
+    let sealer = Sealer::new(&KEY);
+    assert_eq!(
+        jar.open(&name, &sealer.seal(&name, &pending)).as_ref(),
+        Some(&pending)
+    );
+
+    // Any bytes the gateway could have sealed: read without a panic, and a format-1 reading has one
+    // spelling only (encoding it again gives the same bytes).
+    let read = jar.open(&name, &sealer.seal_bytes(&name, input.sealed_bytes.clone()));
+    assert_eq!(read, pending_format::decode(&input.sealed_bytes));
+    if let Some(read) = read
+        && input.sealed_bytes.first() == Some(&1)
+    {
+        assert_eq!(pending_format::encode(&read), input.sealed_bytes);
+    }
+
     // Its Set-Cookie is a valid header whose name=value a browser sends back as is.
     let set_cookie = jar.set_cookie(&pending, input.max_age);
     assert!(HeaderValue::from_str(&set_cookie).is_ok(), "{set_cookie}");
@@ -88,6 +118,22 @@ fuzz_target!(|input: Input| {
     back.append(COOKIE, HeaderValue::from_str(pair).unwrap());
     let value = find_cookie(&back, &name).expect("the cookie set is found by its name");
     assert_eq!(jar.open(&name, value).as_ref(), Some(&pending));
+    let within_limits = [&pending.state, &pending.nonce, &pending.pkce_verifier]
+        .iter()
+        .all(|ours| ours.len() <= OUR_VALUES)
+        && pending.account.len() <= MAX_ACCOUNT_ID_BYTES
+        && pending.fw_state.len() <= MAX_PARAM_BYTES
+        && pending.fw_nonce.len() <= MAX_PARAM_BYTES
+        // A Web Chat login carries `return_to` and no Freshworks account, state or nonce.
+        && pending.return_to.as_ref().is_none_or(|r| {
+            r.len() <= MAX_RETURN_TO_BYTES
+                && pending.account.is_empty()
+                && pending.fw_state.is_empty()
+                && pending.fw_nonce.is_empty()
+        });
+    if within_limits {
+        assert!(pair.len() <= BROWSER_COOKIE_BYTES, "{} bytes", pair.len());
+    }
 
     // A genuine logout hint is found among whatever else the browser sends, unless a cookie of the same
     // name comes first (the first one counts, as in RFC 6265bis §5.7.2).

@@ -80,16 +80,19 @@ pub enum Refusal {
     ConnectMethod,
     BadRequestTarget,
     NonCanonicalPath,
+    /// A request to the gateway's own routes declares a body longer than the route takes.
+    BodyTooLarge,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 6] = [
+    const ALL: [Refusal; 7] = [
         Refusal::MisdirectedRequest,
         Refusal::ConflictingHost,
         Refusal::BadHost,
         Refusal::ConnectMethod,
         Refusal::BadRequestTarget,
         Refusal::NonCanonicalPath,
+        Refusal::BodyTooLarge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -100,6 +103,7 @@ impl Refusal {
             Refusal::ConnectMethod => "connect_method",
             Refusal::BadRequestTarget => "bad_request_target",
             Refusal::NonCanonicalPath => "non_canonical_path",
+            Refusal::BodyTooLarge => "body_too_large",
         }
     }
 }
@@ -190,6 +194,6 @@ mod tests {
         assert!(
             out.contains("freshgate_requests_refused_total{reason=\"non_canonical_path\"} 1\n")
         );
-        assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 14);
+        assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 15);
     }
 }

@@ -8,9 +8,8 @@
 //!   several `@` would leave the choice of account to a parser at Freshworks (the class of oauth2-proxy's
 //!   GHSA-c5c4-8r6x-56w3, multi-`@` addresses passing a domain check);
 //! - an address from the standard `email` claim needs `email_verified: true` (`email_unverified`), a JSON
-//!   boolean as OIDC Core §5.1 defines it. The ID token parser refuses any other type there, and the
-//!   other sources (userinfo, access tokens) are held to the same rule, so the string `"true"` never
-//!   counts as verified anywhere;
+//!   boolean as OIDC Core §5.1 defines it. Every source (the ID token, userinfo, access tokens) is held to
+//!   that rule here, so the string `"true"` never counts as verified anywhere and gets the same refusal;
 //! - `email_verified` is a statement about one address, so it is only believed together with the `email`
 //!   it came with (`take_from_userinfo`): userinfo's word about another address does not verify the ID
 //!   token's.

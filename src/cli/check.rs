@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::admin::metrics::Metrics;
 use crate::config::{Config, ConfigErrors, Env, ProcessEnv, Secret, Upstream, validate};
-use crate::keys::{SigningKey, permission_warning};
+use crate::keys::{SigningKey, committed, permission_warning};
 use crate::oidc::{Backchannel, Provider, compatibility};
 use crate::proxy::client::client_tls_config;
 use crate::server::tls;
@@ -157,7 +157,12 @@ async fn check_config(config: &Config, report: &mut Report) {
     if let Some(freshworks) = &config.freshworks
         && let Some(path) = &freshworks.next_signing_key_file
     {
-        match SigningKey::load(path) {
+        let key = SigningKey::load(path);
+        let committed = key.as_ref().ok().and_then(|key| {
+            committed::refusal("freshworks.next_signing_key_file", key, &config.public_url)
+        });
+        match key {
+            Ok(_) if committed.is_some() => report.problems.extend(committed),
             Ok(key) => {
                 report.ok.push(format!(
                     "next signing key {} (RSA {} bits; staged for a rollover, nothing is signed with it yet)",
@@ -175,7 +180,12 @@ async fn check_config(config: &Config, report: &mut Report) {
         if let Some(warning) = permission_warning(&freshworks.signing_key_file) {
             report.warnings.push(warning);
         }
-        match SigningKey::load(&freshworks.signing_key_file) {
+        let key = SigningKey::load(&freshworks.signing_key_file);
+        let committed = key.as_ref().ok().and_then(|key| {
+            committed::refusal("freshworks.signing_key_file", key, &config.public_url)
+        });
+        match key {
+            Ok(_) if committed.is_some() => report.problems.extend(committed),
             Ok(key) => {
                 report.ok.push(format!(
                     "signing key {} (RSA {} bits; probe signature verified)",
@@ -273,7 +283,7 @@ async fn check_store(settings: &crate::config::StoreSettings, report: &mut Repor
     };
     match store.ping().await {
         Ok(()) => report.ok.push(format!(
-            "shared store answers (keys prefixed `{}`)",
+            "shared store keeps what it is told: a value written was read back (keys prefixed `{}`)",
             redis.key_prefix
         )),
         Err(e) => report.problems.push(format!(

@@ -9,9 +9,13 @@ use crate::keys::{SigningKey, write_new_key};
 
 pub fn keygen(bits: usize, out: &Path) -> ExitCode {
     match write_new_key(out, bits) {
-        Ok(key) => {
+        Ok((key, made)) => {
+            let made: String = made
+                .iter()
+                .map(|dir| format!("Made the directory {} (mode 0700).\n", dir.display()))
+                .collect();
             print_out(&format!(
-                "Wrote a new {bits}-bit RSA signing key to {} (mode 0600).\n\
+                "{made}Wrote a new {bits}-bit RSA signing key to {} (mode 0600).\n\
                  Keep it secret: whoever holds it can log anyone in to Freshworks.\n\n\
                  Public key for Freshworks (Security > Single sign-on > JWT SSO > public key):\n{}\n\n\
                  Public key as PEM:\n{}",

@@ -293,7 +293,7 @@ impl Sso {
         attempt.ended(LoginOutcome::Success, "ok");
         self.metrics.login("success", "webchat");
         tracing::info!(request_id = %id, sub = %auth.subject, "web chat session started");
-        Ok((return_to.to_owned(), vec![cookie]))
+        Ok((super::login::return_to_url(return_to), vec![cookie]))
     }
 
     /// A refusal of who the user is (no email, an unverified one): the provider remembers the user, so the
@@ -318,7 +318,7 @@ impl Sso {
     /// Chat login.
     pub(super) fn restart_url(&self, pending: &PendingLogin) -> Option<String> {
         if let Some(return_to) = &pending.return_to {
-            return Some(return_to.clone());
+            return Some(super::login::return_to_url(return_to));
         }
         self.account_portal(&pending.account)
     }

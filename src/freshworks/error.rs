@@ -87,6 +87,8 @@ pub enum SsoError {
     ForgedForm {
         reason: &'static str,
     },
+    /// The login form's body, of no declared length, ran past `route::SSO_MAX_BODY_BYTES`.
+    FormTooLarge,
     /// A failure at the callback after the pending login was read. Its cookie is cleared with this page, so
     /// the page carries the way back (`restart`); a refusal of who the user is also offers `switch`.
     AtCallback {
@@ -135,6 +137,7 @@ impl SsoError {
             SsoError::Directory(error) => error.reason(),
             SsoError::MissingAttribute { .. } => "missing_attribute",
             SsoError::ForgedForm { reason } => reason,
+            SsoError::FormTooLarge => "form_too_large",
             SsoError::StoreUnavailable { .. } => "store_unavailable",
         }
     }
@@ -212,6 +215,7 @@ impl SsoError {
             SsoError::NotAllowed(_) | SsoError::MissingAttribute { .. } => StatusCode::FORBIDDEN,
             SsoError::Directory(error) => error.status(),
             SsoError::ForgedForm { .. } => StatusCode::FORBIDDEN,
+            SsoError::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             SsoError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -426,6 +430,13 @@ impl SsoError {
                 code,
                 "This sign-in form was not sent from the sign-in page",
                 "The gateway accepts passwords only from its own sign-in page, opened in this browser.",
+            )
+            .advice("Start the login again from your Freshworks portal."),
+            SsoError::FormTooLarge => Page::new(
+                status,
+                code,
+                "This sign-in form is too large",
+                "It carries more data than the sign-in page ever sends.",
             )
             .advice("Start the login again from your Freshworks portal."),
             SsoError::StoreUnavailable { .. } => Page::new(

@@ -10,13 +10,14 @@ use std::collections::HashMap;
 use super::error::SsoError;
 use crate::config::Account;
 
-/// Longest `state` or `nonce` accepted from Freshworks. The seeds show values of 9 to 11 alphanumeric
-/// characters (`state=hgdg43567`, `nonce=1545894408`); 256 bytes leaves room for twenty times that while
-/// keeping the pending-login cookie, which carries both, under 2 KiB (RFC 6265 §6.1 promises 4 KiB per cookie,
-/// and every byte rides on the callback request).
-pub const MAX_PARAM_BYTES: usize = 256;
+/// Longest `state` or `nonce` accepted from Freshworks, in bytes after URL decoding. Freshworks documents
+/// no length (the seeds show 9 to 11 alphanumeric characters, `state=hgdg43567`, `nonce=1545894408`), but its
+/// `state` is an opaque value its own systems may lengthen, so the Login URL contract is 1 KiB each, returned
+/// byte for byte. Both ride in the pending-login cookie, whose binary layout (`pending_format`) keeps it under
+/// the 4096 bytes browsers keep per cookie (RFC 6265bis §5.6) at these sizes whatever the characters.
+pub const MAX_PARAM_BYTES: usize = 1024;
 
-/// Longest Web Chat `return_to` accepted: it is kept in the pending-login cookie too.
+/// Longest Web Chat `return_to` accepted, as the app sends it: it is kept in the pending-login cookie too.
 pub const MAX_RETURN_TO_BYTES: usize = 1024;
 
 /// A checked login request.
@@ -244,7 +245,8 @@ impl super::Sso {
 
 /// `return_to` when it is an absolute URL on an allowed origin, without user info (`https://x@app/` would
 /// pass an origin check yet name someone else's page to some parsers, CVE-2021-21291's class), and short
-/// enough to keep in the pending-login cookie.
+/// enough to keep in the pending-login cookie. It is kept as sent: its normalized form (`return_to_url`)
+/// can be three times longer (`é` becomes `%C3%A9`), and only the text sent is bounded.
 fn checked_return_to(text: &str, allowed_origins: &[String]) -> Option<String> {
     if text.len() > MAX_RETURN_TO_BYTES {
         return None;
@@ -252,7 +254,12 @@ fn checked_return_to(text: &str, allowed_origins: &[String]) -> Option<String> {
     let url = url::Url::parse(text).ok()?;
     let origin = url.origin().ascii_serialization();
     let plain = url.username().is_empty() && url.password().is_none();
-    (plain && allowed_origins.contains(&origin)).then(|| url.to_string())
+    (plain && allowed_origins.contains(&origin)).then(|| text.to_owned())
+}
+
+/// The URL a checked `return_to` names, normalized (percent-encoded, punycode host) for a `Location` header.
+pub fn return_to_url(checked: &str) -> String {
+    url::Url::parse(checked).map_or_else(|_| checked.to_owned(), |url| url.to_string())
 }
 
 #[cfg(test)]
@@ -356,6 +363,33 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_state_and_nonce_of_1_kib_of_url_significant_characters_are_kept_byte_for_byte() {
+        let accounts = accounts();
+        let state: String = "/&=+%~\"\\<> ?#;"
+            .chars()
+            .cycle()
+            .take(MAX_PARAM_BYTES)
+            .collect();
+        let nonce = format!("{}é", "~".repeat(MAX_PARAM_BYTES - 2));
+        let query = format!(
+            "client_id=12344&state={}&nonce={}",
+            urlencode(&state),
+            urlencode(&nonce)
+        );
+        let request = check(&params(&query), &accounts).unwrap();
+        assert_eq!((request.state, request.nonce), (state, nonce));
+        let over = format!("{}é", "~".repeat(MAX_PARAM_BYTES - 1));
+        let query = format!("client_id=12344&state=s&nonce={}", urlencode(&over));
+        assert!(matches!(
+            check(&params(&query), &accounts),
+            Err(SsoError::BadLoginRequest {
+                reason: "oversized_parameter",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod login;
 mod logout;
 mod password;
 pub mod pending;
+pub mod pending_format;
 pub mod pending_list;
 
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub struct Parts {
     pub forwarding: Forwarding,
     pub store: Arc<crate::store::Shared>,
     pub metrics: Arc<Metrics>,
+    /// The process's Web Chat userinfo budget (it outlives reloads).
+    pub opaque_lookups: Arc<crate::webchat::limit::Bucket>,
 }
 
 impl Sso {
@@ -84,6 +87,7 @@ impl Sso {
             forwarding,
             store,
             metrics,
+            opaque_lookups,
         } = parts;
         let cookies = CookieJar::new(&cookie_key, config.public_is_https());
         // Validation requires `upstream` with `webchat`.
@@ -93,6 +97,7 @@ impl Sso {
                 &cookie_key,
                 provider.clone(),
                 metrics.clone(),
+                opaque_lookups,
             )),
             _ => None,
         };

@@ -38,8 +38,10 @@ use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 
-/// Largest form accepted: a user name of 256 characters and a long password, percent-encoded.
-const MAX_FORM_BYTES: usize = 8 * 1024;
+/// Largest form accepted: a user name of 256 characters and a long password, percent-encoded. A longer
+/// declared length is refused before routing (`Route::max_body_bytes`); this bounds a body of no declared
+/// length (chunked).
+const MAX_FORM_BYTES: usize = crate::route::SSO_MAX_BODY_BYTES as usize;
 /// How long the form body may take to arrive.
 const FORM_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -370,8 +372,14 @@ async fn read_form(request: Request<Incoming>) -> Result<Posted, SsoError> {
         .map_err(|_| SsoError::ForgedForm {
             reason: "form_too_slow",
         })?
-        .map_err(|_| SsoError::ForgedForm {
-            reason: "form_too_large",
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                SsoError::FormTooLarge
+            } else {
+                SsoError::ForgedForm {
+                    reason: "form_unreadable",
+                }
+            }
         })?;
     let bytes = Zeroizing::new(collected.to_bytes().to_vec());
     let mut state = None;

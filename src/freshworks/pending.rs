@@ -18,6 +18,7 @@ use http::HeaderMap;
 use http::header::COOKIE;
 use serde::{Deserialize, Serialize};
 
+use super::pending_format;
 use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
 use crate::sealed::Sealer;
 
@@ -27,6 +28,8 @@ pub(super) const NAME_STATE_CHARS: usize = 16;
 /// The gateway's redirect URI path at the provider: the only path pending-login cookies are sent to.
 pub const CALLBACK_PATH: &str = "/sso/jwt/callback";
 
+/// Sealed in its own binary layout (`pending_format`); the serde derives are the JSON of format 0, which
+/// the release before wrote and this one still reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// Our `state` at the provider.
@@ -46,8 +49,9 @@ pub struct PendingLogin {
     /// gateway before it was added; `started` then stands in.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub started_ms: u64,
-    /// Set for Web Chat browser-session logins (`/sso/webchat/login`): where the browser goes afterwards.
-    /// Absent for Freshworks logins.
+    /// Set for Web Chat browser-session logins (`/sso/webchat/login`): where the browser goes afterwards,
+    /// as the app sent it (at most 1 KiB; `login::return_to_url` normalizes it). Absent for Freshworks
+    /// logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
     /// A directory (password) login: the browser posts the login form to the callback, and our `state`
@@ -118,13 +122,17 @@ impl CookieJar {
         if self.secure { "; Secure" } else { "" }
     }
 
+    /// The cookie value for `pending`: its bytes in the current format (`pending_format`), sealed under
+    /// the cookie's name.
     pub fn seal(&self, pending: &PendingLogin) -> String {
-        self.sealer.seal(&self.name(&pending.state), pending)
+        self.sealer
+            .seal_bytes(&self.name(&pending.state), pending_format::encode(pending))
     }
 
-    /// Decrypts the cookie sent under `name`. `None`: forged, tampered, or sealed with another key.
+    /// Decrypts the cookie sent under `name`, in any format this release reads. `None`: forged, tampered,
+    /// or sealed with another key.
     pub fn open(&self, name: &str, value: &str) -> Option<PendingLogin> {
-        self.sealer.open(name, value)
+        pending_format::decode(&self.sealer.open_bytes(name, value)?)
     }
 
     /// `Set-Cookie` for a new pending login (see `start_login_cookies` for the whole set).
@@ -249,6 +257,47 @@ mod tests {
             None
         );
     }
+
+    /// Cookies sealed by the release before this format (JSON, key `[0x42; 32]`), captured from it: logins
+    /// in flight while replicas are rolled over must still finish.
+    #[test]
+    fn cookies_sealed_by_the_release_before_still_open() {
+        let jar = CookieJar::new(&[0x42; 32], true);
+        let name = "__Secure-freshgate-login-oFk1J0dT2qW9xYzA";
+        let freshworks = PendingLogin {
+            state: "oFk1J0dT2qW9xYzA7bC3dE5fG6hI8jK0lM1nO2pQ3rS".into(),
+            nonce: "nNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNnNn".into(),
+            pkce_verifier: "vVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVvVv".into(),
+            account: "12344".into(),
+            fw_state: "st/&=+%~\"\\<>ä".into(),
+            fw_nonce: "1545894408".into(),
+            started: 1_767_225_600,
+            // That release kept the start in seconds only.
+            started_ms: 0,
+            return_to: None,
+            directory: false,
+        };
+        let mut directory = freshworks.clone();
+        directory.directory = true;
+        directory.nonce.clear();
+        directory.pkce_verifier.clear();
+        let mut webchat = freshworks.clone();
+        webchat.account.clear();
+        webchat.fw_state.clear();
+        webchat.fw_nonce.clear();
+        webchat.return_to = Some("https://app.example.com/chat?x=1".into());
+        for (sealed, login) in [
+            (OLD_FRESHWORKS, freshworks),
+            (OLD_DIRECTORY, directory),
+            (OLD_WEBCHAT, webchat),
+        ] {
+            assert_eq!(jar.open(name, sealed), Some(login));
+        }
+    }
+
+    const OLD_FRESHWORKS: &str = "KgkkElQ7pdEkYOJGeA2b5R9XUyt1FHvt9bIAEb40eIaHOsmGoxr42rSE-aQBsLBqJcWZMWo5ykUCn18e2gQon8a5ZR1772mn-_gImvjSDq_jVoydzmNTZD1WYqgxr6npGP-L_cWQNSw47RRS0wURFCcpLHlT2d3lVR-OSoa6jgp4jZIh2Ew-13aghsI87Po7wFmWHhV1fFDPq93-oeUOrXqSOLFeApcnRifi9Wl8vLnTQGpy84hBbyVRFak9H4nHzsp9hHw5N_Ze1ooEnmkNryAqChL6Vz0vXydNCEACsVM8woyjmjQoWn1fvQt0EYJMB8sAqYNAAsed7gBDcONFbjbtGVakNRiIy2ZiVEj-LODrNjmjkF0VOK_2V4j_KwxT5Oo1FQ";
+    const OLD_DIRECTORY: &str = "T0snylfH9dHIN4y9cg6DKR9QCCYGG4DYHnZeE4aq-kLCRjFPVWPckOUvood1ecGGwmaqh_gNNpvnpY7Iwrh3CkPcLzyfmJtV_WPcJupg5lpNbLdgAOBCPbtNP9-2c-V-6ePdUC02t4XWeJgB0a1szJA7EfgcE8SfX7UN2nHm78xVKGT8TqF43YiWaQd1nzJ2QIeSxdwOsFW6EcCjqUayI4aBkrjKXHcuPGloOWZ_TM1Spk8zp7jrpvKdBcxZQsv8S5SX6ynUIP2GU2HxGhD8EauIR7a7uj01Bu5Vx8q2YA";
+    const OLD_WEBCHAT: &str = "okB2h6NPmej85VjlCucp6unv2GLvX5mCBtKDKMNu1OXwGT4jcqTxkb-rPozBrDGrE41IXOmk9arseYNsVfa-GMIYUCbqFkq4WIz5AA3pOthlBF-J9y948JeU5mdM8ETL2QvnQt7-piUM6n9twpVdmM-0FtSccegQrtySUED2TsLiE5NOSJyVZ6Oo9Lkv2NlEgjV4MeKMH-DwNDNUKOzRQbXwSIVXPpRqYGWksvoLOe8S8u30Kjl0vqhOWfqEvoPin_XjxPyA2JBIOaboUggF0a59vWwz58IsOLE9r8K6Hbl_BJthef90Kxn3UTy1COBDZ1ZqsTldyenHG1mddnUIgJUk3mDjfGY34sqANtdYustCmaMjRfZyRrBXFfS65QlC3p4nePnO9oklQj_p0504xa7YWGo";
 
     #[test]
     fn pending_cookies_go_to_the_callback_only_and_are_secure_prefixed_over_https() {

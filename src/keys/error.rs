@@ -129,6 +129,52 @@ pub enum KeyError {
 
     #[error("{}: signing a token failed ({detail}).", .path.display())]
     Sign { path: PathBuf, detail: String },
+
+    #[error(
+        "{}: {} is a file, not a directory, so the key cannot be written under it. Choose another `--out` \
+         path.",
+        .path.display(), .dir.display()
+    )]
+    NotADirectory { path: PathBuf, dir: PathBuf },
+
+    #[error(
+        "{}: the directory {} does not exist, and it cannot be made in {}: {}. Create it as a user who may \
+         (`sudo install -d -m 700 -o \"$(id -un)\" {}`), or choose another `--out` path.",
+        .path.display(), .dir.display(), .parent.display(), why(.source, .parent), sh(.dir)
+    )]
+    MakeDirectory {
+        path: PathBuf,
+        dir: PathBuf,
+        parent: PathBuf,
+        source: io::Error,
+    },
+
+    #[error(
+        "{}: cannot tell whether the directory {} exists: {}. Run keygen as a user who may look into it, or \
+         choose another `--out` path.",
+        .path.display(), .dir.display(), why(.source, .dir)
+    )]
+    Directory {
+        path: PathBuf,
+        dir: PathBuf,
+        source: io::Error,
+    },
+}
+
+/// An I/O error in words about `place`.
+fn why(error: &io::Error, place: &Path) -> String {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            format!(
+                "permission denied (this user may not write to or look into {})",
+                place.display()
+            )
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            format!("{} is on a read-only file system", place.display())
+        }
+        _ => error.to_string(),
+    }
 }
 
 impl KeyError {
@@ -149,7 +195,10 @@ impl KeyError {
             | Self::ProbeFailed { path, .. }
             | Self::Exists { path }
             | Self::Write { path, .. }
-            | Self::Sign { path, .. } => Some(path),
+            | Self::Sign { path, .. }
+            | Self::NotADirectory { path, .. }
+            | Self::MakeDirectory { path, .. }
+            | Self::Directory { path, .. } => Some(path),
             Self::UnsupportedSize { .. } | Self::Generate { .. } => None,
         }
     }

@@ -19,7 +19,9 @@
 //! The JOSE header is the fixed byte string [`RS256_HEADER`]. The gateway never takes an algorithm from
 //! input, so the algorithm-confusion and `"alg":"none"` problems of RFC 8725 §2.1 cannot arise on its side.
 
+pub mod committed;
 mod der;
+mod directories;
 mod error;
 mod pem;
 #[cfg(test)]
@@ -339,10 +341,14 @@ impl SigningKey {
 /// today — is never replaced, not even by a file that appears while the key is being generated. The mode is
 /// set when the file is created, so the key is never readable by others, not even briefly.
 ///
+/// Missing directories above `path` are made, mode 0700; the ones made are returned with the key.
+///
 /// # Errors
-/// [`KeyError::Exists`] when `path` exists (nothing is written), [`KeyError::Write`] when the file cannot be
-/// created or written (a partly written file is removed), or an error from [`SigningKey::generate`].
-pub fn write_new_key(path: &Path, bits: usize) -> Result<SigningKey, KeyError> {
+/// [`KeyError::Exists`] when `path` exists (nothing is written), [`KeyError::NotADirectory`],
+/// [`KeyError::MakeDirectory`] or [`KeyError::Directory`] when a directory above it is missing and cannot be
+/// made (each names the directory and why), [`KeyError::Write`] when the file cannot be created or written (a
+/// partly written file is removed), or an error from [`SigningKey::generate`].
+pub fn write_new_key(path: &Path, bits: usize) -> Result<(SigningKey, Vec<PathBuf>), KeyError> {
     let exists = || KeyError::Exists {
         path: path.to_path_buf(),
     };
@@ -352,6 +358,7 @@ pub fn write_new_key(path: &Path, bits: usize) -> Result<SigningKey, KeyError> {
     }
     let pem = generate_pkcs8_pem(bits)?;
     let key = SigningKey::from_pem(&pem, path)?;
+    let made = directories::make_missing(path)?;
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -375,7 +382,7 @@ pub fn write_new_key(path: &Path, bits: usize) -> Result<SigningKey, KeyError> {
             source,
         });
     }
-    Ok(key)
+    Ok((key, made))
 }
 
 /// A warning to log when the key file at `path` can be read (or otherwise accessed) by group or others,

@@ -342,7 +342,8 @@ fn write_new_key_creates_a_0600_pkcs8_file_and_never_overwrites_one() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("freshworks-signing.key");
-    let key = write_new_key(&path, 2048).unwrap();
+    let (key, made) = write_new_key(&path, 2048).unwrap();
+    assert!(made.is_empty());
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600
@@ -373,8 +374,16 @@ fn write_new_key_creates_a_0600_pkcs8_file_and_never_overwrites_one() {
         "the existing key must be untouched"
     );
 
-    let err = write_new_key(&dir.path().join("no-such-dir/k.key"), 2048).unwrap_err();
-    assert!(matches!(err, KeyError::Write { .. }), "{err:?}");
+    let (_, made) = write_new_key(&dir.path().join("new-dir/k.key"), 2048).unwrap();
+    assert_eq!(made, [dir.path().join("new-dir")]);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("new-dir"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
     let err = write_new_key(&dir.path().join("weak.key"), 1024).unwrap_err();
     assert!(
         matches!(err, KeyError::UnsupportedSize { bits: 1024 }),

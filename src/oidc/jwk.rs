@@ -33,12 +33,41 @@ pub fn verifying_set(jwks: &CoreJsonWebKeySet) -> VerifyingKeySet {
     )
 }
 
+/// `set`, for checking a token whose payload the gateway trimmed before handing it to the library
+/// (`oidc::flow::validate_id_token`): the library verifies the signature over the `header.payload` it was
+/// handed, `handed`, so each key verifies it over `signed`, the bytes the provider signed, instead. Any other
+/// message verifies nothing.
+pub fn verifying_signed(set: &VerifyingKeySet, handed: &str, signed: &str) -> VerifyingKeySet {
+    let swap = SignedBytes {
+        handed: handed.into(),
+        signed: signed.into(),
+    };
+    JsonWebKeySet::new(
+        set.keys()
+            .iter()
+            .map(|key| VerifyingKey {
+                signed: Some(swap.clone()),
+                ..key.clone()
+            })
+            .collect(),
+    )
+}
+
 /// One JWK: the library's own, plus its RSA modulus and exponent decoded once.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(from = "CoreJsonWebKey", into = "CoreJsonWebKey")]
 pub struct VerifyingKey {
     jwk: CoreJsonWebKey,
     rsa: Option<RsaComponents>,
+    /// Set by `verifying_signed` for one token.
+    signed: Option<SignedBytes>,
+}
+
+/// The signing input the library is handed, and the one the provider signed (see `verifying_signed`).
+#[derive(Clone, Debug)]
+struct SignedBytes {
+    handed: std::sync::Arc<str>,
+    signed: std::sync::Arc<str>,
 }
 
 #[derive(Clone, Debug)]
@@ -63,7 +92,11 @@ impl From<CoreJsonWebKey> for VerifyingKey {
                 })
             })
             .flatten();
-        VerifyingKey { jwk, rsa }
+        VerifyingKey {
+            jwk,
+            rsa,
+            signed: None,
+        }
     }
 }
 
@@ -106,6 +139,15 @@ impl JsonWebKey for VerifyingKey {
         use aws_lc_rs::signature::{
             RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512,
             RsaPublicKeyComponents,
+        };
+        let message = match &self.signed {
+            None => message,
+            Some(swap) if message == swap.handed.as_bytes() => swap.signed.as_bytes(),
+            Some(_) => {
+                return Err(SignatureVerificationError::CryptoError(
+                    "not the token the gateway handed over".into(),
+                ));
+            }
         };
         let params = match alg {
             CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256 => &RSA_PKCS1_2048_8192_SHA256,
@@ -261,6 +303,31 @@ mod tests {
         let rs256 = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
         let error = key.verify_signature(&rs256, b"m", &[0; 128]).unwrap_err();
         assert!(error.to_string().contains("2048"), "{error}");
+    }
+
+    #[test]
+    fn a_key_for_a_trimmed_token_verifies_the_bytes_the_provider_signed_and_nothing_else() {
+        let pair = key_pair(KeySize::Rsa2048);
+        let set = JsonWebKeySet::new(vec![jwk(&pair, serde_json::json!({}))]);
+        let signature = sign(&pair, &RSA_PKCS1_SHA256, b"h.signed");
+        let rs256 = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
+        let swapped = verifying_signed(&set, "h.handed", "h.signed");
+        let key = &swapped.keys()[0];
+        assert!(
+            key.verify_signature(&rs256, b"h.handed", &signature)
+                .is_ok()
+        );
+        for other in [&b"h.signed"[..], b"h.other"] {
+            assert!(key.verify_signature(&rs256, other, &signature).is_err());
+        }
+        let forged = sign(&pair, &RSA_PKCS1_SHA256, b"h.handed");
+        assert!(key.verify_signature(&rs256, b"h.handed", &forged).is_err());
+        assert!(
+            set.keys()[0]
+                .verify_signature(&rs256, b"h.signed", &signature)
+                .is_ok(),
+            "the set it came from is unchanged"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! spoofed). From anyone else the whole family is removed, not just the three the gateway sets, because
 //! providers and their frameworks read many spellings: Keycloak (Quarkus) honours `X-Forwarded-Port` and
 //! `-Prefix`, servlet containers `X-Forwarded-Ssl`/`-Scheme`/`-Server`, IIS and rewrite modules
-//! `X-Original-URL`/`X-Rewrite-URL`, and CDNs' client-address fields are read by many. Underscore spellings
+//! `X-Original-URL`/`X-Rewrite-URL`, and CDNs' client-address fields (`CF-Connecting-IP`, `Fastly-Client-IP`)
+//! and the ones copied into "real client IP" code (`Client-IP`, `X-Originating-IP`, `X-Remote-Addr`,
+//! `Proxy-Client-IP`) are read by many. Underscore spellings
 //! (`X_Forwarded_Host`) go too: CGI-style servers and frameworks read `_` as `-` (the bypass of
 //! CVE-2025-64484). Then the gateway sets
 //! `X-Forwarded-For`, `-Proto` and `-Host` itself, the last from the host it checked (see `host.rs`).
@@ -21,7 +23,8 @@ static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host"
 
 /// Every field an untrusted client could use to claim a client address, scheme, host, port or path
 /// prefix, removed from requests of untrusted peers. Documented in docs/security.md.
-pub const FORWARDING_FIELDS: [&str; 23] = [
+pub const FORWARDING_FIELDS: [&str; 42] = [
+    // RFC 7239 and the de facto `X-Forwarded-*` family (frameworks' trusted-proxy readers).
     "forwarded",
     "x-forwarded-for",
     "x-forwarded-proto",
@@ -30,21 +33,44 @@ pub const FORWARDING_FIELDS: [&str; 23] = [
     "x-forwarded-prefix",
     "x-forwarded-ssl",
     "x-forwarded-scheme",
+    "x-forwarded-protocol",
     "x-forwarded-server",
+    "x-forwarded-by",
     "x-forwarded-uri",
     "x-forwarded-path",
     "x-forwarded",
     "forwarded-for",
+    "x-original-forwarded-for",
+    // Scheme claims read by IIS/Exchange (`Front-End-Https: on`) and WSGI/Rack middlewares.
+    "front-end-https",
+    "x-url-scheme",
+    // Host and path rewrites (IIS URL Rewrite, nginx, Symfony).
     "x-original-host",
     "x-original-url",
     "x-original-uri",
     "x-rewrite-url",
     "x-host",
+    // Client-address fields: reverse proxies' and CDNs' own, and the ones "real client IP" code reads
+    // (PHP's `HTTP_CLIENT_IP`, Java's `Proxy-Client-IP`/`WL-Proxy-Client-IP`, Rails' `Client-IP`).
     "x-real-ip",
-    "true-client-ip",
+    "client-ip",
     "x-client-ip",
-    "cf-connecting-ip",
     "x-cluster-client-ip",
+    "x-originating-ip",
+    "x-remote-addr",
+    "x-remote-ip",
+    "x-proxyuser-ip",
+    "proxy-client-ip",
+    "wl-proxy-client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "cf-connecting-ipv6",
+    "fastly-client-ip",
+    "akamai-client-ip",
+    "x-azure-clientip",
+    "x-azure-socketip",
+    "x-envoy-external-address",
+    "x-appengine-user-ip",
 ];
 
 /// True for a field of the family, in either spelling: `x-forwarded-host` or `x_forwarded_host`.

@@ -42,6 +42,25 @@ use crate::server::ConnInfo;
 pub use error::ProxyError;
 pub use forwarding::Forwarding;
 
+/// The places under `limits.max_upstream_requests` and the turns on `limits.max_upstream_connections`.
+/// Made once per process and shared by every snapshot's `Passthrough`: a reload builds a new one, and the
+/// requests in flight on the old one must still count, or each reload would let as many again through.
+/// (`limits` need a restart to change, so the sizes never do.)
+#[derive(Clone)]
+pub struct UpstreamLimits {
+    in_flight: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
+}
+
+impl UpstreamLimits {
+    pub fn new(limits: &crate::config::Limits) -> Self {
+        UpstreamLimits {
+            in_flight: Arc::new(Semaphore::new(limits.max_upstream_requests)),
+            connections: Arc::new(Semaphore::new(limits.max_upstream_connections)),
+        }
+    }
+}
+
 pub struct Passthrough {
     client: Client<client::Connector, Incoming>,
     scheme: Scheme,
@@ -53,10 +72,9 @@ pub struct Passthrough {
     /// A WebSocket tunnel with no byte either way for this long is closed (`limits.idle_timeout`).
     tunnel_idle_timeout: Duration,
     forwarding: Forwarding,
-    /// Places under `limits.max_upstream_requests`.
-    in_flight: Arc<Semaphore>,
-    /// Turns on the provider connections (`limits.max_upstream_connections`).
-    connections: Arc<Semaphore>,
+    /// Places under `limits.max_upstream_requests`, and turns on the provider connections
+    /// (`limits.max_upstream_connections`): the process's, not this snapshot's.
+    limits: UpstreamLimits,
     metrics: Arc<Metrics>,
 }
 
@@ -64,7 +82,7 @@ impl Passthrough {
     pub fn new(
         upstream: &Upstream,
         tunnel_idle_timeout: Duration,
-        max_in_flight: usize,
+        limits: UpstreamLimits,
         max_connections: usize,
         forwarding: Forwarding,
         tls: rustls::ClientConfig,
@@ -89,8 +107,7 @@ impl Passthrough {
             response_timeout: upstream.response_timeout,
             tunnel_idle_timeout,
             forwarding,
-            in_flight: Arc::new(Semaphore::new(max_in_flight)),
-            connections: Arc::new(Semaphore::new(max_connections)),
+            limits,
             metrics,
         }
     }
@@ -109,12 +126,13 @@ impl Passthrough {
             _ => return Err(Overload::UpstreamRequestsPerConnection),
         };
         let global = self
+            .limits
             .in_flight
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overload::UpstreamRequests)?;
         // Fair (FIFO): the earliest waiter gets the next free connection.
-        let turn = self.connections.clone().acquire_owned();
+        let turn = self.limits.connections.clone().acquire_owned();
         let turn = match tokio::time::timeout(self.response_timeout, turn).await {
             Ok(Ok(permit)) => permit,
             _ => return Err(Overload::UpstreamConnections),

@@ -173,6 +173,7 @@ impl Reloader {
                             .freshworks
                             .as_ref()
                             .map_or(0, |f| f.accounts.len());
+                        crate::serve::log_warnings(&snapshot.config);
                         self.current.store(Arc::new(snapshot));
                         info!(
                             cause,

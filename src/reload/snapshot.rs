@@ -23,9 +23,10 @@ use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
 use crate::oidc::{Backchannel, Provider};
 use crate::proxy::client::client_tls_config;
-use crate::proxy::{Forwarding, Passthrough};
+use crate::proxy::{Forwarding, Passthrough, UpstreamLimits};
 use crate::server::tls;
 use crate::store::Shared;
+use crate::webchat::limit::Bucket;
 
 pub struct Snapshot {
     pub config: Arc<Config>,
@@ -50,12 +51,36 @@ pub struct Snapshot {
     directory_files: (Option<Vec<u8>>, Option<Vec<u8>>),
 }
 
-/// What lives for the whole process and every snapshot shares.
+/// What lives for the whole process and every snapshot shares. Whatever bounds work in flight lives here,
+/// not in a snapshot: requests in flight on the snapshot a reload replaced still hold their places, so a
+/// reload never lets as many again through.
 pub struct Process {
     pub metrics: Arc<Metrics>,
     /// The cookie key used when the configuration has none: made once, so a reload keeps logins in
     /// flight working.
     pub random_cookie_key: [u8; 32],
+    /// `limits.max_upstream_requests` and `limits.max_upstream_connections` (the per-connection limit
+    /// and the connection caps belong to the listener, which reloads do not touch).
+    pub upstream_limits: UpstreamLimits,
+    /// The Web Chat userinfo budget for opaque tokens (`webchat::limit`).
+    pub opaque_lookups: Arc<Bucket>,
+}
+
+impl Process {
+    pub fn new(metrics: Arc<Metrics>, limits: &crate::config::Limits) -> Process {
+        let mut random_cookie_key = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut random_cookie_key)
+            .expect("the system random number generator works");
+        Process {
+            metrics,
+            random_cookie_key,
+            upstream_limits: UpstreamLimits::new(limits),
+            opaque_lookups: Arc::new(Bucket::new(
+                crate::webchat::limit::OPAQUE_LOOKUP_BURST,
+                crate::webchat::limit::OPAQUE_LOOKUPS_PER_SECOND,
+            )),
+        }
+    }
 }
 
 impl Snapshot {
@@ -85,13 +110,19 @@ impl Snapshot {
                 load_key(
                     "freshworks.signing_key_file",
                     &freshworks.signing_key_file,
+                    &config.public_url,
                     &mut problems,
                 ),
                 freshworks
                     .next_signing_key_file
                     .as_deref()
                     .and_then(|path| {
-                        load_key("freshworks.next_signing_key_file", path, &mut problems)
+                        load_key(
+                            "freshworks.next_signing_key_file",
+                            path,
+                            &config.public_url,
+                            &mut problems,
+                        )
                     }),
             ),
         };
@@ -187,7 +218,7 @@ impl Snapshot {
             Passthrough::new(
                 upstream,
                 config.limits.idle_timeout,
-                config.limits.max_upstream_requests,
+                process.upstream_limits.clone(),
                 config.limits.max_upstream_connections,
                 forwarding.clone(),
                 client_tls,
@@ -208,6 +239,7 @@ impl Snapshot {
                 forwarding: forwarding.clone(),
                 store: store.clone(),
                 metrics: metrics.clone(),
+                opaque_lookups: process.opaque_lookups.clone(),
             })
         });
         Ok(Snapshot {
@@ -277,12 +309,23 @@ impl Snapshot {
     }
 }
 
-fn load_key(key: &str, path: &Path, problems: &mut Vec<String>) -> Option<SigningKey> {
+/// Loads the signing key set by `key`; a key committed to freshgate's repository is refused unless
+/// `public_url` is local (`keys::committed`).
+fn load_key(
+    key: &str,
+    path: &Path,
+    public_url: &url::Url,
+    problems: &mut Vec<String>,
+) -> Option<SigningKey> {
     if let Some(warning) = permission_warning(path) {
         warn!("{warning}");
     }
     match SigningKey::load(path) {
         Ok(signing_key) => {
+            if let Some(problem) = crate::keys::committed::refusal(key, &signing_key, public_url) {
+                problems.push(problem);
+                return None;
+            }
             info!(key, bits = signing_key.bits(), key_id = %signing_key.key_id(), "signing key loaded; probe signature verified");
             Some(signing_key)
         }

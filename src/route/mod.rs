@@ -10,6 +10,10 @@ pub mod canonical;
 use http::Method;
 
 /// The gateway's routes; also the `route` label of the request metrics.
+/// The largest body a request to `/sso/` may have: the directory sign-in form (user name, password and
+/// the form's state) fits many times over.
+pub const SSO_MAX_BODY_BYTES: u64 = 8 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Passthrough,
@@ -105,6 +109,18 @@ impl Route {
     /// The gateway's own routes carry codes, states and tokens in their query strings: never log those.
     pub fn is_sso(self) -> bool {
         self != Route::Passthrough
+    }
+
+    /// The longest request body the route takes, `None` for no limit of the gateway's own (passthrough
+    /// bodies are the provider's business and are streamed). The gateway's own routes take at most the
+    /// sign-in form (`SSO_MAX_BODY_BYTES`); the others read no body at all. A request that declares more
+    /// is answered 413 before any of its body is read (RFC 9110 §15.5.14), and a body of unknown length is
+    /// read no further than the limit.
+    pub fn max_body_bytes(self) -> Option<u64> {
+        match self {
+            Route::Passthrough | Route::Refused => None,
+            _ => Some(SSO_MAX_BODY_BYTES),
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod drain;
 pub mod idle;
+pub mod open_files;
 pub mod per_ip;
 pub mod reclaim;
 pub mod requests;

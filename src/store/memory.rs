@@ -107,11 +107,18 @@ impl Store for MemoryStore {
     }
 
     fn kind(&self) -> &'static str {
-        "memory"
+        Self::KIND
     }
 }
 
 impl MemoryStore {
+    pub const KIND: &str = "memory";
+
+    /// `first_use` without the future: records `key` for `ttl`; false when it was recorded already.
+    pub fn spend(&self, key: &str, ttl: Duration) -> bool {
+        self.used.first_use(key, ttl)
+    }
+
     fn add_failure_now(&self, key: &str, now: u64, window: Duration) -> Vec<u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() >= MAX_FAILURE_KEYS && !failures.contains_key(key) {

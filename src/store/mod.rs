@@ -76,7 +76,7 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<Held>, StoreError>>;
     /// Settles a reserved try under each of its keys (a failure, a success, or released).
     fn settle<'a>(&'a self, settle: &'a Settle) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Whether the store answers.
+    /// Whether the store works: for a shared store, a value written and read back, not just an answer.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// `memory` or `redis`, for logs and readiness.
     fn kind(&self) -> &'static str;
@@ -130,7 +130,7 @@ impl Shared {
     pub fn health(&self) -> Option<String> {
         (!self.healthy.load(Ordering::Relaxed)).then(|| {
             format!(
-                "the shared store ({}) is unreachable; logins {}",
+                "the shared store ({}) is unreachable or does not answer as a store does; logins {}",
                 self.store.kind(),
                 match self.on_error {
                     OnStoreError::FailClosed =>
@@ -161,12 +161,34 @@ impl Shared {
         }
     }
 
+    /// Spends `key` for `ttl`: `Ok(false)` when it was spent before (a replay).
+    ///
+    /// With a shared store, this replica's memory records every key the replica spends as well, before the
+    /// store is asked: a key this replica spent is refused without asking, so with `fail_open` an outage
+    /// falls back to a memory that knows what this replica spent before it began, and a store that lost its
+    /// data (restarted empty) cannot make this replica accept a key twice.
     pub async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, Unavailable> {
+        if self.store.kind() == MemoryStore::KIND {
+            let started = Instant::now();
+            let result = self.store.first_use(key, ttl).await;
+            return self
+                .outcome(StoreCall::FirstUse, started, result)
+                .map_err(Unavailable);
+        }
+        if !self.fallback.spend(key, ttl) {
+            return Ok(false);
+        }
         let started = Instant::now();
         let result = self.store.first_use(key, ttl).await;
         match self.outcome(StoreCall::FirstUse, started, result) {
             Ok(first) => Ok(first),
-            Err(e) => self.fall_back(e, self.fallback.first_use(key, ttl)).await,
+            Err(error) => match self.on_error {
+                OnStoreError::FailClosed => Err(Unavailable(error)),
+                OnStoreError::FailOpen => {
+                    warn!(error = %error, "shared store unreachable: using this replica's memory (store.on_error: fail_open)");
+                    Ok(true)
+                }
+            },
         }
     }
 
@@ -252,7 +274,7 @@ impl Shared {
                 self.metrics.store_error(call.name());
                 self.metrics.store_up(false);
                 if self.healthy.swap(false, Ordering::Relaxed) {
-                    warn!(store = self.store.kind(), error = %e, "the shared store is unreachable");
+                    warn!(store = self.store.kind(), error = %e, "the shared store is unreachable or does not answer as a store does");
                 }
             }
         }

@@ -2,14 +2,21 @@
 //! connection, re-made in the background when it breaks) over TCP or TLS (`rediss://`, rustls, the
 //! certificate always checked; `store.ca_file` for a private CA).
 //!
-//! - Replay guard: `SET <prefix>replay:<state> 1 NX PX <ttl>`: set only by the first replica to see it.
+//! - Replay guard: `SET <prefix>replay:<state> 1 NX PX <ttl>` in a Lua script that answers `1` or `0`: set
+//!   only by the first replica to see it.
 //! - Failure windows: a sorted set per key, scored by the failure's time in ms; a Lua script drops the ones
 //!   outside the window, adds the new one and sets the key to expire with the window, atomically, so two
 //!   replicas counting at once never lose a failure.
 //! - Reservations (`super::reservation`): per key a sorted set of failures and one of tries in flight
 //!   (scored by expiry); one Lua script checks every limit of a try and records it, another settles it.
+//! - Health (`ping`, for readiness and `freshgate check`): a random value written with a short expiry and
+//!   read back.
 //!
-//! Every operation is bounded by `store.timeout`.
+//! Every operation is bounded by `store.timeout`, and its reply is held to the shape that operation gives
+//! on a real store: a reply of another shape is an error (counted, and `store.on_error` applies), never a
+//! yes. Something that answers `+OK` to everything (a misconfigured proxy, the wrong service on the port)
+//! would otherwise call every state new and count no failure; the replay guard's script answers an integer
+//! for that reason, where `SET … NX` alone answers `OK`.
 
 use std::time::Duration;
 
@@ -38,11 +45,20 @@ static RESERVE: std::sync::LazyLock<Script> =
     std::sync::LazyLock::new(|| Script::new(reservation::RESERVE_SCRIPT));
 static SETTLE: std::sync::LazyLock<Script> =
     std::sync::LazyLock::new(|| Script::new(reservation::SETTLE_SCRIPT));
+/// The replay guard: `1` when this call set the key, `0` when it was there already.
+const FIRST_USE: &str = r"
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+";
+
+/// How long the health check's value lives (it is read back at once).
+const HEALTH_TTL_MS: u64 = 10_000;
 
 pub struct RedisStore {
     manager: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    first_use: Script,
     add_failure: Script,
 }
 
@@ -83,6 +99,7 @@ impl RedisStore {
             manager,
             prefix: settings.key_prefix.clone(),
             timeout: settings.timeout,
+            first_use: Script::new(FIRST_USE),
             add_failure: Script::new(ADD_FAILURE),
         })
     }
@@ -111,6 +128,14 @@ impl RedisStore {
     }
 }
 
+/// A reply that has the type its operation expects but not the content a real store gives.
+fn wrong_reply(operation: &'static str, what: impl std::fmt::Display) -> StoreError {
+    StoreError {
+        operation,
+        detail: format!("the store's reply is not what a Redis store answers: {what}"),
+    }
+}
+
 impl Store for RedisStore {
     fn first_use<'a>(
         &'a self,
@@ -121,19 +146,16 @@ impl Store for RedisStore {
             let mut conn = self.manager.clone();
             let key = self.key(key);
             let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            let set: Option<String> = self
-                .bounded(
-                    "first_use",
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(1)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ttl_ms)
-                        .query_async(&mut conn),
-                )
+            let mut invocation = self.first_use.key(&key);
+            invocation.arg(ttl_ms);
+            let set: i64 = self
+                .bounded("first_use", invocation.invoke_async(&mut conn))
                 .await?;
-            Ok(set.is_some())
+            match set {
+                1 => Ok(true),
+                0 => Ok(false),
+                other => Err(wrong_reply("first_use", format!("`{other}`, not 1 or 0"))),
+            }
         }
         .boxed()
     }
@@ -153,11 +175,21 @@ impl Store for RedisStore {
             invocation
                 .arg(now)
                 .arg(window_ms)
-                .arg(member)
+                .arg(&member)
                 .arg(MAX_FAILURES_PER_KEY);
             let pairs: Vec<(String, f64)> = self
                 .bounded("add_failure", invocation.invoke_async(&mut conn))
                 .await?;
+            // The window the script returns holds the failure it just added, or it was not kept.
+            if !pairs
+                .iter()
+                .any(|(m, score)| *m == member && *score as u64 == now)
+            {
+                return Err(wrong_reply(
+                    "add_failure",
+                    "the failure just added is not in the window",
+                ));
+            }
             Ok(scores(pairs))
         }
         .boxed()
@@ -187,7 +219,10 @@ impl Store for RedisStore {
     fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         async move {
             let mut conn = self.manager.clone();
-            let _: i64 = self.bounded("clear", conn.del(self.key(key))).await?;
+            let deleted: i64 = self.bounded("clear", conn.del(self.key(key))).await?;
+            if deleted < 0 {
+                return Err(wrong_reply("clear", format!("`{deleted}` keys deleted")));
+            }
             Ok(())
         }
         .boxed()
@@ -280,12 +315,28 @@ impl Store for RedisStore {
         .boxed()
     }
 
+    /// Not a `PING`, which anything that speaks the protocol answers: a random value is written with a short
+    /// expiry and read back, so a store that does not keep what it is told is not healthy.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         async move {
             let mut conn = self.manager.clone();
-            let _: String = self
-                .bounded("ping", redis::cmd("PING").query_async(&mut conn))
+            let key = self.key(&format!("health:{}", crate::oidc::flow::random_token()));
+            let value = crate::oidc::flow::random_token();
+            let _: () = self
+                .bounded(
+                    "ping",
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(&value)
+                        .arg("PX")
+                        .arg(HEALTH_TTL_MS)
+                        .query_async(&mut conn),
+                )
                 .await?;
+            let read: Option<String> = self.bounded("ping", conn.get(&key)).await?;
+            if read.as_deref() != Some(value.as_str()) {
+                return Err(wrong_reply("ping", "a value written was not read back"));
+            }
             Ok(())
         }
         .boxed()

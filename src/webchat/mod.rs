@@ -41,8 +41,8 @@ pub struct Webchat {
     provider: Arc<Provider>,
     metrics: Arc<Metrics>,
     pub session: SessionCookie,
-    /// Userinfo look-ups for opaque bearer tokens (`limit`).
-    opaque_lookups: limit::Bucket,
+    /// Userinfo look-ups for opaque bearer tokens (`limit`): the process's bucket, which reloads keep.
+    opaque_lookups: Arc<limit::Bucket>,
 }
 
 /// What `serve` logs and `check` prints about a `webchat` section that works but is weaker than it should be.
@@ -72,6 +72,7 @@ impl Webchat {
         cookie_key: &[u8; 32],
         provider: Arc<Provider>,
         metrics: Arc<Metrics>,
+        opaque_lookups: Arc<limit::Bucket>,
     ) -> Self {
         let webchat = config
             .webchat
@@ -86,10 +87,7 @@ impl Webchat {
             provider,
             metrics,
             session,
-            opaque_lookups: limit::Bucket::new(
-                limit::OPAQUE_LOOKUP_BURST,
-                limit::OPAQUE_LOOKUPS_PER_SECOND,
-            ),
+            opaque_lookups,
         }
     }
 

@@ -1,8 +1,12 @@
 // End to end in a real browser: the simulator's portal, the gateway, the provider's login page, and back.
 // Run with `node --test tests/browser/` (scripts/test does, when /usr/bin/chromium exists).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { importSPKI, jwtVerify } from 'jose';
 import { logIn, scenario, useStackAndBrowser } from './browser.mjs';
+import { REPO } from './stack.mjs';
 
 const fixture = useStackAndBrowser();
 
@@ -112,5 +116,47 @@ test('two tabs logging in at once both finish', async (t) => {
     await Promise.all([second.click('#sign-in'), first.click('#sign-in')]);
     assert.match(await expectVerdictPassed(second), /bob@example\.com/);
     assert.match(await expectVerdictPassed(first), /alice@example\.com/);
+  });
+});
+
+test('four logins with a 1 KiB state and nonce wait in one browser and each comes back byte for byte', async (t) => {
+  // Chromium keeps a cookie only when its name and value fit in 4096 bytes: the four pending-login cookies
+  // must all be there, and each login must reach Freshworks' redirect URL with its own values. The state is
+  // of characters that mean something in a URL or a page, the nonce of those JSON would write in two bytes.
+  const value = (tag, chars) => tag + Array.from({ length: 1024 - tag.length }, (_, i) => chars[i % chars.length]).join('');
+  const publicKey = await importSPKI(readFileSync(path.join(REPO, 'certs/freshworks-signing.pub.pem'), 'utf8'), 'RS256');
+  const redirect = `${new URL(fixture.stack.portal).origin}/sso/callback`;
+  await scenario(fixture, t, async (first) => {
+    const tabs = [first];
+    while (tabs.length < 4) tabs.push(await fixture.context.newPage());
+    const logins = tabs.map((_, i) => ({
+      state: value(`s${i}-${Date.now()}`, '/&=+%~"\\<>'),
+      nonce: value(`n${i}-`, '"\\'),
+      arrived: null,
+    }));
+    for (const [i, page] of tabs.entries()) {
+      const { state, nonce } = logins[i];
+      const query = new URLSearchParams({ client_id: 'demo', state, nonce });
+      await page.goto(`${fixture.stack.gateway}/sso/jwt/login?${query}`);
+      await page.waitForSelector('#username');
+    }
+    const pending = (await fixture.context.cookies(`${fixture.stack.gateway}/sso/jwt/callback`))
+      .filter((cookie) => cookie.name.startsWith('freshgate-login-'));
+    assert.equal(pending.length, 4, 'Chromium kept all four pending-login cookies');
+    for (const cookie of pending) assert.ok(cookie.name.length + cookie.value.length <= 4096);
+    for (const [i, page] of tabs.entries()) {
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-password');
+      await Promise.all([page.waitForURL((url) => url.href.startsWith(`${redirect}?`)), page.click('#sign-in')]);
+      // The address Freshworks' redirect URL was opened with (the simulator there knows only its own states).
+      logins[i].arrived = page.url();
+    }
+    for (const { state, nonce, arrived } of logins) {
+      const params = new URL(arrived).searchParams;
+      assert.equal(params.get('state'), state, 'the state comes back byte for byte');
+      const { payload } = await jwtVerify(params.get('id_token'), publicKey, { algorithms: ['RS256'] });
+      assert.equal(payload.nonce, nonce, 'the nonce goes into the token byte for byte');
+      assert.equal(payload.email, 'alice@example.com');
+    }
   });
 });

@@ -30,10 +30,6 @@ fn mounted_secrets() -> tempfile::TempDir {
     for (file, from) in [
         ("gateway.crt", Some("certs/gateway.crt")),
         ("gateway.key", Some("certs/gateway.key")),
-        (
-            "freshworks-signing.key",
-            Some("certs/freshworks-signing.key"),
-        ),
         ("client-secret", None),
         ("cookie-key", None),
     ] {
@@ -46,6 +42,9 @@ fn mounted_secrets() -> tempfile::TempDir {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .unwrap();
     }
+    // As the README's docker run line makes it: a key of its own (the image refuses the committed ones
+    // where public_url is not local).
+    support::keygen(&secrets.path().join("freshworks-signing.key"));
     secrets
 }
 

@@ -107,12 +107,16 @@ fn credentials(unit: &BTreeMap<String, Vec<String>>) -> (tempfile::TempDir, Stri
             source.starts_with("/etc/freshgate/credentials/"),
             "{load}: kept apart from the configuration"
         );
-        let content = if id.ends_with(".key") {
-            std::fs::read_to_string(repo.join("certs/freshworks-signing.key")).unwrap()
+        if id.ends_with(".key") {
+            // As the README's steps make it: `freshgate keygen`, never a committed key.
+            support::keygen(&credentials.path().join(id));
         } else {
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()
-        };
-        std::fs::write(credentials.path().join(id), content).unwrap();
+            std::fs::write(
+                credentials.path().join(id),
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            )
+            .unwrap();
+        }
         std::fs::set_permissions(
             credentials.path().join(id),
             std::os::unix::fs::PermissionsExt::from_mode(0o400),

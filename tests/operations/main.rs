@@ -11,6 +11,7 @@ mod reload;
 mod replicas;
 mod reservations;
 mod rollover;
+mod store;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

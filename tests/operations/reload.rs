@@ -152,6 +152,37 @@ async fn a_changed_file_is_noticed_without_a_signal() {
     );
 }
 
+/// The message of the WARN line logged for `key`, if any.
+fn warning_for(logs: &str, key: &str) -> Option<String> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["level"] == "WARN" && line["key"] == key)
+        .map(|line| line["message"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn a_reload_to_weaker_settings_logs_the_same_warnings_as_start_up() {
+    let gateway = gateway("").await;
+    let key = "freshworks.claims.email";
+    assert_eq!(warning_for(&gateway.logs(), key), None, "nothing weak yet");
+    let path = config_path(&gateway);
+    let weak = std::fs::read_to_string(&path).unwrap().replace(
+        "  claims:\n",
+        "  claims:\n    email: [preferred_username]\n",
+    );
+    std::fs::write(&path, &weak).unwrap();
+    sighup(&gateway);
+    wait_reloads(&gateway, "success", 1).await;
+    let on_reload = warning_for(&gateway.logs(), key)
+        .unwrap_or_else(|| panic!("no warning on reload:\n{}", gateway.logs()));
+    assert!(on_reload.contains("(fix: "), "{on_reload}");
+    // The words a gateway started with that file logs (and `check` prints) for the same key.
+    let started = Gateway::start_yaml(&weak);
+    let at_start_up = warning_for(&started.logs(), key)
+        .unwrap_or_else(|| panic!("no warning at start-up:\n{}", started.logs()));
+    assert_eq!(on_reload, at_start_up);
+}
+
 #[tokio::test]
 async fn settings_only_a_restart_changes_are_named_and_kept() {
     let gateway = gateway("").await;

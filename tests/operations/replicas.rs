@@ -55,7 +55,7 @@ async fn a_callback_replayed_on_the_other_replica_is_refused() {
 }
 
 /// The directory gateway of `tests/directory`, with a store.
-fn directory_yaml(ad: &AdStandin, store: &str) -> String {
+pub fn directory_yaml(ad: &AdStandin, store: &str) -> String {
     format!(
         "listen: 127.0.0.1:0\npublic_url: {}\nadmin_listen: 127.0.0.1:0\nlog: {{ format: json, level: info }}\n\
          store: {store}\nreload: {{ poll_interval: off }}\n\
@@ -75,7 +75,7 @@ fn directory_yaml(ad: &AdStandin, store: &str) -> String {
 }
 
 /// Posts a wrong (or right) password for `user` through `gateway`'s form; the response status.
-async fn try_password(gateway: &Gateway, user: &str, password: &str) -> u16 {
+pub async fn try_password(gateway: &Gateway, user: &str, password: &str) -> u16 {
     let browser = gateway.browser();
     let response = browser
         .get(&browser.url("/sso/jwt/login?client_id=1&state=s&nonce=n"))
@@ -245,7 +245,10 @@ fn check_pings_the_store_and_names_the_fix_when_it_does_not_answer() {
         )
     };
     let (code, text) = check();
-    assert!(text.contains("shared store answers"), "{text}");
+    assert!(
+        text.contains("shared store keeps what it is told"),
+        "{text}"
+    );
     assert_eq!(code, Some(0), "{text}");
     redis.stop();
     let (code, text) = check();
@@ -254,4 +257,17 @@ fn check_pings_the_store_and_names_the_fix_when_it_does_not_answer() {
         text.contains("store: ") && text.contains("fix: check store.url"),
         "{text}"
     );
+    // Something that answers but is not a store (a stand-in: no real Redis answers `+OK` to everything).
+    let fake = crate::support::always_ok::AlwaysOk::start();
+    std::fs::write(
+        &config,
+        directory_yaml(
+            &ad,
+            &format!("{{ url: \"{}\", timeout: 300ms }}", fake.url()),
+        ),
+    )
+    .unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("a value written was not read back"), "{text}");
 }

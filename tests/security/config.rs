@@ -181,3 +181,87 @@ fn serve_and_check_refuse_to_trust_every_client_or_to_serve_browsers_plain_http(
         );
     }
 }
+
+/// The keys committed to the repository (certs/, the test keys) are public. A gateway whose public_url is
+/// not local refuses to sign with one, recognised by its public key wherever the file was copied, in
+/// `serve`, `check` and on reload; the same key serves a local public_url (the demo, these tests).
+#[tokio::test]
+async fn a_key_committed_to_the_repository_is_refused_where_public_url_is_not_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("our-signing.pem");
+    let committed =
+        std::fs::read_to_string(crate::support::repo().join("certs/freshworks-signing.key"))
+            .unwrap();
+    write(&copy, &committed, 0o600);
+    let local = Setup::new(Idp::shared().port).yaml().replace(
+        &crate::support::repo()
+            .join("certs/freshworks-signing.key")
+            .display()
+            .to_string(),
+        &copy.display().to_string(),
+    );
+    assert!(local.contains("our-signing.pem"));
+    let public = local.replace(
+        "public_url: http://sso.freshgate.test",
+        "public_url: https://sso.example.com",
+    );
+    let config = dir.path().join("gateway.yaml");
+    std::fs::write(&config, &public).unwrap();
+    let served = serve_must_exit(&config);
+    let out = text(&served);
+    assert_eq!(served.status.code(), Some(2), "{out}");
+    for part in [
+        "freshworks.signing_key_file: ",
+        "our-signing.pem",
+        "certs/freshworks-signing.key",
+        "fix: make a key of your own with `freshgate keygen --out",
+    ] {
+        assert!(out.contains(part), "{part}: {out}");
+    }
+    let checked = freshgate(&["check", "-c", config.to_str().unwrap()]);
+    let out = text(&checked);
+    assert_eq!(checked.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("PROBLEM  freshworks.signing_key_file: ")
+            && out.contains("freshgate keygen --out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(unavailable until the signing key problem is fixed)"),
+        "no public key to paste: {out}"
+    );
+
+    // A running gateway with a local public_url signs with it; a reload to a public one is refused and the
+    // running configuration keeps serving.
+    let gateway = Gateway::start_yaml(&local);
+    gateway.wait_ready().await;
+    std::fs::write(gateway.dir.path().join("gateway.yaml"), &public).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &gateway.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        crate::raw::metric_reaches(
+            &gateway,
+            "freshgate_config_reloads_total{result=\"failed\"} 1"
+        )
+        .await,
+        "{}",
+        gateway.logs()
+    );
+    assert!(
+        gateway.has_logged("is the key committed to freshgate's repository"),
+        "{}",
+        gateway.logs()
+    );
+    let browser = gateway.browser();
+    let login = browser
+        .get(&browser.url("/sso/jwt/login?client_id=12344&state=s&nonce=n"))
+        .await;
+    assert_eq!(
+        login.status(),
+        302,
+        "the running configuration still serves"
+    );
+}

@@ -234,3 +234,80 @@ async fn a_trusted_proxy_is_not_held_to_the_per_address_cap() {
         held.push(stream);
     }
 }
+
+/// Sends a request on a new keep-alive connection and reads its response's status line; the connection is
+/// kept. `None` when the connection is refused, closed or unanswered.
+async fn served_connection(addr: std::net::SocketAddr) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET /headers HTTP/1.1\r\nHost: {PUBLIC_HOST}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut buffer = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer))
+        .await
+        .ok()?
+        .ok()?;
+    buffer[..n].starts_with(b"HTTP/1.1 200").then_some(stream)
+}
+
+/// A helpdesk of 1000 agents behind one NAT address, each browser with two keep-alive connections: 2000
+/// connections from one address, all open at once, each with a request answered, and none refused, with
+/// the default limits. The gateway starts with the soft open-file limit a systemd service gets (1024),
+/// which it raises to the hard limit.
+#[tokio::test]
+async fn two_thousand_connections_from_one_address_are_all_served_with_the_default_limits() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const CONNECTIONS: usize = 2000;
+    const AT_ONCE: usize = 100;
+    // This process holds the 2000 client sockets itself.
+    let hard = getrlimit(Resource::Nofile).maximum.unwrap_or(1 << 20);
+    assert!(
+        hard >= 4 * CONNECTIONS as u64,
+        "the hard open-file limit ({hard}) is too low for {CONNECTIONS} connections: raise it (ulimit -Hn)"
+    );
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(hard),
+            maximum: Some(hard),
+        },
+    )
+    .unwrap();
+    let origin = origin::start().await;
+    let yaml = passthrough(&origin)
+        .yaml()
+        .replace(DEFAULT_LIMITS, "limits: { shutdown_grace: 5s }");
+    let nofile = format!("--nofile=1024:{hard}");
+    let gateway = Gateway::start_yaml_through(&yaml, &["prlimit", &nofile]);
+    assert!(
+        gateway.has_logged("open-file limit raised"),
+        "{}",
+        gateway.logs()
+    );
+
+    let mut held = Vec::with_capacity(CONNECTIONS);
+    let mut refused = 0;
+    for _ in 0..CONNECTIONS / AT_ONCE {
+        let batch =
+            futures_util::future::join_all((0..AT_ONCE).map(|_| served_connection(gateway.addr)))
+                .await;
+        for stream in batch {
+            match stream {
+                Some(stream) => held.push(stream),
+                None => refused += 1,
+            }
+        }
+    }
+    assert_eq!(refused, 0, "{}", gateway.metrics().await);
+    assert_eq!(held.len(), CONNECTIONS);
+    let metrics = gateway.metrics().await;
+    let open: usize = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("freshgate_connections_open "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(open >= CONNECTIONS, "{open} connections open: {metrics}");
+    assert!(
+        metrics.contains("freshgate_overload_total{limit=\"max_connections_per_ip\"} 0"),
+        "{metrics}"
+    );
+}

@@ -148,6 +148,68 @@ async fn all_connections_together_stay_within_max_upstream_requests() {
     assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 5);
 }
 
+/// Reloads `gateway` (SIGHUP) and waits until it says it applied the configuration.
+async fn reload(gateway: &Gateway) {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &gateway.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        crate::raw::metric_reaches(
+            gateway,
+            "freshgate_config_reloads_total{result=\"success\"} 1"
+        )
+        .await,
+        "{}",
+        gateway.logs()
+    );
+}
+
+/// A reload builds a new passthrough for new requests; the requests in flight on the old one still hold
+/// their places, so the cap is the cap across reloads too.
+#[tokio::test]
+async fn max_upstream_requests_holds_across_a_reload() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_requests: 3");
+    let mut handles = hold_streams(&gateway, 3).await;
+    wait_for_held(&origin, 3).await;
+    reload(&gateway).await;
+    let after = hold_streams(&gateway, 3).await;
+    let refused = statuses(after).await;
+    assert_eq!(refused, [503, 503, 503], "the cap is still full");
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 3);
+    // Once the first three finish, the new configuration's passthrough serves as usual.
+    origin.gates.release.notify_waiters();
+    assert_eq!(
+        statuses(std::mem::take(&mut handles)).await,
+        [200, 200, 200]
+    );
+    let again = hold_streams(&gateway, 1).await;
+    wait_for_held(&origin, 1).await;
+    origin.gates.release.notify_waiters();
+    assert_eq!(statuses(again).await, [200]);
+}
+
+#[tokio::test]
+async fn max_upstream_connections_holds_across_a_reload() {
+    let origin = origin::start().await;
+    let gateway = gateway(&origin, "max_upstream_connections: 2");
+    let handles = hold_streams(&gateway, 2).await;
+    wait_for_held(&origin, 2).await;
+    reload(&gateway).await;
+    let after = hold_streams(&gateway, 2).await;
+    // The two new requests wait their turn instead of opening provider connections of their own.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(origin.gates.holding.load(Ordering::SeqCst), 2);
+    let releaser = release_every_50ms(&origin);
+    let mut all = statuses(handles).await;
+    all.extend(statuses(after).await);
+    releaser.abort();
+    assert_eq!(all, [200, 200, 200, 200]);
+    assert_eq!(origin.gates.most_held.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn requests_past_max_upstream_connections_wait_for_a_free_provider_connection() {
     let origin = origin::start().await;

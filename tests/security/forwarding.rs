@@ -5,8 +5,8 @@ use crate::raw::{exchange, passthrough, status};
 use crate::support::origin;
 use crate::support::{Gateway, PUBLIC_HOST};
 
-/// Every spelling the review found reaching the provider, and more that frameworks read.
-const SPOOFED: [&str; 22] = [
+/// Every spelling the reviews found reaching the provider, and more that frameworks read.
+const SPOOFED: [&str; 43] = [
     "X-Forwarded-Port: 8443",
     "X-Forwarded-Prefix: /evil",
     "X-Forwarded-Ssl: on",
@@ -27,9 +27,32 @@ const SPOOFED: [&str; 22] = [
     "X-Host: evil.example",
     "X-Cluster-Client-IP: 6.6.6.6",
     "X-Original-URI: /admin",
+    // The second review: client-address fields that reached the provider.
+    "Client-IP: 6.6.6.6",
+    "X-Originating-IP: 6.6.6.6",
+    "X-Remote-Addr: 6.6.6.6",
+    // More of the same family that "real client IP" code, CDNs and proxies read.
+    "X-Remote-IP: 6.6.6.6",
+    "X-ProxyUser-Ip: 6.6.6.6",
+    "Proxy-Client-IP: 6.6.6.6",
+    "WL-Proxy-Client-IP: 6.6.6.6",
+    "Fastly-Client-IP: 6.6.6.6",
+    "Akamai-Client-IP: 6.6.6.6",
+    "CF-Connecting-IPv6: 2001:db8::6",
+    "X-Azure-ClientIP: 6.6.6.6",
+    "X-Azure-SocketIP: 6.6.6.6",
+    "X-Envoy-External-Address: 6.6.6.6",
+    "X-AppEngine-User-IP: 6.6.6.6",
+    "X-Original-Forwarded-For: 6.6.6.6",
+    "Forwarded-For: 6.6.6.6",
+    "X-Forwarded-By: 6.6.6.6",
+    "X-Forwarded-Protocol: ssl",
+    "Front-End-Https: on",
+    "X-Url-Scheme: https",
     // CVE-2025-64484: underscore spellings, which CGI-style servers read as dashes.
     "X_Forwarded_Host: evil.example",
     "x_forwarded_for: 6.6.6.6",
+    "Client_IP: 6.6.6.6",
 ];
 
 #[tokio::test]

@@ -20,6 +20,17 @@ async fn non_canonical_spellings_of_sso_are_refused_and_never_reach_the_provider
         "/realms/../sso/jwt/login",
         "/sso\\jwt/login",
         "/Sso/webchat/token",
+        // The second review: trailing dots and spaces (Windows, IIS, Java's trim) and Unicode
+        // compatibility forms (NFKC, best-fit mappings) of `sso`.
+        "/sso%20/jwt/login",
+        "/sso./jwt/login",
+        "/\u{ff53}so/jwt/login",
+        "/%EF%BD%93so/jwt/login",
+        "/%09sso/jwt/login",
+        "/sso.%20./jwt/login",
+        "/\u{ff33}\u{ff33}\u{ff2f}/jwt/login",
+        "/sso%EF%BC%8Fjwt/login",
+        "/x/%E2%80%A5/sso/jwt/login",
     ];
     for path in spellings {
         let response = exchange(

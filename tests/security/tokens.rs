@@ -80,32 +80,41 @@ async fn email_verified_as_the_string_true_counts_as_not_verified_from_every_sou
     let provider = MaliciousProvider::start();
     let gateway = Gateway::start(&provider.setup_with_webchat());
     gateway.wait_ready().await;
-    // In the ID token: the typed ID token parser refuses the token.
-    provider.craft(Crafted {
-        id_token: object(json!({"email_verified": "true"})),
-        userinfo: None,
-    });
-    let (url, response) = sign_in(&gateway).await;
-    assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
-    assert_eq!(response.status(), 502);
-
-    // From userinfo, about the ID token's own address: not a boolean, so not verified.
-    provider.craft(Crafted {
-        id_token: object(json!({"email_verified": null})),
-        userinfo: Some(
-            json!({"sub": SUBJECT, "email": "eve@example.com", "email_verified": "true"}),
-        ),
-    });
-    let (url, response) = sign_in(&gateway).await;
-    assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
-    assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("Your email address is not verified")
-    );
+    // In the ID token, and from userinfo about the ID token's own address: not a boolean, so not verified,
+    // with the same page, status and reason either way.
+    let refusals = "freshgate_logins_total{outcome=\"failure\",reason=\"email_not_verified\"}";
+    for (i, crafted) in [
+        Crafted {
+            id_token: object(json!({"email_verified": "true"})),
+            userinfo: None,
+        },
+        Crafted {
+            id_token: object(json!({"email_verified": null})),
+            userinfo: Some(
+                json!({"sub": SUBJECT, "email": "eve@example.com", "email_verified": "true"}),
+            ),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        provider.craft(crafted);
+        let (url, response) = sign_in(&gateway).await;
+        assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{url}");
+        assert_eq!(response.status(), 403, "{}", gateway.logs());
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Your email address is not verified")
+        );
+        let metrics = gateway.metrics().await;
+        assert!(
+            metrics.contains(&format!("{refusals} {}", i + 1)),
+            "{metrics}"
+        );
+    }
 
     // In an access token for Web Chat.
     let mut claims = provider.access_token_claims();
@@ -120,6 +129,29 @@ async fn email_verified_as_the_string_true_counts_as_not_verified_from_every_sou
     claims["email_verified"] = json!(true);
     let (status, body) = webchat_token(&gateway, &provider.sign_access_token(&claims)).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// The gateway reads the profile claims from the ID token itself (so that `email_verified: "true"` gets the
+/// same refusal everywhere), but the provider's signature still covers them: one changed after signing voids
+/// the token.
+#[tokio::test]
+async fn a_profile_claim_changed_after_signing_voids_the_id_token() {
+    let provider = MaliciousProvider::start();
+    let gateway = Gateway::start(&provider.setup());
+    gateway.wait_ready().await;
+    for altered in [
+        json!({"email": "alice@example.com"}),
+        json!({"email_verified": "true"}),
+        json!({"name#de": "Alice"}),
+    ] {
+        provider.alter_after_signing(object(altered.clone()));
+        let (url, response) = sign_in(&gateway).await;
+        assert!(!url.starts_with(FRESHWORKS_REDIRECT), "{altered}: {url}");
+        assert_eq!(response.status(), 502, "{altered}");
+    }
+    provider.alter_after_signing(Map::new());
+    let (url, _) = sign_in(&gateway).await;
+    assert!(url.starts_with(FRESHWORKS_REDIRECT), "{url}");
 }
 
 #[tokio::test]
@@ -200,4 +232,47 @@ async fn junk_bearer_tokens_cost_the_provider_a_bounded_number_of_userinfo_calls
     if busy.status() == 503 {
         assert_eq!(busy.headers()["retry-after"], "1");
     }
+}
+
+/// The userinfo budget is the process's: a reload (which builds the Web Chat routes anew) does not refill it.
+#[tokio::test]
+async fn a_reload_does_not_refill_the_userinfo_budget_for_junk_tokens() {
+    let provider = MaliciousProvider::start();
+    let gateway = Gateway::start(&provider.setup_with_webchat());
+    gateway.wait_ready().await;
+    let flood = |round: usize| {
+        let gateway = &gateway;
+        async move {
+            let requests = (0..40)
+                .map(|i| async move { webchat_token(gateway, &format!("junk-{round}-{i}")).await });
+            futures_util::future::join_all(requests).await
+        }
+    };
+    flood(0).await;
+    let spent = std::time::Instant::now();
+    let before = provider.userinfo_calls();
+    assert!(before >= 20, "the burst was used: {before}");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &gateway.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        crate::raw::metric_reaches(
+            &gateway,
+            "freshgate_config_reloads_total{result=\"success\"} 1"
+        )
+        .await,
+        "{}",
+        gateway.logs()
+    );
+    flood(1).await;
+    // Only what the bucket refilled since it was emptied (10 a second), not a new burst of 20.
+    let elapsed = spent.elapsed().as_secs_f64();
+    let calls = provider.userinfo_calls() - before;
+    let bound = 10.0 * elapsed + 1.0;
+    assert!(
+        (calls as f64) <= bound,
+        "{calls} userinfo calls after the reload in {elapsed:.2} s (bound {bound:.1})"
+    );
 }

@@ -48,6 +48,8 @@ struct Shared {
     key: EncodingKey,
     jwks: Value,
     crafted: Mutex<Crafted>,
+    /// Claims changed in the ID token's payload after it was signed (the signature kept).
+    altered: Mutex<Map<String, Value>>,
     /// Authorization code -> the nonce of its request.
     codes: Mutex<HashMap<String, String>>,
     userinfo_calls: AtomicUsize,
@@ -87,6 +89,7 @@ impl MaliciousProvider {
             key,
             jwks: json!({ "keys": [jwk] }),
             crafted: Mutex::new(Crafted::default()),
+            altered: Mutex::new(Map::new()),
             codes: Mutex::new(HashMap::new()),
             userinfo_calls: AtomicUsize::new(0),
         });
@@ -137,6 +140,11 @@ impl MaliciousProvider {
         *self.shared.crafted.lock().unwrap() = crafted;
     }
 
+    /// Claims the next ID tokens have changed after signing: their signature no longer matches.
+    pub fn alter_after_signing(&self, claims: Map<String, Value>) {
+        *self.shared.altered.lock().unwrap() = claims;
+    }
+
     pub fn userinfo_calls(&self) -> usize {
         self.shared.userinfo_calls.load(Ordering::SeqCst)
     }
@@ -185,7 +193,17 @@ impl Shared {
         }
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(KID.into());
-        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+        let token = jsonwebtoken::encode(&header, &claims, &self.key).unwrap();
+        let altered = self.altered.lock().unwrap().clone();
+        if altered.is_empty() {
+            return token;
+        }
+        let object = claims.as_object_mut().unwrap();
+        object.extend(altered);
+        let parts: Vec<&str> = token.split('.').collect();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&claims).unwrap());
+        format!("{}.{payload}.{}", parts[0], parts[2])
     }
 
     fn discovery(&self) -> Value {

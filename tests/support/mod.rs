@@ -13,9 +13,12 @@
 //! - `samba`: the test Active Directory (Debian's Samba AD DC with a throwaway domain, tests/samba/dc.sh).
 //! - `ad_standin`: an LDAP server in the test process for what slapd cannot do like Active Directory (bind
 //!   failure sub-codes, the in-chain matching rule).
+//! - `redis`: Debian's `redis-server`; `always_ok`: a server that answers `+OK` to every command, which no
+//!   real Redis does.
 #![allow(dead_code)]
 
 pub mod ad_standin;
+pub mod always_ok;
 pub mod faulty;
 pub mod haproxy;
 pub mod kdc;
@@ -53,6 +56,22 @@ pub fn repo() -> PathBuf {
 
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_freshgate")
+}
+
+/// A signing key of its own at `path`, made as the README says (`freshgate keygen --out PATH`): a gateway
+/// whose `public_url` is not local refuses the keys committed to the repository.
+pub fn keygen(path: &Path) {
+    let output = Command::new(binary())
+        .args(["keygen", "--out"])
+        .arg(path)
+        .output()
+        .expect("the freshgate binary runs");
+    assert!(
+        output.status.success(),
+        "freshgate keygen --out {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A running OpenID provider test server.
@@ -288,6 +307,12 @@ impl Gateway {
     pub fn start_yaml_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
         let env: Vec<(&str, Option<&str>)> = env.iter().map(|(k, v)| (*k, Some(*v))).collect();
         Gateway::start_wrapped(yaml, &[], &env)
+    }
+
+    /// `start_yaml`, with the binary started by the command `wrapper` (e.g. `prlimit --nofile=…`), which
+    /// must run it in its own process (exec), so that the pid is the gateway's.
+    pub fn start_yaml_through(yaml: &str, wrapper: &[&str]) -> Gateway {
+        Gateway::start_wrapped(yaml, wrapper, &[])
     }
 
     /// A gateway run through `wrapper` (a program and its arguments that end by running the binary with

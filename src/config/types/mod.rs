@@ -147,7 +147,8 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
-            max_connections_per_ip: 512,
+            // Off: a helpdesk behind one NAT address opens thousands (README, Behaviour worth knowing).
+            max_connections_per_ip: 0,
             max_connection_age: Duration::from_secs(3600),
             max_concurrent_streams: 100,
             max_upstream_requests: 1024,
@@ -372,6 +373,10 @@ pub struct Freshworks {
     pub accounts: BTreeMap<String, Account>,
     pub claims: ClaimMap,
 }
+
+/// Longest account id accepted. Freshworks' ids are numbers (`12344`); the id rides in every pending-login
+/// cookie, which must stay under browsers' 4 KiB per cookie with everything else at its largest.
+pub const MAX_ACCOUNT_ID_BYTES: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct Account {

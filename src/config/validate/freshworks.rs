@@ -84,6 +84,19 @@ impl Validator {
                 ok = false;
                 continue;
             }
+            if account.id.len() > crate::config::MAX_ACCOUNT_ID_BYTES {
+                self.push(
+                    &format!("{KEY}.{}…", account.id.chars().take(32).collect::<String>()),
+                    format!(
+                        "the account id is {} bytes long, more than the {} a pending-login cookie has room for",
+                        account.id.len(),
+                        crate::config::MAX_ACCOUNT_ID_BYTES
+                    ),
+                    "use the id Freshworks sends as `client_id` or `module_id` (a number such as `12344`)",
+                );
+                ok = false;
+                continue;
+            }
             if out.contains_key(&account.id) {
                 self.push(
                     &path,

@@ -257,7 +257,7 @@ impl Validator {
             &raw.max_connections_per_ip,
             d.max_connections_per_ip,
             0,
-            "max_connections_per_ip: 512 (0 turns the cap off)",
+            "max_connections_per_ip: 0 (off, the default) or a cap such as 6000 (about six per browser behind the busiest NAT address)",
         );
         let max_connection_age = self.timeout(
             "limits.max_connection_age",

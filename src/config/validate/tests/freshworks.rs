@@ -12,6 +12,24 @@ fn account(redirect: &str) -> String {
 }
 
 #[test]
+fn an_account_id_too_long_for_the_pending_login_cookie_is_refused_with_the_fix() {
+    let dir = freshworks_dir();
+    let id = "1".repeat(crate::config::MAX_ACCOUNT_ID_BYTES + 1);
+    let yaml = with(&format!(
+        "freshworks:\n  signing_key_file: signing.key\n  accounts:\n    \"{id}\":\n      redirect_url: https://acme.myfreshworks.com/sp\n"
+    ));
+    let errors = dir.err(&yaml, &no_env());
+    assert_eq!(
+        keys(&errors),
+        vec![format!("freshworks.accounts.{}…", &id[..32]).as_str()]
+    );
+    assert!(errors.errors[0].fix.contains("client_id"), "{errors}");
+    let longest = "1".repeat(crate::config::MAX_ACCOUNT_ID_BYTES);
+    let c = dir.ok(&yaml.replace(&id, &longest), &no_env());
+    assert!(c.freshworks.unwrap().accounts.contains_key(&longest));
+}
+
+#[test]
 fn a_redirect_url_with_user_info_is_rejected_without_quoting_it() {
     let dir = freshworks_dir();
     let errors = dir.err(
