@@ -11,8 +11,8 @@ use tracing::{Instrument, info, warn};
 
 use arc_swap::ArcSwap;
 
-use crate::admin::metrics::{Metrics, Refusal};
 use crate::body::Body;
+use crate::metrics::{Metrics, Refusal};
 use crate::pages::Page;
 use crate::proxy::forwarding::claimed_hosts;
 use crate::reload::Snapshot;

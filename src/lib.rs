@@ -22,6 +22,7 @@ pub mod kerberos;
 pub mod keys;
 pub mod logging;
 pub mod login_form;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod pages;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::admin::metrics::Metrics;
 use crate::config::{Config, ConfigErrors, Env, ProcessEnv, Secret, Upstream, validate};
 use crate::keys::{SigningKey, committed, permission_warning};
+use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider, compatibility};
 use crate::proxy::client::client_tls_config;
 use crate::server::tls;

@@ -41,10 +41,10 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 use zeroize::Zeroizing;
 
-use crate::admin::directory::Operation;
-use crate::admin::metrics::Metrics;
 use crate::config::{Directory as Settings, LoginMethod};
 use crate::identity::Identity;
+use crate::metrics::Metrics;
+use crate::metrics::directory::Operation;
 pub use entry::{AccountState, UserEntry};
 pub use error::{DirectoryError, LoginError};
 use guarded::Checked;

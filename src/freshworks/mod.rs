@@ -26,12 +26,12 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{info, warn};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::{Config, Freshworks};
 use crate::directory::Directory;
 use crate::keys::SigningKey;
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::oidc::Provider;
 use crate::proxy::Forwarding;
 use crate::request_id::RequestId;

@@ -21,8 +21,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::admin::metrics::{CallResult, Metrics, ProviderCall};
 use crate::config::Upstream;
+use crate::metrics::{CallResult, Metrics, ProviderCall};
 use crate::proxy::{client, error_chain, origin_authority};
 use crate::request_id::{RequestId, X_REQUEST_ID};
 

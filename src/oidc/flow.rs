@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered, Provider};
-use crate::admin::metrics::ProviderCall;
 use crate::config::Upstream;
+use crate::metrics::ProviderCall;
 use crate::request_id::RequestId;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4: "some small leeway, usually no more

@@ -34,9 +34,9 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::metrics::{Metrics, Overload};
 use crate::body::Body;
 use crate::config::Upstream;
+use crate::metrics::{Metrics, Overload};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 pub use error::ProxyError;

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use rustls::sign::CertifiedKey;
 use tracing::{info, warn};
 
-use crate::admin::metrics::Metrics;
 use crate::config::{Config, Directory as DirectorySettings, StoreSettings, Upstream};
 use crate::directory::Directory;
 use crate::freshworks::{Parts, Sso};
 use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
+use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider};
 use crate::proxy::client::client_tls_config;
 use crate::proxy::{Forwarding, Passthrough, UpstreamLimits};

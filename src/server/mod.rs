@@ -40,9 +40,9 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::admin::metrics::{Closed, Metrics, Overload};
 use crate::body::Body;
 use crate::config::Limits;
+use crate::metrics::{Closed, Metrics, Overload};
 pub use drain::Shutdown;
 use idle::{Activity, IdleIo};
 use per_ip::PerIp;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::admin::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::server::Shutdown;
 
 /// How often the connection count is looked at.

@@ -20,10 +20,10 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
-use crate::admin::metrics::Metrics;
 use crate::body::Body;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::keys::SigningKey;
+use crate::metrics::Metrics;
 use crate::oidc::flow::unix_now;
 use crate::server::{ConnInfo, Handler, Listener};
 

@@ -20,10 +20,10 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::{Config, Webchat as WebchatConfig};
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::oidc::Provider;
 use crate::oidc::access_token::{self, AccessTokenError};
 use crate::oidc::flow::{self, FlowError, unix_now};
