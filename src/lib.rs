@@ -31,6 +31,7 @@ pub mod reload;
 pub mod request_id;
 pub mod route;
 pub mod sealed;
+pub mod security_headers;
 pub mod serve;
 pub mod server;
 pub mod simulate;

@@ -304,7 +304,7 @@ impl Sso {
 }
 
 /// A redirect the browser must not cache and that leaks nothing through `Referer`.
-fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
+pub(crate) fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::FOUND;
     let headers = response.headers_mut();

@@ -276,23 +276,27 @@ impl Handler for Simulator {
                     Some(q) if q.contains("shape=current") => Shape::Current,
                     _ => self.shape,
                 };
-                let location = self.login_request(shape);
-                let mut response = Response::new(Body::empty());
-                *response.status_mut() = StatusCode::FOUND;
-                if let Ok(value) = HeaderValue::from_str(&location) {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                response
+                redirect(&self.login_request(shape))
             }
             _ => html(StatusCode::NOT_FOUND, pages::not_found()),
         }
     }
 }
 
-fn html(status: StatusCode, body: String) -> Response<Body> {
+/// The simulated portal's redirect to the gateway's Login URL.
+pub(crate) fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(crate) fn html(status: StatusCode, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -307,20 +307,24 @@ impl Webchat {
         });
         // `</` cannot end the script early inside a JSON string that is escaped this way.
         let config = config.to_string().replace("</", "<\\/");
-        let script = WIDGET_JS.replace("/*FRESHGATE_CONFIG*/{}", &config);
-        let mut response = Response::new(Body::from(script));
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        response
+        script(WIDGET_JS.replace("/*FRESHGATE_CONFIG*/{}", &config))
     }
+}
+
+/// `widget.js` as served: revalidated on every page load, so a changed configuration shows at once.
+pub(crate) fn script(script: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(script));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>` (scheme case-insensitive).
@@ -330,7 +334,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
-fn json(status: StatusCode, value: &Value) -> Response<Body> {
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
