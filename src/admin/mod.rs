@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::metrics::{self, Metrics};
+use crate::security_headers::{self, Answer};
 use crate::server::{ConnInfo, Handler};
 
 /// Whether the gateway is ready for traffic, and the JSON body of `/readyz` that says why (or why not).
@@ -65,8 +66,6 @@ pub(crate) fn text(status: StatusCode, content_type: &'static str, body: String)
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    security_headers::set(response.headers_mut(), Answer::Plain);
     response
 }

@@ -311,22 +311,13 @@ pub(crate) fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(location) {
         headers.insert(header::LOCATION, value);
     }
-    no_store(headers);
+    crate::security_headers::set(headers, crate::security_headers::Answer::Redirect);
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             headers.append(header::SET_COOKIE, value);
         }
     }
     response
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 /// The failure and, when a pending-login cookie should go, the `Set-Cookie` that deletes it.

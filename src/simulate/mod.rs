@@ -25,6 +25,7 @@ use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::keys::SigningKey;
 use crate::metrics::Metrics;
 use crate::oidc::flow::unix_now;
+use crate::security_headers::{self, Answer};
 use crate::server::{ConnInfo, Handler, Listener};
 
 /// Where the simulator listens when neither `--listen` nor the account's redirect URL says.
@@ -290,9 +291,7 @@ pub(crate) fn redirect(location: &str) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    security_headers::set(response.headers_mut(), Answer::Plain);
     response
 }
 
@@ -303,9 +302,7 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    security_headers::set(response.headers_mut(), Answer::Plain);
     response
 }
 

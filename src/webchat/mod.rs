@@ -28,6 +28,7 @@ use crate::oidc::Provider;
 use crate::oidc::access_token::{self, AccessTokenError};
 use crate::oidc::flow::{self, FlowError, unix_now};
 use crate::request_id::RequestId;
+use crate::security_headers::{self, Answer};
 pub use error::WebchatError;
 use session::SessionCookie;
 
@@ -311,7 +312,7 @@ impl Webchat {
     }
 }
 
-/// `widget.js` as served: revalidated on every page load, so a changed configuration shows at once.
+/// `widget.js` as served.
 pub(crate) fn script(script: String) -> Response<Body> {
     let mut response = Response::new(Body::from(script));
     let headers = response.headers_mut();
@@ -319,11 +320,7 @@ pub(crate) fn script(script: String) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    security_headers::set(headers, Answer::Script);
     response
 }
 
@@ -342,8 +339,7 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    security_headers::set(headers, Answer::Token);
     response
 }
 
