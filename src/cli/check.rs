@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, ConfigErrors, Env, ProcessEnv, Secret, Upstream, validate};
+use crate::http_client::client_tls_config;
 use crate::keys::{SigningKey, committed, permission_warning};
 use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider, compatibility};
-use crate::proxy::client::client_tls_config;
 use crate::server::tls;
 
 /// How long `check` waits for the provider.

@@ -91,7 +91,7 @@ impl Directory {
         metrics: Arc<Metrics>,
         store: Arc<crate::store::Shared>,
     ) -> Result<Self, String> {
-        let tls = crate::proxy::client::client_tls_config(settings.ca_file.as_deref())
+        let tls = crate::http_client::client_tls_config(settings.ca_file.as_deref())
             .map_err(|problem| format!("directory.ca_file: {problem}"))?;
         let netbios_domain = settings
             .netbios_domain

@@ -22,8 +22,8 @@ use tracing::{info, warn};
 use super::backchannel::{Backchannel, BackchannelError, Tagged};
 use super::jwk::{VerifyingKeySet, verifying_set};
 use crate::config::Upstream;
+use crate::http_client::error_chain;
 use crate::metrics::{JwksFetch, Metrics};
-use crate::proxy::error_chain;
 use crate::request_id::{RequestId, RequestIds};
 
 /// Discovery fields beyond OIDC Discovery 1.0 that the gateway uses.
