@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::check::Report;
+use super::report::Report;
 use crate::config::{Directory as Settings, DirectoryKind};
 use crate::directory::error::span;
 use crate::directory::lockout::{Applies, Policy, describe};
