@@ -23,6 +23,7 @@
 pub mod directory;
 pub mod family;
 pub mod guards;
+pub mod histogram;
 pub mod logins;
 pub mod peers;
 pub mod process;
