@@ -20,6 +20,7 @@ pub mod freshworks;
 pub mod host;
 pub mod http_client;
 pub mod identity;
+pub mod jws;
 pub mod kerberos;
 pub mod keys;
 pub mod logging;

@@ -41,10 +41,12 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject as _;
 
+use crate::jws::{self, Algorithm};
+
 pub use error::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 
-/// The JOSE header of every token, byte for byte (RFC 7515 §4.1.1 `alg`, RFC 7519 §5.1 `typ`).
-pub const RS256_HEADER: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
+/// The JOSE header of every token, byte for byte (`crate::jws`).
+pub use crate::jws::RS256_HEADER;
 
 /// How a SEC1 (`EC PRIVATE KEY`, RFC 5915) key is named in the refusal.
 const EC_KEY: &str = "an EC (elliptic-curve) key";
@@ -315,23 +317,18 @@ impl SigningKey {
         }
         let claims = serde_json::to_vec(payload).map_err(|e| failed(e.to_string()))?;
         let signature_len = self.pair.public_modulus_len();
-        let mut token =
-            String::with_capacity((RS256_HEADER.len() + claims.len() + signature_len) * 4 / 3 + 8);
-        URL_SAFE_NO_PAD.encode_string(RS256_HEADER, &mut token);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
-        let mut signature = vec![0u8; signature_len];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                token.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|e| failed(e.to_string()))?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(token)
+        jws::compact(Algorithm::Rs256, &claims, signature_len, |input| {
+            let mut signature = vec![0u8; signature_len];
+            self.pair
+                .sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input,
+                    &mut signature,
+                )
+                .map(|()| signature)
+                .map_err(|e| failed(e.to_string()))
+        })
     }
 }
 
