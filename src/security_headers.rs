@@ -15,8 +15,10 @@
 //! `Strict-Transport-Security` is not set: the gateway is usually behind a TLS-terminating proxy that
 //! owns the host's HSTS policy, and a gateway on a development `http://` URL must not pin it.
 
-use http::HeaderMap;
 use http::header::{self, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::body::Body;
 
 /// What a response is, for the headers that protect it.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +86,21 @@ impl Answer<'_> {
             _ => None,
         }
     }
+}
+
+/// A response the gateway writes itself: `status`, `body` of `content_type`, and the headers of `answer`.
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+    answer: Answer<'_>,
+) -> Response<Body> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    set(headers, answer);
+    response
 }
 
 /// Sets the headers of `answer` on `headers`.

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
@@ -61,11 +60,5 @@ impl Handler for Admin {
 }
 
 pub(crate) fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    security_headers::set(response.headers_mut(), Answer::Plain);
-    response
+    security_headers::response(status, content_type, body, Answer::Plain)
 }

@@ -296,14 +296,8 @@ pub(crate) fn redirect(location: &str) -> Response<Body> {
 }
 
 pub(crate) fn html(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    security_headers::set(response.headers_mut(), Answer::Plain);
-    response
+    let content_type = "text/html; charset=utf-8";
+    security_headers::response(status, content_type, body, Answer::Plain)
 }
 
 /// The simulator can serve a redirect URL on this machine: an IP literal or `localhost` host.

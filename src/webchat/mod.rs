@@ -314,14 +314,8 @@ impl Webchat {
 
 /// `widget.js` as served.
 pub(crate) fn script(script: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(script));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    security_headers::set(headers, Answer::Script);
-    response
+    let content_type = "text/javascript; charset=utf-8";
+    security_headers::response(StatusCode::OK, content_type, script, Answer::Script)
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>` (scheme case-insensitive).
@@ -332,15 +326,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    security_headers::set(headers, Answer::Token);
-    response
+    let content_type = "application/json";
+    security_headers::response(status, content_type, value.to_string(), Answer::Token)
 }
 
 fn empty(status: StatusCode) -> Response<Body> {
