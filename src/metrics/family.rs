@@ -7,7 +7,7 @@
 //! site nor be one the dashboard and the alert rules do not know. Recording is an index into a fixed
 //! table of atomics: it never locks, hashes or allocates. That matters on the passthrough path, where every
 //! request counts one `freshgate_requests_total` and observes one `freshgate_upstream_duration_seconds`
-//! (see `super`'s doc for why this is not `prometheus-client`).
+//! (see `super`'s doc for why this is not `prometheus-client`, with the numbers).
 //!
 //! Label values that are not a closed set (the reason codes of `freshgate_logins_total`, which each
 //! boundary's error enum names) go in a [`Dynamic`] family: a small locked map, for events as rare as a

@@ -10,15 +10,20 @@
 //! Why not the `prometheus-client` crate. Two reasons, the first measured:
 //!
 //! - The passthrough path records a request (`freshgate_requests_total{route,status}`) and an upstream
-//!   latency (`freshgate_upstream_duration_seconds`) for every request. Here that is two relaxed atomic
-//!   adds into a table indexed by enums, plus one per histogram field. With `prometheus-client`, the
-//!   counter is a `Family` lookup (a read lock and a SipHash of the label set) and the histogram a write
-//!   lock per observation.
+//!   latency (`freshgate_upstream_duration_seconds`) for every request. Here the counter is one relaxed
+//!   atomic add into a table indexed by enums, inlined into the handler. With `prometheus-client` 0.24 it
+//!   is a `Family` lookup: a read lock on the family's map and a SipHash of the label set. Counted with
+//!   callgrind (release build, one worker thread, one keep-alive connection, 1 KiB responses; the
+//!   difference between 2200 and 200 requests): 258 instructions per increment against none left to
+//!   see, and 59,499 instructions per passthrough request against 58,657 here (58,768 before the
+//!   families were typed). Its histogram costs the same as this one (39 against 43 per observation).
+//!   Every worker thread taking the same lock word on every request also makes cores contend for its
+//!   cache line, which a one-thread count cannot show.
 //! - Its encoder writes OpenMetrics, not the text format 0.0.4 served here: bucket bounds as `le="1.0"`
 //!   where this writes `le="1"` (a changed label value splits every `histogram_quantile` over a rollout on
 //!   Prometheus 2.x, which does not normalise them), counters' `# TYPE` under the name without `_total`,
 //!   a period appended to every help text, and `# EOF`. The dashboard, the alert rules and the tests
-//!   read the series as they are.
+//!   read the series as they are, so one writer serves every family.
 
 pub mod directory;
 pub mod family;
