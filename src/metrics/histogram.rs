@@ -69,6 +69,13 @@ impl Histogram {
     }
 }
 
+/// Upper bounds, in seconds, for an exchange with a peer over HTTP (the provider's passthrough and back
+/// channel) and for the gateway's own part of a login: 5 ms to the 30 s nothing should take
+/// (`upstream.connect_timeout` + `response_timeout` bound a call; the defaults add up to 15 s).
+pub const EXCHANGE_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// A histogram whose bounds are its type's, so that a [`Family`] of them can be made by `Default`.
 pub struct Timer<B: Buckets>(Histogram, PhantomData<B>);
 

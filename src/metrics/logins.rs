@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use super::family::{Buckets, Desc, Family, Show, Timer, label_values};
+use super::histogram::EXCHANGE_SECONDS;
 
 /// Whole logins: seconds to the ten minutes `freshworks.login_timeout` allows.
 pub struct LoginBuckets;
@@ -28,9 +29,7 @@ impl Buckets for LoginBuckets {
 /// The ending request: milliseconds (a directory bind, a code exchange) to the back channel's timeouts.
 pub struct RequestBuckets;
 impl Buckets for RequestBuckets {
-    const BOUNDS: &'static [f64] = &[
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-    ];
+    const BOUNDS: &'static [f64] = EXCHANGE_SECONDS;
 }
 
 label_values! {

@@ -46,11 +46,6 @@ pub use logins::{LoginMetrics, Method as LoginMethod, Outcome as LoginOutcome};
 pub use peers::{CallResult, PeerMetrics, ProviderCall, StoreCall};
 pub use process::CertificateExpiry;
 
-/// Upper bounds, in seconds, of the upstream latency histogram's buckets.
-const LATENCY_BUCKETS: [f64; 12] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
-
 /// An HTTP status code as a label value: a table place for each of 0 to 599 (a code above counts as
 /// 599; none is sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +194,7 @@ impl Metrics {
     pub fn new() -> Self {
         Metrics {
             requests: Family::default(),
-            latency: Histogram::new(&LATENCY_BUCKETS),
+            latency: Histogram::new(histogram::EXCHANGE_SECONDS),
             upstream_errors: Family::default(),
             connections: Gauge::default(),
             connections_peak: Gauge::default(),

@@ -9,14 +9,13 @@
 use std::time::Duration;
 
 use super::family::{Buckets, Desc, Family, Show, Timer, label_values};
+use super::histogram::EXCHANGE_SECONDS;
 
 /// Upper bounds, in seconds, of the provider calls' buckets (`upstream.connect_timeout` +
 /// `response_timeout` bound a call; the defaults add up to 15 s).
 pub struct ProviderBuckets;
 impl Buckets for ProviderBuckets {
-    const BOUNDS: &'static [f64] = &[
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-    ];
+    const BOUNDS: &'static [f64] = EXCHANGE_SECONDS;
 }
 
 /// Upper bounds of the store's buckets: a Redis round trip is well under a millisecond on a LAN;
