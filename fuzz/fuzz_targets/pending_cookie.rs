@@ -69,8 +69,10 @@ fuzz_target!(|input: Input| {
         account: input.account,
         fw_state: input.fw_state,
         fw_nonce: input.fw_nonce,
-        started: input.started,
-        started_ms: input.started.wrapping_mul(1000),
+        // The binary format stores milliseconds only; a login sealed by the gateway has `started`
+        // equal to `started_ms / 1000` (both come from one clock reading).
+        started: input.started / 1000,
+        started_ms: input.started,
         return_to: input.return_to,
         directory: input.directory,
     };
