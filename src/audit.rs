@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
+use crate::clock::{self, Clock};
 use crate::request_id::RequestId;
 
 /// The `tracing` target of audit events.
@@ -62,6 +63,8 @@ pub struct Attempt {
     received: Instant,
     fields: Mutex<Fields>,
     metrics: Arc<Metrics>,
+    /// What the whole login's duration is measured by (its start came from another request).
+    clock: Arc<dyn Clock>,
     /// The event was written (or there was none to write).
     done: bool,
 }
@@ -102,8 +105,15 @@ impl Attempt {
                 ..Fields::default()
             }),
             metrics,
+            clock: clock::system(),
             done: false,
         }
+    }
+
+    /// The same attempt, its login's duration measured by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Attempt {
+        self.clock = clock;
+        self
     }
 
     /// This request ends a login attempt whatever happens (see the module's doc).
@@ -198,7 +208,7 @@ impl Attempt {
         let request = self.received.elapsed();
         let whole = fields
             .login_started_ms
-            .map(|started| Duration::from_millis(crate::store::now_ms().saturating_sub(started)));
+            .map(|started| Duration::from_millis(self.clock.unix_ms().saturating_sub(started)));
         if let Some(method) = fields.method {
             self.metrics
                 .logins_timed
@@ -291,16 +301,18 @@ mod tests {
         let id =
             crate::request_id::RequestId::parse(b"3f2a9c1e-7b4d-4e8a-9f00-1234567890ab").unwrap();
         let metrics = Arc::new(Metrics::new());
+        let clock = Arc::new(crate::clock::ManualClock::at_unix_ms(1_767_225_600_250));
         let lines = crate::logging::tests::raw_json_lines(|| {
             let attempt = Attempt::new(
                 id,
                 "203.0.113.9".parse().unwrap(),
                 Kind::Freshworks,
                 metrics.clone(),
-            );
+            )
+            .with_clock(clock.clone());
             attempt.method(LoginMethod::Oidc);
             attempt.account("12344");
-            attempt.login_started(crate::store::now_ms() - 4_000);
+            attempt.login_started(clock.unix_ms() - 4_000);
             attempt.subject("alice-0001", Some("https://sso.example.com/realms/acme"));
             attempt.email("alice@example.com");
             attempt.ended(LoginOutcome::Success, "ok");

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod body;
 pub mod claims;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod freshworks;

@@ -478,7 +478,7 @@ impl Directory {
     fn decoy_dn(&self) -> String {
         format!(
             "CN=freshgate-no-such-user-{},{}",
-            crate::oidc::flow::random_token(),
+            crate::clock::random_token(),
             self.settings.base_dn
         )
     }

@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::lockout::EntryPolicy;
+use crate::clock::{self, Clock};
 use crate::config::Throttle as Settings;
 use crate::store::reservation::{Guard, Limit, Outcome, Reserve, Rule, Settle};
-use crate::store::{Shared, Unavailable, now_ms};
+use crate::store::{Shared, Unavailable};
 
 /// How long a try counts as in flight if it is never settled (its process died). Longer than any try can
 /// take: the directory's operations are bounded by `directory.timeout` (at most 60 s), a few of them per
@@ -94,11 +95,23 @@ impl From<Unavailable> for Refused {
 pub struct Throttle {
     settings: Settings,
     store: Arc<Shared>,
+    /// What failures are timed by (the store keeps the times it is given).
+    clock: Arc<dyn Clock>,
 }
 
 impl Throttle {
     pub fn new(settings: Settings, store: Arc<Shared>) -> Self {
-        Throttle { settings, store }
+        Throttle {
+            settings,
+            store,
+            clock: clock::system(),
+        }
+    }
+
+    /// The same throttle, its tries timed by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Reserves a try from `address` for the typed name `name` (as searched for), before the search.
@@ -123,8 +136,8 @@ impl Throttle {
             },
         ];
         let reserve = Reserve {
-            id: crate::oidc::flow::random_token(),
-            now: now_ms(),
+            id: clock::random_token(),
+            now: self.clock.unix_ms(),
             ttl: IN_FLIGHT_TTL,
             limits,
         };
@@ -139,6 +152,7 @@ impl Throttle {
         let mut keys = reserve.limits.into_iter().map(|l| l.key);
         Ok(Attempt {
             store: self.store.clone(),
+            clock: self.clock.clone(),
             id: reserve.id,
             window,
             address_key: keys.next().unwrap_or_default(),
@@ -166,7 +180,7 @@ impl Throttle {
         });
         let reserve = Reserve {
             id: attempt.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             ttl: IN_FLIGHT_TTL,
             limits: vec![Limit {
                 key: entry_key(dn),
@@ -192,6 +206,7 @@ impl Throttle {
 /// counts a bind already sent as a failure).
 pub struct Attempt {
     store: Arc<Shared>,
+    clock: Arc<dyn Clock>,
     id: String,
     window: Duration,
     address_key: String,
@@ -275,7 +290,7 @@ impl Attempt {
         self.settled = true;
         let settle = Settle {
             id: self.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             keys,
         };
         self.store.settle(&settle).await
@@ -291,7 +306,7 @@ impl Drop for Attempt {
         // backstop when there is no runtime left to do it).
         let settle = Settle {
             id: self.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             keys: self.release_keys(),
         };
         let store = self.store.clone();
@@ -322,10 +337,18 @@ mod tests {
     use super::*;
     use crate::admin::metrics::Metrics;
 
+    use crate::clock::ManualClock;
+
     const WINDOW: Duration = Duration::from_secs(300);
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    /// The time every test starts at (Unix ms): the throttle reads it from a clock that moves only when told.
+    const NOW: u64 = 1_767_225_600_000;
 
     fn throttle(max_failures: u32, per_ip: u32) -> Throttle {
+        throttle_on(max_failures, per_ip, Arc::new(ManualClock::at_unix_ms(NOW)))
+    }
+
+    fn throttle_on(max_failures: u32, per_ip: u32, clock: Arc<ManualClock>) -> Throttle {
         Throttle::new(
             Settings {
                 max_failures,
@@ -334,6 +357,7 @@ mod tests {
             },
             Arc::new(Shared::memory(Arc::new(Metrics::new()))),
         )
+        .with_clock(clock)
     }
 
     fn policy(count: Option<u32>, threshold: Option<u32>) -> EntryPolicy {
@@ -367,12 +391,7 @@ mod tests {
         for i in 0..50 {
             let mut attempt = t.begin(A, &format!("spelling{i}")).await.unwrap();
             let hold = t
-                .reserve_entry(
-                    &mut attempt,
-                    "CN=J,DC=x",
-                    &policy(Some(0), Some(5)),
-                    now_ms(),
-                )
+                .reserve_entry(&mut attempt, "CN=J,DC=x", &policy(Some(0), Some(5)), NOW)
                 .await
                 .unwrap();
             if hold.is_none() {
@@ -393,7 +412,7 @@ mod tests {
         tokio::task::yield_now().await;
         let mut attempt = t.begin(A, "again").await.unwrap();
         let hold = t
-            .reserve_entry(&mut attempt, "cn=j,dc=x", &policy(None, Some(5)), now_ms())
+            .reserve_entry(&mut attempt, "cn=j,dc=x", &policy(None, Some(5)), NOW)
             .await
             .unwrap();
         assert_eq!(hold, Some(Hold::Lockout));
@@ -412,18 +431,14 @@ mod tests {
         };
         let mut early = t.begin(A, "a").await.unwrap();
         assert_eq!(
-            t.reserve_entry(&mut early, dn, &policy, now_ms())
-                .await
-                .unwrap(),
+            t.reserve_entry(&mut early, dn, &policy, NOW).await.unwrap(),
             None
         );
         drop(early);
         settle().await;
         let mut sent = t.begin(A, "b").await.unwrap();
         assert_eq!(
-            t.reserve_entry(&mut sent, dn, &policy, now_ms())
-                .await
-                .unwrap(),
+            t.reserve_entry(&mut sent, dn, &policy, NOW).await.unwrap(),
             None,
             "released: the place is free again"
         );
@@ -432,9 +447,7 @@ mod tests {
         settle().await;
         let mut next = t.begin(A, "c").await.unwrap();
         assert_eq!(
-            t.reserve_entry(&mut next, dn, &policy, now_ms())
-                .await
-                .unwrap(),
+            t.reserve_entry(&mut next, dn, &policy, NOW).await.unwrap(),
             Some(Hold::Lockout),
             "a bind that may have reached the directory counts as a failure"
         );
@@ -452,7 +465,7 @@ mod tests {
         t.begin(other, "x")
             .await
             .unwrap()
-            .succeeded(now_ms())
+            .succeeded(NOW)
             .await
             .unwrap();
         t.begin(A, "y").await.unwrap().failed().await.unwrap();
@@ -460,6 +473,21 @@ mod tests {
             t.begin(A, "z").await,
             Err(Refused::Held(Held::Address { .. }))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_held_name_and_address_may_try_again_once_the_window_has_passed() {
+        let clock = Arc::new(ManualClock::at_unix_ms(NOW));
+        let t = throttle_on(1, 1, clock.clone());
+        t.begin(A, "jdoe").await.unwrap().failed().await.unwrap();
+        assert!(matches!(
+            t.begin(A, "jdoe").await,
+            Err(Refused::Held(Held::Address { .. }))
+        ));
+        clock.advance(WINDOW - Duration::from_secs(1));
+        assert!(t.begin(A, "jdoe").await.is_err(), "still within the window");
+        clock.advance(Duration::from_secs(1));
+        assert!(t.begin(A, "jdoe").await.is_ok());
     }
 
     #[tokio::test]

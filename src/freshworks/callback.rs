@@ -75,7 +75,7 @@ impl Sso {
             ));
         }
         let restart = self.restart_url(&pending);
-        if flow::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
+        if crate::clock::unix_now().saturating_sub(pending.started) > timeout.as_secs() {
             let minutes = timeout.as_secs().div_ceil(60);
             return Err((SsoError::ExpiredLogin { restart, minutes }, Some(clear)));
         }

@@ -7,7 +7,6 @@ use super::pending::PendingLogin;
 use super::{Sso, callback::append_query};
 use crate::audit::Attempt;
 use crate::identity::Identity;
-use crate::oidc::flow;
 use crate::request_id::RequestId;
 
 impl Sso {
@@ -32,7 +31,7 @@ impl Sso {
             &identity.claims,
             &freshworks.claims,
             &pending.fw_nonce,
-            flow::unix_now(),
+            crate::clock::unix_now(),
         )?;
         let email = payload["email"].as_str().unwrap_or_default();
         identity

@@ -210,7 +210,8 @@ impl super::Sso {
         fw_nonce: String,
         return_to: Option<String>,
     ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        use crate::oidc::flow::{authorization_url, random_token, unix_now};
+        use crate::clock::{now_ms, random_token, unix_now};
+        use crate::oidc::flow::authorization_url;
 
         let provider = self.provider().map_err(|e| (e, None))?;
         let discovered = provider
@@ -224,7 +225,7 @@ impl super::Sso {
             fw_state,
             fw_nonce,
             started: unix_now(),
-            started_ms: crate::store::now_ms(),
+            started_ms: now_ms(),
             return_to,
             directory: false,
         };

@@ -33,8 +33,8 @@ use crate::kerberos::token::{self, Offered};
 mod negotiate;
 use crate::admin::metrics::LoginMethod;
 use crate::audit::Attempt;
+use crate::clock::{now_ms, random_token, unix_now};
 use crate::login_form::LoginForm;
-use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 
@@ -75,7 +75,7 @@ impl Sso {
             fw_state: checked.state.clone(),
             fw_nonce: checked.nonce.clone(),
             started: unix_now(),
-            started_ms: crate::store::now_ms(),
+            started_ms: now_ms(),
             return_to: None,
             directory: true,
         };

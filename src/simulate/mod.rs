@@ -22,9 +22,9 @@ use tokio::net::TcpListener;
 
 use crate::admin::metrics::Metrics;
 use crate::body::Body;
+use crate::clock::unix_now;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::keys::SigningKey;
-use crate::oidc::flow::unix_now;
 use crate::server::{ConnInfo, Handler, Listener};
 
 /// Where the simulator listens when neither `--listen` nor the account's redirect URL says.
