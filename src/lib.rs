@@ -15,6 +15,7 @@ pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod directory;
 pub mod freshworks;
 pub mod host;

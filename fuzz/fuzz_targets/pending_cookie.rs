@@ -7,7 +7,8 @@
 use arbitrary::Arbitrary;
 use freshgate::config::MAX_ACCOUNT_ID_BYTES;
 use freshgate::freshworks::login::{MAX_PARAM_BYTES, MAX_RETURN_TO_BYTES};
-use freshgate::freshworks::pending::{CookieJar, LogoutHint, PendingLogin, find_cookie};
+use freshgate::cookies::find_cookie;
+use freshgate::freshworks::pending::{CookieJar, LogoutHint, PendingLogin};
 use freshgate::freshworks::pending_format;
 use freshgate::sealed::Sealer;
 use http::header::COOKIE;

@@ -313,7 +313,7 @@ impl SsoError {
                 "This sign-in took too long",
                 format!(
                     "Sign-ins must be finished within {} of starting them.",
-                    crate::directory::error::span(std::time::Duration::from_secs(minutes * 60))
+                    crate::pages::span(std::time::Duration::from_secs(minutes * 60))
                 ),
             )
             .advice("Start the login again from your Freshworks portal."),

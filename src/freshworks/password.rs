@@ -23,9 +23,10 @@ use zeroize::Zeroizing;
 
 use super::error::SsoError;
 use super::login::LoginRequest;
-use super::pending::{CALLBACK_PATH, PendingLogin, find_cookie};
+use super::pending::{CALLBACK_PATH, PendingLogin};
 use super::{Failure, Sso, redirect};
 use crate::body::Body;
+use crate::cookies::find_cookie;
 use crate::directory::LoginError;
 use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};

@@ -15,11 +15,10 @@
 //! sends a browser to the Login URL again and again cannot fill its Cookie header.
 
 use http::HeaderMap;
-use http::header::COOKIE;
 use serde::{Deserialize, Serialize};
 
 use super::pending_format;
-use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use crate::cookies::{GATEWAY_COOKIE_PREFIX, find_cookie, secure_attribute, secure_prefix};
 use crate::sealed::Sealer;
 
 /// Characters of our state that go into the cookie name.
@@ -114,12 +113,12 @@ impl CookieJar {
 
     /// `__Secure-` over https: the cookies that are not `Path=/` cannot be `__Host-`.
     pub(super) fn prefix(&self) -> &'static str {
-        if self.secure { "__Secure-" } else { "" }
+        secure_prefix(self.secure)
     }
 
     /// `; Secure` over https.
     pub(super) fn secure_attribute(&self) -> &'static str {
-        if self.secure { "; Secure" } else { "" }
+        secure_attribute(self.secure)
     }
 
     /// The cookie value for `pending`: its bytes in the current format (`pending_format`), sealed under
@@ -149,8 +148,7 @@ impl CookieJar {
     /// else; `__Host-` would demand `Path=/`, so over https it takes the `__Secure-` prefix instead
     /// (RFC 6265bis §4.1.3.1), and without a `Domain` attribute it stays host-only.
     fn logout_name(&self) -> String {
-        let prefix = if self.secure { "__Secure-" } else { "" };
-        format!("{prefix}{GATEWAY_COOKIE_PREFIX}-logout")
+        format!("{}{GATEWAY_COOKIE_PREFIX}-logout", self.prefix())
     }
 
     /// `Set-Cookie` keeping the logout hint for this browser session (no `Max-Age`: it goes when the browser
@@ -161,7 +159,7 @@ impl CookieJar {
         let cookie = format!(
             "{name}={}; Path={LOGOUT_PATH}; HttpOnly; SameSite=Lax{}",
             self.sealer.seal(&name, hint),
-            if self.secure { "; Secure" } else { "" }
+            self.secure_attribute()
         );
         (cookie.len() <= MAX_COOKIE_BYTES).then_some(cookie)
     }
@@ -177,7 +175,7 @@ impl CookieJar {
         format!(
             "{}=; Path={LOGOUT_PATH}; Max-Age=0; HttpOnly; SameSite=Lax{}",
             self.logout_name(),
-            if self.secure { "; Secure" } else { "" }
+            self.secure_attribute()
         )
     }
 
@@ -200,21 +198,10 @@ pub(super) fn login_id(state: &str) -> String {
         .collect()
 }
 
-/// The value of the cookie called `name` in the request, if any.
-pub fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::COOKIE;
 
     fn pending(state: &str) -> PendingLogin {
         PendingLogin {
@@ -351,15 +338,5 @@ mod tests {
             account: "12344".into(),
         };
         assert_eq!(jar.set_logout_hint(&huge), None);
-    }
-
-    #[test]
-    fn find_cookie_picks_the_named_cookie_among_several_headers() {
-        let mut headers = HeaderMap::new();
-        headers.append(COOKIE, "a=1; freshgate-login-x=abc".parse().unwrap());
-        headers.append(COOKIE, "b=2".parse().unwrap());
-        assert_eq!(find_cookie(&headers, "freshgate-login-x"), Some("abc"));
-        assert_eq!(find_cookie(&headers, "b"), Some("2"));
-        assert_eq!(find_cookie(&headers, "c"), None);
     }
 }

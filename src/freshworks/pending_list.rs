@@ -15,8 +15,8 @@
 
 use http::HeaderMap;
 
-use super::pending::{CookieJar, NAME_STATE_CHARS, PendingLogin, find_cookie, login_id};
-use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use super::pending::{CookieJar, NAME_STATE_CHARS, PendingLogin, login_id};
+use crate::cookies::{GATEWAY_COOKIE_PREFIX, find_cookie};
 
 /// Most logins one browser may have pending at once (tabs opened on the portal, a Web Chat login); starting
 /// another drops the oldest. With the largest pending-login cookie (about 3.3 KiB with 1 KiB of Freshworks

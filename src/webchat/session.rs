@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::{self, Clock};
-use crate::freshworks::pending::find_cookie;
-use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use crate::cookies::{GATEWAY_COOKIE_PREFIX, find_cookie, host_prefix};
 use crate::sealed::Sealer;
 
 #[derive(Serialize, Deserialize)]
@@ -32,7 +31,7 @@ pub struct SessionCookie {
 
 impl SessionCookie {
     pub fn new(key: &[u8; 32], secure: bool) -> Self {
-        let prefix = if secure { "__Host-" } else { "" };
+        let prefix = host_prefix(secure);
         SessionCookie {
             sealer: Sealer::new(key),
             secure,
