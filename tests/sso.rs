@@ -458,18 +458,20 @@ async fn an_expired_pending_login_is_refused_with_a_restart_link() {
         key_file.path().display()
     );
     let gateway = ready_gateway(&setup).await;
-    let jar = freshgate::freshworks::pending::CookieJar::new(&key, false);
-    let pending = freshgate::freshworks::pending::PendingLogin {
+    use freshgate::login::pending::{Method, PendingJar, PendingLogin, Target};
+    let jar = PendingJar::new(&key, false);
+    let pending = PendingLogin {
         state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
-        nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        account: "12344".into(),
-        fw_state: "fs".into(),
-        fw_nonce: "fn".into(),
-        started: now() as u64 - 11 * 60,
-        started_ms: 0,
-        return_to: None,
-        directory: false,
+        started_ms: (now() as u64 - 11 * 60) * 1000,
+        method: Method::Oidc {
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+        },
+        target: Target::Freshworks {
+            account: "12344".into(),
+            state: "fs".into(),
+            nonce: "fn".into(),
+        },
     };
     let browser = gateway.browser();
     let response = browser

@@ -18,13 +18,13 @@ use tracing::{info, warn};
 use crate::admin::metrics::Metrics;
 use crate::config::{Config, Directory as DirectorySettings, StoreSettings, Upstream};
 use crate::directory::Directory;
-use crate::freshworks::{Parts, Sso};
 use crate::host::Hosts;
 use crate::keys::{SigningKey, permission_warning};
 use crate::oidc::{Backchannel, Provider};
 use crate::proxy::client::client_tls_config;
 use crate::proxy::{Forwarding, Passthrough, UpstreamLimits};
 use crate::server::tls;
+use crate::sso::{Parts, Sso};
 use crate::store::Shared;
 use crate::webchat::limit::Bucket;
 

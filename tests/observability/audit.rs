@@ -300,22 +300,24 @@ async fn every_way_a_provider_login_ends_writes_exactly_one_event_with_its_reaso
     );
 
     // A pending login older than login_timeout (sealed here with the gateway's cookie key).
-    let jar = freshgate::freshworks::pending::CookieJar::new(&key, false);
+    use freshgate::login::pending::{Method, PendingJar, PendingLogin, Target};
+    let jar = PendingJar::new(&key, false);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let pending = freshgate::freshworks::pending::PendingLogin {
+    let pending = PendingLogin {
         state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
-        nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        account: "12344".into(),
-        fw_state: "fs".into(),
-        fw_nonce: "fn".into(),
-        started: now - 11 * 60,
         started_ms: (now - 11 * 60) * 1000,
-        return_to: None,
-        directory: false,
+        method: Method::Oidc {
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+        },
+        target: Target::Freshworks {
+            account: "12344".into(),
+            state: "fs".into(),
+            nonce: "fn".into(),
+        },
     };
     let expired = stranger
         .client

@@ -1,85 +1,54 @@
-//! Directory accounts: the Login URL shows the gateway's own sign-in form, which posts the user name and
-//! password to the callback.
+//! Directory accounts: the Login URL shows the gateway's own sign-in form (`form`), which posts the user
+//! name and password to the callback (`posted`).
 //!
 //! The form is bound to this browser's pending login: its hidden `state` names the sealed pending-login
 //! cookie (scoped to the callback, `SameSite=Lax`, so a cross-site POST never carries it), and the state
 //! inside the cookie must equal the posted one. A post from another origin is refused before the cookie is
 //! read (`Origin`, `Sec-Fetch-Site`), so login CSRF needs both a forged origin and the browser's cookie.
 //!
-//! With `directory.kerberos` the Login URL also offers the silent Windows login (`negotiate`).
+//! With `directory.kerberos` the Login URL also offers the silent Windows login (`kerberos`).
 //!
 //! How the password is checked is not this module's business: `crate::directory` answers with an
-//! `Identity` or a `LoginError`, and the end is the same as for a provider login (`finish`). Passwords
+//! `Identity` or a `LoginError`, and the end is the target's finisher, as for a provider login. Passwords
 //! live in zeroized buffers and are never logged.
-
-use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tracing::{info, warn};
-use zeroize::Zeroizing;
 
-use super::error::SsoError;
-use super::login::LoginRequest;
-use super::pending::{CALLBACK_PATH, PendingLogin};
-use super::{Failure, Sso, redirect};
+use super::form::LoginForm;
+use super::pending::{CALLBACK_PATH, Method, PendingLogin, Target};
+use super::posted::{Posted, check_origin, read_form};
+use super::{Failure, Finisher, Finishers, Identified, Login, SsoError, redirect};
+use crate::admin::metrics::LoginMethod;
+use crate::audit::Attempt;
 use crate::body::Body;
-use crate::cookies::find_cookie;
+use crate::config::Account;
 use crate::directory::LoginError;
 use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
-
-mod negotiate;
-use crate::admin::metrics::LoginMethod;
-use crate::audit::Attempt;
-use crate::clock::{now_ms, random_token, unix_now};
-use crate::login_form::LoginForm;
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 
-/// Largest form accepted: a user name of 256 characters and a long password, percent-encoded. A longer
-/// declared length is refused before routing (`Route::max_body_bytes`); this bounds a body of no declared
-/// length (chunked).
-const MAX_FORM_BYTES: usize = crate::route::SSO_MAX_BODY_BYTES as usize;
-/// How long the form body may take to arrive.
-const FORM_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What the form posted.
-struct Posted {
-    state: String,
-    username: String,
-    password: Zeroizing<String>,
-}
-
-impl Sso {
+impl Login {
     /// `GET /sso/jwt/login` for a directory account: a pending login sealed in a cookie, and the form.
     ///
     /// With `directory.kerberos`, the form comes with `401` and `WWW-Authenticate: Negotiate` (RFC 4559
     /// §4.1): a browser that has a Kerberos ticket for the gateway asks the same URL again with
-    /// `Authorization: Negotiate <token>` and is signed in without a prompt (`negotiate`); one without
+    /// `Authorization: Negotiate <token>` and is signed in without a prompt (`kerberos`); one without
     /// a ticket shows the form it already has.
-    pub(super) async fn start_directory_login(
+    pub async fn start_directory(
         &self,
         headers: &HeaderMap,
-        checked: &LoginRequest<'_>,
+        account: &Account,
+        target: Target,
         id: RequestId,
         attempt: &Attempt,
+        finisher: &dyn Finisher,
     ) -> Result<Response<Body>, Failure> {
         let directory = self.directory().map_err(|e| (e, None))?;
-        let pending = PendingLogin {
-            state: random_token(),
-            nonce: String::new(),
-            pkce_verifier: String::new(),
-            account: checked.account.id.clone(),
-            fw_state: checked.state.clone(),
-            fw_nonce: checked.nonce.clone(),
-            started: unix_now(),
-            started_ms: now_ms(),
-            return_to: None,
-            directory: true,
-        };
+        let pending = self.new_pending(Method::Password, target);
         let negotiates = directory.negotiates();
         let mut notice = None;
         if negotiates {
@@ -88,8 +57,14 @@ impl Sso {
                 Offered::Token(token) => {
                     attempt.method(LoginMethod::Kerberos);
                     attempt.attempting();
-                    match self.negotiate(token, &pending, checked, id, attempt).await {
-                        Ok(done) => return done,
+                    match self
+                        .negotiate(token, &pending, account, id, attempt, finisher)
+                        .await
+                    {
+                        Ok(done) => {
+                            return done
+                                .map_err(|(e, clear)| (self.directory_claim_error(e), clear));
+                        }
                         Err(why) => notice = why,
                     }
                 }
@@ -97,7 +72,7 @@ impl Sso {
                     attempt.method(LoginMethod::Kerberos);
                     self.ticket_refused(
                         &LoginError::Ticket(TokenError::Malformed.into()),
-                        checked,
+                        &account.id,
                         id,
                         attempt,
                     );
@@ -105,7 +80,7 @@ impl Sso {
             }
         }
         let cookies =
-            self.cookies
+            self.pending
                 .start_login_cookies(headers, &pending, self.login_timeout().as_secs());
         let status = if negotiates {
             StatusCode::UNAUTHORIZED
@@ -134,48 +109,41 @@ impl Sso {
         conn: &ConnInfo,
         id: RequestId,
         attempt: &Attempt,
+        finishers: &Finishers<'_>,
     ) -> Result<Response<Body>, Failure> {
         let fallback_restart = self.only_account_restart();
         check_origin(request.headers(), &self.config.public_url).map_err(|e| (e, None))?;
         let headers = request.headers().clone();
         let posted = read_form(request).await.map_err(|e| (e, None))?;
         attempt.username(&posted.username);
-        let no_pending = || {
-            (
-                SsoError::NoPendingLogin {
-                    restart: fallback_restart.clone(),
-                },
-                None,
-            )
-        };
         if posted.state.is_empty() {
-            return Err(no_pending());
+            let error = SsoError::NoPendingLogin {
+                restart: fallback_restart,
+            };
+            return Err((error, None));
         }
-        let name = self.cookies.name(&posted.state);
-        let value = find_cookie(&headers, &name).ok_or_else(no_pending)?;
-        let clear = self.cookies.clear_cookie(&name);
-        let pending = match self.cookies.open(&name, value) {
-            Some(pending) if pending.state == posted.state && pending.directory => pending,
-            _ => {
-                let error = SsoError::TamperedLogin {
-                    restart: fallback_restart,
-                };
-                return Err((error, Some(clear)));
-            }
-        };
-        attempt.account(&pending.account);
-        attempt.login_started(pending.started_unix_ms());
+        let (pending, clear) =
+            match self.open_pending(&headers, &posted.state, fallback_restart.clone()) {
+                Ok((pending, clear)) if pending.method == Method::Password => (pending, clear),
+                Ok((_, clear)) => {
+                    let error = SsoError::TamperedLogin {
+                        restart: fallback_restart,
+                    };
+                    return Err((error, Some(clear)));
+                }
+                Err(failure) => return Err(failure),
+            };
+        if let Some(account) = pending.account() {
+            attempt.account(account);
+        }
+        attempt.login_started(pending.started_ms);
         let restart = self.restart_url(&pending);
-        let timeout = self.login_timeout();
-        if unix_now().saturating_sub(pending.started) > timeout.as_secs() {
-            let minutes = timeout.as_secs().div_ceil(60);
-            return Err((SsoError::ExpiredLogin { restart, minutes }, Some(clear)));
-        }
+        self.check_age(&pending, &restart, &clear)?;
         let at_callback = |e: SsoError| (e.at_callback(restart.clone()), Some(clear.clone()));
-        let (freshworks, _) = self.freshworks().map_err(at_callback)?;
-        let account = freshworks
-            .accounts
-            .get(&pending.account)
+        let finisher = finishers.of(&pending.target).map_err(at_callback)?;
+        let account = pending
+            .account()
+            .and_then(|id| self.config.freshworks.as_ref()?.accounts.get(id))
             .filter(|account| account.login == crate::config::LoginMethod::Directory)
             .ok_or_else(|| at_callback(SsoError::TamperedLogin { restart: None }))?;
         let directory = self.directory().map_err(at_callback)?;
@@ -212,14 +180,21 @@ impl Sso {
         if !self.first_use(&pending.state).await.map_err(at_callback)? {
             return Err(at_callback(SsoError::ReplayedCallback { restart: None }));
         }
-        let location = self
-            .sign_for(&identity, &pending, id, attempt)
+        let who = Identified {
+            identity,
+            id_token: None,
+        };
+        let finished = finisher
+            .finish(&pending, &who, id, attempt)
             .map_err(|e| at_callback(self.directory_claim_error(e)))?;
-        info!(request_id = %id, account = %account.id, user = %identity.subject, "directory login succeeded");
-        let cookies =
-            self.cookies
-                .finish_login_cookies(&headers, &pending.state, timeout.as_secs());
-        Ok(redirect(&location, &cookies))
+        info!(request_id = %id, account = %account.id, user = %who.identity.subject, "directory login succeeded");
+        let mut cookies = finished.cookies;
+        cookies.extend(self.pending.finish_login_cookies(
+            &headers,
+            &pending.state,
+            self.login_timeout().as_secs(),
+        ));
+        Ok(redirect(&finished.location, &cookies))
     }
 
     /// The form again after a failed try, with the message and the name typed (never the password).
@@ -236,7 +211,7 @@ impl Sso {
             _ => StatusCode::OK,
         };
         let kept: String = username.chars().take(256).collect();
-        let mut response = self.form(pending, &kept, Some(message), status, id);
+        let mut response = self.form_with_notice(pending, &kept, Some(message), None, status, id);
         // Rounded up, as the page's "Wait N seconds" is.
         if let LoginError::Throttled(held) = error
             && let Ok(value) = HeaderValue::from_str(
@@ -253,17 +228,6 @@ impl Sso {
         response
     }
 
-    fn form(
-        &self,
-        pending: &PendingLogin,
-        username: &str,
-        message: Option<&str>,
-        status: StatusCode,
-        id: RequestId,
-    ) -> Response<Body> {
-        self.form_with_notice(pending, username, message, None, status, id)
-    }
-
     /// The form with a `notice` above it: something the user should know that is not a mistake of theirs.
     fn form_with_notice(
         &self,
@@ -275,11 +239,9 @@ impl Sso {
         id: RequestId,
     ) -> Response<Body> {
         let portal = self.restart_url(pending);
-        let account = self
-            .config
-            .freshworks
-            .as_ref()
-            .and_then(|f| f.accounts.get(&pending.account));
+        let account = pending
+            .account()
+            .and_then(|id| self.config.freshworks.as_ref()?.accounts.get(id));
         let label = account
             .and_then(|account| account.redirect_url.host_str().map(str::to_owned))
             .unwrap_or_else(|| "Freshworks".to_owned());
@@ -324,123 +286,6 @@ impl Sso {
         SsoError::MissingAttribute {
             claim,
             attributes: attributes.join(" or "),
-        }
-    }
-}
-
-/// Refuses a form posted by another site: `Sec-Fetch-Site` must be `same-origin` (or `none`, typed by
-/// the user), and `Origin`, when sent, must be the gateway's own (RFC 6454; browsers send it with every
-/// POST). Neither header can be set by a page.
-fn check_origin(headers: &HeaderMap, public_url: &url::Url) -> Result<(), SsoError> {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return Err(SsoError::ForgedForm {
-            reason: "cross_site_form",
-        });
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let ours = public_url.origin().ascii_serialization();
-        if origin.as_bytes() != ours.as_bytes() {
-            return Err(SsoError::ForgedForm {
-                reason: "cross_site_form",
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The posted form, each field at most once, from an `application/x-www-form-urlencoded` body of at most
-/// `MAX_FORM_BYTES`. The body and the password are held in buffers that are cleared when dropped.
-async fn read_form(request: Request<Incoming>) -> Result<Posted, SsoError> {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(SsoError::ForgedForm {
-            reason: "not_a_form",
-        });
-    }
-    let body = Limited::new(request.into_body(), MAX_FORM_BYTES);
-    let collected = tokio::time::timeout(FORM_READ_TIMEOUT, body.collect())
-        .await
-        .map_err(|_| SsoError::ForgedForm {
-            reason: "form_too_slow",
-        })?
-        .map_err(|error| {
-            if error.is::<http_body_util::LengthLimitError>() {
-                SsoError::FormTooLarge
-            } else {
-                SsoError::ForgedForm {
-                    reason: "form_unreadable",
-                }
-            }
-        })?;
-    let bytes = Zeroizing::new(collected.to_bytes().to_vec());
-    let mut state = None;
-    let mut username = None;
-    let mut password: Option<Zeroizing<String>> = None;
-    for (name, value) in url::form_urlencoded::parse(&bytes) {
-        let duplicate = match name.as_ref() {
-            "state" => state.replace(value.into_owned()).is_some(),
-            "username" => username.replace(value.into_owned()).is_some(),
-            "password" => password
-                .replace(Zeroizing::new(value.into_owned()))
-                .is_some(),
-            _ => false,
-        };
-        if duplicate {
-            return Err(SsoError::ForgedForm {
-                reason: "duplicate_field",
-            });
-        }
-    }
-    Ok(Posted {
-        state: state.unwrap_or_default(),
-        username: username.unwrap_or_default(),
-        password: password.unwrap_or_default(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.insert(*name, HeaderValue::from_static(value));
-        }
-        headers
-    }
-
-    #[test]
-    fn only_a_form_from_the_gateways_own_origin_is_taken() {
-        let public: url::Url = "https://sso.corp.example".parse().unwrap();
-        for ok in [
-            headers(&[]),
-            headers(&[
-                ("origin", "https://sso.corp.example"),
-                ("sec-fetch-site", "same-origin"),
-            ]),
-            headers(&[("sec-fetch-site", "none")]),
-        ] {
-            assert!(check_origin(&ok, &public).is_ok(), "{ok:?}");
-        }
-        for forged in [
-            headers(&[("origin", "https://evil.example")]),
-            headers(&[("origin", "null")]),
-            headers(&[("origin", "https://sso.corp.example:8443")]),
-            headers(&[("sec-fetch-site", "cross-site")]),
-            headers(&[("sec-fetch-site", "same-site")]),
-        ] {
-            assert!(check_origin(&forged, &public).is_err(), "{forged:?}");
         }
     }
 }
