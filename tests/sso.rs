@@ -458,29 +458,12 @@ async fn an_expired_pending_login_is_refused_with_a_restart_link() {
         key_file.path().display()
     );
     let gateway = ready_gateway(&setup).await;
-    use freshgate::login::pending::{Method, PendingJar, PendingLogin, Target};
-    let jar = PendingJar::new(&key, false);
-    let pending = PendingLogin {
-        state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
-        started_ms: (now() as u64 - 11 * 60) * 1000,
-        method: Method::Oidc {
-            nonce: "n".into(),
-            pkce_verifier: "v".into(),
-        },
-        target: Target::Freshworks {
-            account: "12344".into(),
-            state: "fs".into(),
-            nonce: "fn".into(),
-        },
-    };
+    let (callback, cookie) = support::expired_pending_login(&key);
     let browser = gateway.browser();
     let response = browser
         .client
-        .get(browser.url(&format!("/sso/jwt/callback?state={}&code=c", pending.state)))
-        .header(
-            "cookie",
-            format!("{}={}", jar.name(&pending.state), jar.seal(&pending)),
-        )
+        .get(browser.url(&callback))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();

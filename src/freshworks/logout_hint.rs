@@ -77,7 +77,7 @@ impl LogoutHints {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::login::pending::{Method, PendingJar, PendingLogin, Target};
+    use crate::login::pending::{PendingJar, provider_login};
     use http::header::COOKIE;
 
     #[test]
@@ -96,19 +96,8 @@ mod tests {
         headers.insert(COOKIE, pair.parse().unwrap());
         assert_eq!(jar.read(&headers), Some(hint));
         // A pending-login cookie's value does not open as a hint: the name is the associated data.
-        let login = PendingJar::new(&[3; 32], true).seal(&PendingLogin {
-            state: "AbCdEfGhIjKlMnOpQrStUv".into(),
-            started_ms: 1_700_000_000_250,
-            method: Method::Oidc {
-                nonce: "n".into(),
-                pkce_verifier: "v".into(),
-            },
-            target: Target::Freshworks {
-                account: "12344".into(),
-                state: "fs".into(),
-                nonce: "fn".into(),
-            },
-        });
+        let login = PendingJar::new(&[3; 32], true)
+            .seal(&provider_login("AbCdEfGhIjKlMnOpQrStUv", 1_700_000_000_250));
         headers.insert(
             COOKIE,
             format!("__Secure-freshgate-logout={login}")

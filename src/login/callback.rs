@@ -6,8 +6,10 @@
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use super::directory::Posting;
 use super::pending::{Method, Target};
-use super::{Failure, Finishers, Login, SsoError, parse_query, redirect};
+use super::posted::{check_origin, read_form};
+use super::{Failure, Finishers, Login, Opened, SsoError, parse_query, redirect};
 use crate::admin::metrics::LoginMethod;
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
@@ -85,7 +87,8 @@ impl Login {
         }
     }
 
-    /// `POST /sso/jwt/callback`: the sign-in form (see `directory`).
+    /// `POST /sso/jwt/callback`: the sign-in form, from the gateway's own page only (`posted`), for a
+    /// pending login of the form; the password is the `directory` method's.
     pub async fn form_posted(
         &self,
         request: Request<Incoming>,
@@ -95,6 +98,54 @@ impl Login {
         finishers: &Finishers<'_>,
     ) -> Result<Response<Body>, Failure> {
         attempt.method(LoginMethod::Directory);
-        self.password(request, conn, id, attempt, finishers).await
+        let fallback_restart = self.only_account_restart();
+        check_origin(request.headers(), &self.config.public_url).map_err(|e| (e, None))?;
+        let headers = request.headers().clone();
+        let posted = read_form(request).await.map_err(|e| (e, None))?;
+        attempt.username(&posted.username);
+        if posted.state.is_empty() {
+            let error = SsoError::NoPendingLogin {
+                restart: fallback_restart,
+            };
+            return Err((error, None));
+        }
+        let (pending, clear) =
+            match self.open_pending(&headers, &posted.state, fallback_restart.clone()) {
+                Ok((pending, clear)) if pending.method == Method::Password => (pending, clear),
+                Ok((_, clear)) => {
+                    let error = SsoError::TamperedLogin {
+                        restart: fallback_restart,
+                    };
+                    return Err((error, Some(clear)));
+                }
+                Err(failure) => return Err(failure),
+            };
+        if let Some(account) = pending.account() {
+            attempt.account(account);
+        }
+        attempt.login_started(pending.started_ms);
+        let restart = self.restart_url(&pending);
+        self.check_age(&pending, &restart, &clear)?;
+        let opened = Opened {
+            pending,
+            clear,
+            restart,
+        };
+        let client = self.forwarding.client_ip(&headers, conn.peer.ip());
+        match self
+            .password(&opened, posted, client, id, attempt, finishers)
+            .await?
+        {
+            Posting::Again(form) => Ok(form),
+            Posting::Finished(finished) => {
+                let mut cookies = finished.cookies;
+                cookies.extend(self.pending.finish_login_cookies(
+                    &headers,
+                    &opened.pending.state,
+                    self.login_timeout().as_secs(),
+                ));
+                Ok(redirect(&finished.location, &cookies))
+            }
+        }
     }
 }

@@ -12,15 +12,16 @@
 //! `Identity` or a `LoginError`, and the end is the target's finisher, as for a provider login. Passwords
 //! live in zeroized buffers and are never logged.
 
+use std::net::IpAddr;
+
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use http::{HeaderMap, Response, StatusCode};
 use tracing::{info, warn};
 
 use super::form::LoginForm;
 use super::pending::{CALLBACK_PATH, Method, PendingLogin, Target};
-use super::posted::{Posted, check_origin, read_form};
-use super::{Failure, Finisher, Finishers, Identified, Login, SsoError, redirect};
+use super::posted::Posted;
+use super::{Failure, Finished, Finisher, Finishers, Identified, Login, Opened, SsoError};
 use crate::admin::metrics::LoginMethod;
 use crate::audit::Attempt;
 use crate::body::Body;
@@ -29,7 +30,14 @@ use crate::directory::LoginError;
 use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
 use crate::request_id::RequestId;
-use crate::server::ConnInfo;
+
+/// What a post of the sign-in form comes to.
+pub(super) enum Posting {
+    /// The form again, with why the try failed.
+    Again(Response<Body>),
+    /// The login, finished by its target's side.
+    Finished(Finished),
+}
 
 impl Login {
     /// `GET /sso/jwt/login` for a directory account: a pending login sealed in a cookie, and the form.
@@ -102,44 +110,25 @@ impl Login {
         Ok(response)
     }
 
-    /// `POST /sso/jwt/callback`: the sign-in form.
+    /// The sign-in form's post from `client`, once `callback` has opened its pending login: the password
+    /// checked by the directory, then the form again after a failed try, or the identity handed to the
+    /// finisher.
     pub(super) async fn password(
         &self,
-        request: Request<Incoming>,
-        conn: &ConnInfo,
+        opened: &Opened,
+        posted: Posted,
+        client: IpAddr,
         id: RequestId,
         attempt: &Attempt,
         finishers: &Finishers<'_>,
-    ) -> Result<Response<Body>, Failure> {
-        let fallback_restart = self.only_account_restart();
-        check_origin(request.headers(), &self.config.public_url).map_err(|e| (e, None))?;
-        let headers = request.headers().clone();
-        let posted = read_form(request).await.map_err(|e| (e, None))?;
-        attempt.username(&posted.username);
-        if posted.state.is_empty() {
-            let error = SsoError::NoPendingLogin {
-                restart: fallback_restart,
-            };
-            return Err((error, None));
-        }
-        let (pending, clear) =
-            match self.open_pending(&headers, &posted.state, fallback_restart.clone()) {
-                Ok((pending, clear)) if pending.method == Method::Password => (pending, clear),
-                Ok((_, clear)) => {
-                    let error = SsoError::TamperedLogin {
-                        restart: fallback_restart,
-                    };
-                    return Err((error, Some(clear)));
-                }
-                Err(failure) => return Err(failure),
-            };
-        if let Some(account) = pending.account() {
-            attempt.account(account);
-        }
-        attempt.login_started(pending.started_ms);
-        let restart = self.restart_url(&pending);
-        self.check_age(&pending, &restart, &clear)?;
-        let at_callback = |e: SsoError| (e.at_callback(restart.clone()), Some(clear.clone()));
+    ) -> Result<Posting, Failure> {
+        let pending = &opened.pending;
+        let at_callback = |e: SsoError| {
+            (
+                e.at_callback(opened.restart.clone()),
+                Some(opened.clear.clone()),
+            )
+        };
         let finisher = finishers.of(&pending.target).map_err(at_callback)?;
         let account = pending
             .account()
@@ -147,7 +136,6 @@ impl Login {
             .filter(|account| account.login == crate::config::LoginMethod::Directory)
             .ok_or_else(|| at_callback(SsoError::TamperedLogin { restart: None }))?;
         let directory = self.directory().map_err(at_callback)?;
-        let client = self.forwarding.client_ip(&headers, conn.peer.ip());
         let want_groups = !account.allow.groups.is_empty();
         let Posted {
             username, password, ..
@@ -173,7 +161,8 @@ impl Login {
                 );
                 attempt.ended(error.outcome(), error.reason());
                 let message = error.form_message().unwrap_or_default();
-                return Ok(self.form_again(&pending, &username, &message, &error, id));
+                let again = self.form_again(pending, &username, &message, &error, id);
+                return Ok(Posting::Again(again));
             }
         };
         attempt.subject(&identity.subject, None);
@@ -185,16 +174,10 @@ impl Login {
             id_token: None,
         };
         let finished = finisher
-            .finish(&pending, &who, id, attempt)
+            .finish(pending, &who, id, attempt)
             .map_err(|e| at_callback(self.directory_claim_error(e)))?;
         info!(request_id = %id, account = %account.id, user = %who.identity.subject, "directory login succeeded");
-        let mut cookies = finished.cookies;
-        cookies.extend(self.pending.finish_login_cookies(
-            &headers,
-            &pending.state,
-            self.login_timeout().as_secs(),
-        ));
-        Ok(redirect(&finished.location, &cookies))
+        Ok(Posting::Finished(finished))
     }
 
     /// The form again after a failed try, with the message and the name typed (never the password).

@@ -108,6 +108,14 @@ impl<'a> Finishers<'a> {
     }
 }
 
+/// A pending login the callback opened and found fresh: its cookie's deletion goes with any answer that
+/// ends it, and `restart` is where "start the login again" leads.
+struct Opened {
+    pending: PendingLogin,
+    clear: String,
+    restart: Option<String>,
+}
+
 /// The login methods and the pending logins between their start and their callback.
 pub struct Login {
     config: Arc<Config>,

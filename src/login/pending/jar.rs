@@ -97,22 +97,10 @@ pub(super) fn login_id(state: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::login::pending::{Method, Target};
+    use crate::login::pending::{Method, Target, provider_login};
 
     fn pending(state: &str) -> PendingLogin {
-        PendingLogin {
-            state: state.into(),
-            started_ms: 1_700_000_000_250,
-            method: Method::Oidc {
-                nonce: "n".into(),
-                pkce_verifier: "v".into(),
-            },
-            target: Target::Freshworks {
-                account: "12344".into(),
-                state: "fs".into(),
-                nonce: "fn".into(),
-            },
-        }
+        provider_login(state, 1_700_000_000_250)
     }
 
     #[test]
@@ -174,35 +162,33 @@ mod tests {
         [freshworks, directory, webchat]
     }
 
+    /// Each captured cookie opens to the login of `earlier_logins` it was sealed from.
+    fn each_opens(sealed: [&str; 3], started_ms: u64) {
+        let jar = PendingJar::new(&[0x42; 32], true);
+        for (sealed, login) in sealed.into_iter().zip(earlier_logins(started_ms)) {
+            assert_eq!(jar.open(NAME, sealed), Some(login));
+        }
+    }
+
     /// Cookies sealed by the release before the binary format (JSON, format 0), captured from it: logins in
     /// flight while replicas are rolled over must still finish.
     #[test]
     fn cookies_sealed_by_the_release_before_still_open() {
-        let jar = PendingJar::new(&[0x42; 32], true);
         // That release kept the start in seconds only.
-        let [freshworks, directory, webchat] = earlier_logins(1_767_225_600_000);
-        for (sealed, login) in [
-            (OLD_FRESHWORKS, freshworks),
-            (OLD_DIRECTORY, directory),
-            (OLD_WEBCHAT, webchat),
-        ] {
-            assert_eq!(jar.open(NAME, sealed), Some(login));
-        }
+        each_opens(
+            [OLD_FRESHWORKS, OLD_DIRECTORY, OLD_WEBCHAT],
+            1_767_225_600_000,
+        );
     }
 
     /// Cookies sealed in format 1 (one flat record for every kind of login) by the release before format 2,
     /// captured from it.
     #[test]
     fn cookies_sealed_in_format_1_still_open() {
-        let jar = PendingJar::new(&[0x42; 32], true);
-        let [freshworks, directory, webchat] = earlier_logins(1_767_225_600_250);
-        for (sealed, login) in [
-            (FORMAT_1_FRESHWORKS, freshworks),
-            (FORMAT_1_DIRECTORY, directory),
-            (FORMAT_1_WEBCHAT, webchat),
-        ] {
-            assert_eq!(jar.open(NAME, sealed), Some(login));
-        }
+        each_opens(
+            [FORMAT_1_FRESHWORKS, FORMAT_1_DIRECTORY, FORMAT_1_WEBCHAT],
+            1_767_225_600_250,
+        );
     }
 
     const OLD_FRESHWORKS: &str = "KgkkElQ7pdEkYOJGeA2b5R9XUyt1FHvt9bIAEb40eIaHOsmGoxr42rSE-aQBsLBqJcWZMWo5ykUCn18e2gQon8a5ZR1772mn-_gImvjSDq_jVoydzmNTZD1WYqgxr6npGP-L_cWQNSw47RRS0wURFCcpLHlT2d3lVR-OSoa6jgp4jZIh2Ew-13aghsI87Po7wFmWHhV1fFDPq93-oeUOrXqSOLFeApcnRifi9Wl8vLnTQGpy84hBbyVRFak9H4nHzsp9hHw5N_Ze1ooEnmkNryAqChL6Vz0vXydNCEACsVM8woyjmjQoWn1fvQt0EYJMB8sAqYNAAsed7gBDcONFbjbtGVakNRiIy2ZiVEj-LODrNjmjkF0VOK_2V4j_KwxT5Oo1FQ";

@@ -152,7 +152,7 @@ impl PendingJar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::login::pending::{Method, Target};
+    use crate::login::pending::{Method, Target, provider_login};
     use http::header::COOKIE;
 
     fn entry(id: &str, started: u64) -> Entry {
@@ -238,19 +238,7 @@ mod tests {
     }
 
     fn pending(state: &str, started: u64) -> PendingLogin {
-        PendingLogin {
-            state: state.into(),
-            started_ms: started.saturating_mul(1000),
-            method: Method::Oidc {
-                nonce: "n".into(),
-                pkce_verifier: "v".into(),
-            },
-            target: Target::Freshworks {
-                account: "12344".into(),
-                state: "fs".into(),
-                nonce: "fn".into(),
-            },
-        }
+        provider_login(state, started.saturating_mul(1000))
     }
 
     /// The `Cookie` header a browser would send to `/sso/` after receiving `set_cookies`.

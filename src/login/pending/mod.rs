@@ -93,3 +93,21 @@ impl PendingLogin {
 pub fn return_to_url(checked: &str) -> String {
     url::Url::parse(checked).map_or_else(|_| checked.to_owned(), |url| url.to_string())
 }
+
+/// A Freshworks login at the provider with our `state`, started at `started_ms`: what unit tests seal.
+#[cfg(test)]
+pub(crate) fn provider_login(state: &str, started_ms: u64) -> PendingLogin {
+    PendingLogin {
+        state: state.into(),
+        started_ms,
+        method: Method::Oidc {
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+        },
+        target: Target::Freshworks {
+            account: "12344".into(),
+            state: "fs".into(),
+            nonce: "fn".into(),
+        },
+    }
+}

@@ -96,33 +96,30 @@ fn the_json_of_the_release_before_is_still_read() {
     );
 }
 
+/// `good` cut short at every length, with a byte more, with each of `changes` (a byte set at a place),
+/// with the state's length (43, at `state_at`) spelt in two bytes (0xAB 0x00) instead of one, and with
+/// the state's first byte not UTF-8.
+fn spoiled(good: &[u8], state_at: usize, changes: &[(usize, u8)]) -> Vec<Vec<u8>> {
+    let mut cases: Vec<Vec<u8>> = (1..good.len()).map(|cut| good[..cut].to_vec()).collect();
+    cases.push([good, &[0]].concat());
+    for &(at, byte) in changes {
+        let mut changed = good.to_vec();
+        changed[at] = byte;
+        cases.push(changed);
+    }
+    cases.push([&good[..state_at], &[43 | 0x80, 0], &good[state_at + 1..]].concat());
+    let mut not_utf8 = good.to_vec();
+    not_utf8[state_at + 1] = 0xff;
+    cases.push(not_utf8);
+    cases
+}
+
 #[test]
 fn unknown_formats_flags_truncations_trailing_bytes_and_odd_lengths_are_refused() {
     let good = encode_format_1(&login());
-    let mut cases: Vec<Vec<u8>> = vec![vec![], vec![0], vec![2], vec![FORMAT_1]];
-    let mut unknown_format = good.clone();
-    unknown_format[0] = 3;
-    cases.push(unknown_format);
-    let mut unknown_flag = good.clone();
-    unknown_flag[1] = 4;
-    cases.push(unknown_flag);
-    let mut return_to_missing = good.clone();
-    return_to_missing[1] = 2;
-    cases.push(return_to_missing);
-    for cut in 1..good.len() {
-        cases.push(good[..cut].to_vec());
-    }
-    let mut trailing = good.clone();
-    trailing.push(0);
-    cases.push(trailing);
-    // The state's length (43) spelt in two bytes, 0xAB 0x00, instead of one.
-    let mut long_spelling = good[..10].to_vec();
-    long_spelling.extend_from_slice(&[43 | 0x80, 0]);
-    long_spelling.extend_from_slice(&good[11..]);
-    cases.push(long_spelling);
-    let mut not_utf8 = good.clone();
-    not_utf8[11] = 0xff;
-    cases.push(not_utf8);
+    // Format 3, an unknown flag, `return_to` flagged but absent.
+    let mut cases = spoiled(&good, 10, &[(0, 3), (1, 4), (1, 2)]);
+    cases.extend([vec![], vec![0], vec![2], vec![FORMAT_1]]);
     cases.push(b"{\"state\":1}".to_vec());
     for case in cases {
         assert_eq!(decode(&case), None, "{case:?}");
@@ -136,28 +133,8 @@ fn unknown_methods_targets_truncations_and_trailing_bytes_of_format_2_are_refuse
         encode(&directory()),
         encode(&webchat("r")),
     ] {
-        let mut cases: Vec<Vec<u8>> = Vec::new();
-        for cut in 1..good.len() {
-            cases.push(good[..cut].to_vec());
-        }
-        let mut trailing = good.clone();
-        trailing.push(0);
-        cases.push(trailing);
-        let mut unknown_method = good.clone();
-        unknown_method[1] = 2;
-        cases.push(unknown_method);
-        let mut unknown_target = good.clone();
-        unknown_target[2] = 2;
-        cases.push(unknown_target);
-        // The state's length (43) spelt in two bytes instead of one.
-        let mut long_spelling = good[..11].to_vec();
-        long_spelling.extend_from_slice(&[43 | 0x80, 0]);
-        long_spelling.extend_from_slice(&good[12..]);
-        cases.push(long_spelling);
-        let mut not_utf8 = good.clone();
-        not_utf8[12] = 0xff;
-        cases.push(not_utf8);
-        for case in cases {
+        // An unknown method, an unknown target.
+        for case in spoiled(&good, 11, &[(1, 2), (2, 2)]) {
             assert_eq!(decode(&case), None, "{case:?}");
         }
     }
