@@ -155,6 +155,12 @@ impl Login {
         }
     }
 
+    /// The same methods, their logins timed by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The OpenID provider, or the page that says provider logins are not set up.
     fn provider(&self) -> Result<&Arc<Provider>, SsoError> {
         self.provider.as_ref().ok_or(SsoError::NotConfigured {
@@ -323,3 +329,6 @@ fn no_store(headers: &mut HeaderMap) {
 
 /// The failure and, when a pending-login cookie should go, the `Set-Cookie` that deletes it.
 pub type Failure = (SsoError, Option<String>);
+
+#[cfg(test)]
+mod tests;

@@ -55,8 +55,8 @@ impl PendingJar {
 
     /// The cookie value for `pending`: its bytes in the current format, sealed under the cookie's name.
     pub fn seal(&self, pending: &PendingLogin) -> String {
-        self.sealer
-            .seal_bytes(&self.name(&pending.state), format::encode(pending))
+        let bytes = format::encode(pending);
+        self.sealer.seal_bytes(&self.name(&pending.state), bytes)
     }
 
     /// Decrypts the cookie sent under `name`, in any format this release reads. `None`: forged, tampered,
