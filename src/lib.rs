@@ -9,8 +9,9 @@
 //! account state, groups, the failed-password throttle) and `kerberos` (Negotiate tickets), and yield one
 //! `identity::Identity`. `admin` serves health and metrics; `audit` writes one event per login attempt.
 //! `config` and `keys` are read at start-up (`serve`) and again on every reload (`reload`); `store` is the
-//! state replicas share; `cli` is the command line and `simulate` the Freshworks simulator. Below them all:
-//! `clock`, `cookies`, `claims`, `pages`, `body`, `sealed`, `host`, `request_id`, `logging`, `notify`.
+//! state replicas share; `cli` is the command line and `simulate` the Freshworks simulator. Shared by them:
+//! `clock` (time, random tokens), `cookies`, `claims`, `pages`, `body`, `sealed`, `host`, `request_id`,
+//! `logging`, `notify`.
 // Two modules make one foreign call each that has no safe wrapper, and `deny` lets just those two allow it:
 // `server::reclaim` (glibc's malloc_trim) and, with the `kerberos` feature, `kerberos::cred_store`.
 #![deny(unsafe_code)]
