@@ -24,8 +24,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::clock::{self, Clock};
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::request_id::RequestId;
 
 /// The `tracing` target of audit events.

@@ -18,16 +18,16 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::warn;
 
-use crate::admin::metrics::{LoginMethod, Metrics};
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::forwarding::Forwarding;
 use crate::freshworks::Freshworks;
 use crate::keys::SigningKey;
 use crate::login::{Finisher, Finishers, Login, SsoError};
+use crate::metrics::{LoginMethod, Metrics};
 use crate::oidc::Provider;
-use crate::proxy::Forwarding;
 use crate::request_id::RequestId;
 use crate::route::Route;
 use crate::server::ConnInfo;

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use super::check::Report;
-use crate::admin::metrics::Metrics;
+use super::report::Report;
 use crate::config::{Directory as Settings, DirectoryKind};
 use crate::directory::lockout::{Applies, Policy, describe};
 use crate::directory::{Directory, LoginError};
+use crate::metrics::Metrics;
 use crate::pages::span;
 
 /// What to run so the service account may read password settings objects (docs/directory.md).

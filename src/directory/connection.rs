@@ -11,7 +11,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use tracing::{info, warn};
 
 use super::{Directory, DirectoryError, lock, one_line};
-use crate::admin::directory::Operation;
+use crate::metrics::directory::Operation;
 
 /// How often the service account's bind is checked for readiness while nothing else uses it.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(30);

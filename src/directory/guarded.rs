@@ -21,9 +21,9 @@ use super::hold::Hold;
 use super::lockout::{self, Applies, Counters, EntryPolicy, Policy};
 use super::throttle::Attempt;
 use super::{Directory, DirectoryError, LoginError, one_line};
-use crate::admin::directory::Operation;
 use crate::clock::now_ms;
 use crate::config::DirectoryKind;
+use crate::metrics::directory::Operation;
 
 /// How long a domain's or a password settings object's lockout policy is reused before it is read again.
 const POLICY_TTL: Duration = Duration::from_secs(60);

@@ -11,7 +11,6 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use super::Freshworks;
-use crate::admin::metrics::LoginMethod;
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::Account;
@@ -19,6 +18,7 @@ use crate::config::Account;
 /// login).
 pub use crate::login::pending::MAX_PARAM_BYTES;
 use crate::login::{Failure, Login, SsoError, Target, parse_query};
+use crate::metrics::LoginMethod;
 use crate::request_id::RequestId;
 
 /// A checked login request.

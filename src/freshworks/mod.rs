@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use tracing::info;
 
-use crate::admin::metrics::{LoginOutcome, Metrics};
 use crate::audit::Attempt;
 use crate::config::{Config, Freshworks as Settings};
 use crate::keys::SigningKey;
 use crate::login::SsoError;
+use crate::metrics::{LoginOutcome, Metrics};
 use crate::oidc::Provider;
 use crate::request_id::RequestId;
 use logout_hint::LogoutHints;

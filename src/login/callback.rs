@@ -10,9 +10,9 @@ use super::directory::Posting;
 use super::pending::{Method, Target};
 use super::posted::{check_origin, read_form};
 use super::{Failure, Finishers, Login, Opened, SsoError, parse_query, redirect};
-use crate::admin::metrics::LoginMethod;
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
+use crate::metrics::LoginMethod;
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 

@@ -22,13 +22,13 @@ use super::form::LoginForm;
 use super::pending::{CALLBACK_PATH, Method, PendingLogin, Target};
 use super::posted::Posted;
 use super::{Failure, Finished, Finisher, Finishers, Identified, Login, Opened, SsoError};
-use crate::admin::metrics::LoginMethod;
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::Account;
 use crate::directory::LoginError;
 use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
+use crate::metrics::LoginMethod;
 use crate::request_id::RequestId;
 
 /// What a post of the sign-in form comes to.

@@ -6,7 +6,7 @@ mod page;
 
 use http::StatusCode;
 
-use crate::admin::metrics::LoginOutcome;
+use crate::metrics::LoginOutcome;
 
 #[derive(Debug)]
 pub enum SsoError {

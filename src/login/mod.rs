@@ -20,7 +20,7 @@
 mod callback;
 mod directory;
 pub mod error;
-mod form;
+pub mod form;
 mod kerberos;
 mod oidc;
 pub mod pending;
@@ -34,16 +34,16 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::admin::metrics::Metrics;
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::clock::{self, Clock};
 use crate::config::{Config, EmailVerified};
 use crate::cookies::find_cookie;
 use crate::directory::Directory;
+use crate::forwarding::Forwarding;
 use crate::identity::Identity;
+use crate::metrics::Metrics;
 use crate::oidc::Provider;
-use crate::proxy::Forwarding;
 use crate::request_id::RequestId;
 pub use error::{SsoError, SwitchAccount};
 use pending::{PendingJar, return_to_url};
@@ -309,22 +309,13 @@ pub fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(location) {
         headers.insert(header::LOCATION, value);
     }
-    no_store(headers);
+    crate::security_headers::set(headers, crate::security_headers::Answer::Redirect);
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             headers.append(header::SET_COOKIE, value);
         }
     }
     response
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 /// The failure and, when a pending-login cookie should go, the `Set-Cookie` that deletes it.

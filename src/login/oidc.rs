@@ -17,7 +17,8 @@ use crate::body::Body;
 use crate::clock;
 use crate::config::LoginMethod;
 use crate::identity::{Identity, groups_from_claim};
-use crate::oidc::flow::{self, IdTokenError, authorization_url};
+use crate::oidc::flow::{self, authorization_url};
+use crate::oidc::id_token::{IdClaims, IdTokenError, validate_id_token};
 use crate::oidc::{Discovered, Provider};
 use crate::request_id::RequestId;
 
@@ -231,16 +232,16 @@ async fn validate(
     nonce: &str,
     max_age: Duration,
     id: RequestId,
-) -> Result<(Arc<Discovered>, flow::IdClaims), SsoError> {
+) -> Result<(Arc<Discovered>, IdClaims), SsoError> {
     let upstream = &provider.upstream;
-    match flow::validate_id_token(&discovered, upstream, id_token, nonce, max_age) {
+    match validate_id_token(&discovered, upstream, id_token, nonce, max_age) {
         Ok(claims) => Ok((discovered, claims)),
         Err(IdTokenError::UnknownKey) => {
             provider.refresh_for_unknown_kid(id).await;
             let fresh = provider
                 .current()
                 .map_err(|detail| SsoError::ProviderNotReady { detail })?;
-            flow::validate_id_token(&fresh, upstream, id_token, nonce, max_age)
+            validate_id_token(&fresh, upstream, id_token, nonce, max_age)
                 .map(|claims| (fresh, claims))
                 .map_err(|e| SsoError::InvalidIdToken {
                     detail: e.to_string(),

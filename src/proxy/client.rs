@@ -1,20 +1,7 @@
-//! The pooled HTTP client for everything the gateway sends to the provider, passthrough and back channel.
+//! The pooled HTTP client for passthrough (the back channel's is `crate::oidc::backchannel`'s; both are
+//! made of `crate::http_client`'s parts).
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use rustls::pki_types::pem::PemObject as _;
-
-pub type Connector = HttpsConnector<HttpConnector>;
-
-/// How long an unused pooled connection to the upstream is kept. The pool checks about this often, so an
-/// idle connection goes within twice this: after a burst, the provider gets its connections back within a
-/// minute. Short enough to stay under common upstream keep-alive timeouts (nginx 75 s, Node 5 s is the
-/// exception: hyper retries a request that found its pooled connection closed before sending it).
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::http_client::{Connector, pool_idle_timeout};
 
 /// The most a response from the provider may have buffered per connection before it is passed on. hyper
 /// grows its read buffer up to this while a large response streams and keeps it while the connection
@@ -24,60 +11,9 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// nginx's req/s); 16 KiB saved 2 MB more but cost 50% more CPU.
 const MAX_READ_BUFFER: usize = 32 * 1024;
 
-/// Trust roots for the provider: the bundled Mozilla roots plus `upstream.ca_file` (an internal CA).
-pub fn client_tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let mut count = 0;
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            let cert =
-                cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: certificate rejected: {e}", path.display()))?;
-            count += 1;
-        }
-        if count == 0 {
-            return Err(format!(
-                "{}: holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
-                path.display()
-            ));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS client setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
-}
-
-/// A connector for `http` and `https` upstreams. HTTP/1.1 only: upgrades (WebSocket) need it, and a
-/// pooled keep-alive HTTP/1.1 connection to a co-located provider is as fast as HTTP/2 would be.
-pub fn connector(tls: rustls::ClientConfig, connect_timeout: Duration) -> Connector {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_keepalive(Some(Duration::from_secs(60)));
-    HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http)
-}
-
-pub fn pool_idle_timeout() -> Duration {
-    POOL_IDLE_TIMEOUT
-}
-
 /// The pooled client for passthrough. At most `max_idle` idle connections are kept
 /// (`limits.max_upstream_connections`, which requests wait for): a burst can reuse all it opened, and
-/// `POOL_IDLE_TIMEOUT` closes them once it is over.
+/// the pool's idle timeout closes them once it is over.
 pub fn passthrough_client<B>(
     connector: Connector,
     max_idle: usize,
@@ -87,7 +23,7 @@ where
     B::Data: Send,
 {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_idle_timeout(pool_idle_timeout())
         .pool_max_idle_per_host(max_idle)
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .http1_max_buf_size(MAX_READ_BUFFER)

@@ -15,14 +15,15 @@ use std::sync::Arc;
 use rustls::sign::CertifiedKey;
 use tracing::{info, warn};
 
-use crate::admin::metrics::Metrics;
 use crate::config::{Config, Directory as DirectorySettings, StoreSettings, Upstream};
 use crate::directory::Directory;
+use crate::forwarding::Forwarding;
 use crate::host::Hosts;
+use crate::http_client::client_tls_config;
 use crate::keys::{SigningKey, permission_warning};
+use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider};
-use crate::proxy::client::client_tls_config;
-use crate::proxy::{Forwarding, Passthrough, UpstreamLimits};
+use crate::proxy::{Passthrough, UpstreamLimits};
 use crate::server::tls;
 use crate::sso::{Parts, Sso};
 use crate::store::Shared;

@@ -7,7 +7,6 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::{Webchat, token};
-use crate::admin::metrics::LoginOutcome;
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::EmailVerified;
@@ -15,6 +14,7 @@ use crate::login::pending::{MAX_RETURN_TO_BYTES, return_to_url};
 use crate::login::{
     Failure, Finished, Finisher, Identified, Login, PendingLogin, SsoError, Target, parse_query,
 };
+use crate::metrics::LoginOutcome;
 use crate::request_id::RequestId;
 
 impl Webchat {

@@ -1,8 +1,8 @@
 //! The throttle against the in-memory store, on a clock that moves only when told.
 
 use super::*;
-use crate::admin::metrics::Metrics;
 use crate::clock::ManualClock;
+use crate::metrics::Metrics;
 
 const WINDOW: Duration = Duration::from_secs(300);
 const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));

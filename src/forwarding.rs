@@ -238,7 +238,17 @@ mod tests {
         assert_eq!(forwarding.client_ip(&headers, peer), peer);
         assert_eq!(forwarding.client_ip(&HeaderMap::new(), peer), peer);
     }
-    use crate::proxy::headers::map;
+
+    /// A header map from name/value pairs, in order (repeated names append).
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+                (name, HeaderValue::from_str(value).unwrap())
+            })
+            .collect()
+    }
 
     #[test]
     fn an_untrusted_peer_cannot_set_any_forwarding_field() {
