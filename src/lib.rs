@@ -7,11 +7,13 @@
 //! widget script), and `login` (how a user signs in: the callback, one module per login method, the
 //! pending-login cookie). The methods talk to `oidc` (the provider), `directory` (search and bind,
 //! account state, groups, the failed-password throttle) and `kerberos` (Negotiate tickets), and yield one
-//! `identity::Identity`. `admin` serves health and metrics; `audit` writes one event per login attempt.
-//! `config` and `keys` are read at start-up (`serve`) and again on every reload (`reload`); `store` is the
-//! state replicas share; `cli` is the command line and `simulate` the Freshworks simulator. Shared by them:
-//! `clock` (time, random tokens), `cookies`, `claims`, `pages`, `body`, `sealed`, `host`, `request_id`,
-//! `logging`, `notify`.
+//! `identity::Identity`. `admin` serves health, readiness and the metrics `metrics` declares; `audit` writes
+//! one event per login attempt. `config` and `keys` are read at start-up (`serve`) and again on every reload
+//! (`reload`); `store` is the state replicas share; `cli` is the command line and `simulate` the Freshworks
+//! simulator. Shared by them: `metrics` (every metric family), `clock` (time, random tokens), `cookies`,
+//! `http_client` (trust roots for the provider and the directory), `forwarding` (the client behind trusted
+//! proxies), `jws` (the compact-JWS writer), `security_headers`, `claims`, `pages`, `body`, `sealed`, `host`,
+//! `request_id`, `logging`, `notify`.
 // Two modules make one foreign call each that has no safe wrapper, and `deny` lets just those two allow it:
 // `server::reclaim` (glibc's malloc_trim) and, with the `kerberos` feature, `kerberos::cred_store`.
 #![deny(unsafe_code)]
