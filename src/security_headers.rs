@@ -26,7 +26,7 @@ pub enum Answer<'a> {
     /// A page a person reads (`crate::pages`), HTML or JSON. `script` is the CSP hash source
     /// (`'sha256-…'`) of the one inline script it may run, if any.
     Page { script: Option<&'a str> },
-    /// The sign-in form (`crate::login_form`): it posts to the gateway, which redirects to
+    /// The sign-in form (`crate::login::form`): it posts to the gateway, which redirects to
     /// `redirect_origin` (CSP `form-action` governs the redirects after a submission too).
     LoginForm { redirect_origin: &'a str },
     /// A redirect of a login or logout: its `Location` or cookies carry codes, states and tokens.
