@@ -74,7 +74,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "freshgate-keytab-test-{}-{}",
             std::process::id(),
-            crate::oidc::flow::random_token()
+            crate::clock::random_token()
         ));
         std::fs::create_dir(&dir).unwrap();
         let path = dir.join("freshgate.keytab");

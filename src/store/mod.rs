@@ -17,7 +17,7 @@ pub mod reservation;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tracing::warn;
@@ -33,13 +33,6 @@ pub use reservation::{Held, Reserve, Settle};
 pub struct StoreError {
     pub operation: &'static str,
     pub detail: String,
-}
-
-/// Milliseconds since the Unix epoch: the one clock replicas share (keep their clocks in sync, as NTP does).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What replicas share. Keys are chosen by the callers (`replay:<state>`, `throttle:user:<dn>`, …); an

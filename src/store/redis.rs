@@ -170,7 +170,7 @@ impl Store for RedisStore {
             let mut conn = self.manager.clone();
             let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
             // Unique per failure: two replicas failing in the same millisecond both count.
-            let member = format!("{now}-{}", crate::oidc::flow::random_token());
+            let member = format!("{now}-{}", crate::clock::random_token());
             let mut invocation = self.add_failure.key(self.key(key));
             invocation
                 .arg(now)
@@ -293,7 +293,7 @@ impl Store for RedisStore {
                 invocation.key(self.key(&format!("{key}:inflight")));
             }
             // Unique per failure: two replicas failing in the same millisecond both count.
-            let member = format!("{}-{}", settle.now, crate::oidc::flow::random_token());
+            let member = format!("{}-{}", settle.now, crate::clock::random_token());
             invocation
                 .arg(settle.now)
                 .arg(&settle.id)
@@ -320,8 +320,8 @@ impl Store for RedisStore {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         async move {
             let mut conn = self.manager.clone();
-            let key = self.key(&format!("health:{}", crate::oidc::flow::random_token()));
-            let value = crate::oidc::flow::random_token();
+            let key = self.key(&format!("health:{}", crate::clock::random_token()));
+            let value = crate::clock::random_token();
             let _: () = self
                 .bounded(
                     "ping",
