@@ -127,3 +127,48 @@ fn certificate_problem(text: &str) -> Option<(String, &'static str)> {
     };
     Some((detail, fix))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::DirectoryError;
+    use crate::metrics::directory::ErrorKind;
+
+    #[test]
+    fn every_kind_of_directory_error_is_a_label_of_the_errors_metric() {
+        let errors = [
+            DirectoryError::Unreachable {
+                detail: String::new(),
+            },
+            DirectoryError::Timeout {
+                operation: "search",
+                timeout: Duration::from_secs(1),
+            },
+            DirectoryError::ServiceBindRefused {
+                detail: String::new(),
+            },
+            DirectoryError::Certificate {
+                detail: String::new(),
+                fix: "",
+            },
+            DirectoryError::TlsRequired {
+                detail: String::new(),
+            },
+            DirectoryError::Refused {
+                operation: "search",
+                detail: String::new(),
+            },
+            DirectoryError::Ambiguous,
+        ];
+        for error in errors {
+            assert!(
+                ErrorKind::ALL
+                    .iter()
+                    .any(|kind| kind.name() == error.kind()),
+                "{} is not counted in freshgate_directory_errors_total",
+                error.kind()
+            );
+        }
+    }
+}

@@ -262,7 +262,7 @@ impl LoginError {
             ),
             LoginError::Store(_) => (
                 "The sign-in service is not available right now",
-                "The gateway cannot check sign-in attempts at the moment, so it does not accept passwords.",
+                "The gateway cannot check sign-in attempts at the moment, so it signs no one in until it can.",
                 format!("Try again in a minute. {ask_it}"),
             ),
             // Answered with the form; a page only if a caller asks anyway.
