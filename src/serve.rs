@@ -149,6 +149,9 @@ fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
+    // Before any listener can answer `/readyz`: the listeners run on other worker threads, and a SIGHUP
+    // sent as soon as the gateway looks ready must find a handler (its default action ends the process).
+    let hangups = Hangups::install();
     crate::config::log_warnings(&config);
     crate::server::open_files::raise(&config.limits);
     let metrics = Arc::new(Metrics::new());
@@ -245,7 +248,7 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
         shutdown_rx.clone(),
     ));
     let reloader = Arc::new(Reloader::new(&source, current, process, certificates));
-    tasks.spawn(reloader.run(shutdown_rx, Hangups::install()));
+    tasks.spawn(reloader.run(shutdown_rx, hangups));
     Ok(Gateway {
         addr,
         admin_addr,

@@ -29,9 +29,9 @@ use restart_only::keep_restart_only;
 pub use restart_only::{RESTART_ONLY, RestartOnly};
 pub use snapshot::{Process, Snapshot};
 
-/// SIGHUP, listened for from start-up on. Installed before the gateway reports itself ready (systemd's
-/// `READY=1`): a SIGHUP that arrived before any handler would end the process (its default action), and
-/// `systemctl reload` may follow `systemctl start` at once.
+/// SIGHUP, listened for from start-up on. Installed before any listener is bound, so before `/readyz`
+/// can answer and before systemd's `READY=1`: a SIGHUP that arrived before any handler would end the
+/// process (its default action), and `systemctl reload` or a probe-driven reload may follow at once.
 pub struct Hangups {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
