@@ -73,14 +73,69 @@ pub const FORWARDING_FIELDS: [&str; 42] = [
     "x-appengine-user-ip",
 ];
 
+/// For each first letter `a` to `z`, the lengths of the [`FORWARDING_FIELDS`] that start with it, one bit
+/// per length. A field whose first letter and length match none (`host`, `accept`, `cookie`, `user-agent`:
+/// nearly every field a browser sends) is told apart in two instructions instead of 42 comparisons; `_`
+/// for `-` changes neither. Names are at most 63 characters long (checked by a unit test).
+const CANDIDATES: [u64; 26] = {
+    let mut table = [0u64; 26];
+    let mut i = 0;
+    while i < FORWARDING_FIELDS.len() {
+        let name = FORWARDING_FIELDS[i].as_bytes();
+        table[(name[0] - b'a') as usize] |= 1 << name.len();
+        i += 1;
+    }
+    table
+};
+
 /// True for a field of the family, in either spelling: `x-forwarded-host` or `x_forwarded_host`.
+/// Field names reach here lower-cased (`HeaderName`).
 fn is_forwarding_field(name: &HeaderName) -> bool {
     let name = name.as_str();
-    if name.contains('_') {
+    let bytes = name.as_bytes();
+    let may_be = match bytes.first() {
+        Some(first @ b'a'..=b'z') if bytes.len() < 64 => {
+            CANDIDATES[usize::from(first - b'a')] & (1 << bytes.len()) != 0
+        }
+        _ => false,
+    };
+    if !may_be {
+        return false;
+    }
+    if bytes.contains(&b'_') {
         let dashed = name.replace('_', "-");
         FORWARDING_FIELDS.contains(&dashed.as_str())
     } else {
         FORWARDING_FIELDS.contains(&name)
+    }
+}
+
+/// An address as a field value. IPv4 without `fmt` (this runs on every passed-through request); the few
+/// IPv6 peers through `Display`.
+fn address_value(ip: IpAddr) -> Option<HeaderValue> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut text = [0u8; 15];
+            let mut len = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    text[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    text[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                text[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            HeaderValue::from_bytes(&text[..len]).ok()
+        }
+        IpAddr::V6(_) => HeaderValue::from_str(&ip.to_string()).ok(),
     }
 }
 
@@ -142,7 +197,6 @@ impl Forwarding {
     /// `X-Forwarded-For`.
     pub fn apply(&self, headers: &mut HeaderMap, peer: IpAddr, host: Option<HeaderValue>) {
         let peer = peer.to_canonical();
-        let peer_text = peer.to_string();
         if self.trusts(peer) {
             let prior: Vec<&str> = headers
                 .get_all(&X_FORWARDED_FOR)
@@ -150,9 +204,9 @@ impl Forwarding {
                 .filter_map(|value| value.to_str().ok())
                 .collect();
             let chain = if prior.is_empty() {
-                peer_text
+                peer.to_string()
             } else {
-                format!("{}, {peer_text}", prior.join(", "))
+                format!("{}, {peer}", prior.join(", "))
             };
             if let Ok(value) = HeaderValue::from_str(&chain) {
                 headers.insert(&X_FORWARDED_FOR, value);
@@ -178,7 +232,7 @@ impl Forwarding {
                 headers.remove(name);
             }
         }
-        if let Ok(value) = HeaderValue::from_str(&peer_text) {
+        if let Some(value) = address_value(peer) {
             headers.insert(&X_FORWARDED_FOR, value);
         }
         headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
@@ -263,6 +317,63 @@ mod tests {
         assert_eq!(headers["accept"], "text/html");
         assert_eq!(headers["x_custom_field"], "kept");
         assert_eq!(headers.len(), 5, "{headers:?}");
+    }
+
+    #[test]
+    fn every_forwarding_field_is_recognised_in_both_spellings_and_others_are_not() {
+        for name in FORWARDING_FIELDS {
+            assert!(
+                name.len() < 64 && name.as_bytes()[0].is_ascii_lowercase(),
+                "{name}"
+            );
+            assert!(
+                is_forwarding_field(&HeaderName::from_static(name)),
+                "{name}"
+            );
+            let underscored = name.replace('-', "_");
+            assert!(
+                is_forwarding_field(&HeaderName::from_bytes(underscored.as_bytes()).unwrap()),
+                "{underscored}"
+            );
+        }
+        for name in [
+            "host",
+            "accept",
+            "cookie",
+            "x-forwarded-fo",
+            "x-forwarded-forr",
+            "forwarded_",
+            "x-request-id",
+            "0-forwarded",
+            "-x",
+            "client-ipv6",
+        ] {
+            assert!(
+                !is_forwarding_field(&HeaderName::from_bytes(name.as_bytes()).unwrap()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for text in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.0.7",
+            "99.100.101.255",
+            "255.255.255.255",
+            "192.168.1.10",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(
+                address_value(ip).unwrap(),
+                ip.to_string().as_str(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
