@@ -21,6 +21,7 @@ pub mod client;
 pub mod error;
 pub mod forwarding;
 pub mod headers;
+pub mod pool;
 pub mod websocket;
 
 use std::net::IpAddr;
@@ -28,10 +29,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::{Authority, PathAndQuery};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::metrics::{Metrics, Overload};
@@ -62,8 +62,7 @@ impl UpstreamLimits {
 }
 
 pub struct Passthrough {
-    client: Client<client::Connector, Incoming>,
-    scheme: Scheme,
+    pool: pool::Pool,
     authority: Authority,
     /// `authority` as a `Host` value, made once.
     authority_host: HeaderValue,
@@ -89,18 +88,25 @@ impl Passthrough {
         metrics: Arc<Metrics>,
     ) -> Self {
         let connector = client::connector(tls, upstream.connect_timeout);
-        let client = client::passthrough_client(connector, max_connections);
         let scheme = if upstream.proxy_to.scheme() == "https" {
-            Scheme::HTTPS
+            "https"
         } else {
-            Scheme::HTTP
+            "http"
         };
         let authority = origin_authority(&upstream.proxy_to);
+        let origin = Uri::builder()
+            .scheme(scheme)
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .unwrap_or_else(|_| Uri::from_static("http://localhost/"));
+        // At most `limits.max_upstream_connections` idle: requests wait for that many turns, so no more
+        // are ever in use at once.
+        let pool = pool::Pool::new(connector, origin, max_connections);
         let authority_host = HeaderValue::from_str(authority.as_str())
             .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         Passthrough {
-            client,
-            scheme,
+            pool,
             authority,
             authority_host,
             preserve_host: upstream.preserve_host,
@@ -183,28 +189,19 @@ impl Passthrough {
                     .insert(header::HOST, self.authority_host.clone());
             }
         }
+        // Origin form (RFC 9112 §3.2.1): the connection already goes to the provider.
         let path = parts
             .uri
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        parts.uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path)
-            .build()
-            .map_err(|e| ProxyError::BadRequest {
-                detail: e.to_string(),
-            })?;
+        parts.uri = Uri::from(path);
         parts.version = Version::HTTP_11;
 
         let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            self.response_timeout,
-            self.client.request(Request::from_parts(parts, body)),
-        )
-        .await;
-        let mut response = match outcome {
+        let sending = self.pool.send(Request::from_parts(parts, body));
+        let outcome = tokio::time::timeout(self.response_timeout, sending).await;
+        let (mut response, lease) = match outcome {
             Err(_) => {
                 return Err(ProxyError::Timeout {
                     target: self.authority.to_string(),
@@ -222,7 +219,7 @@ impl Passthrough {
                     detail: error_chain(&e),
                 });
             }
-            Ok(Ok(response)) => response,
+            Ok(Ok(exchanged)) => exchanged,
         };
         self.metrics.upstream_latency(started.elapsed());
 
@@ -242,6 +239,7 @@ impl Passthrough {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             // The upgraded connection leaves the pool, so it gives its turn back; the tunnel stays under
             // the request limits until it closes.
+            lease.discard();
             let [global, connection, _turn] = permits;
             tokio::spawn(websocket::tunnel(
                 client_upgrade,
@@ -255,7 +253,10 @@ impl Passthrough {
         }
         let (mut parts, body) = response.into_parts();
         headers::remove_hop_by_hop(&mut parts.headers);
-        Ok(Response::from_parts(parts, Body::Upstream(body, permits)))
+        Ok(Response::from_parts(
+            parts,
+            Body::Upstream(body, lease, permits),
+        ))
     }
 }
 
