@@ -285,7 +285,9 @@ impl<H: Handler> Connection<H> {
             requests: &requests,
             activity: &activity,
         };
-        let (mut first_step, mut second_step) = (shutdown.clone(), shutdown);
+        let mut shutdown = shutdown;
+        // How far the gateway is on its way out, as this connection knows it.
+        let mut phase = drain::Phase::Serving;
         // Whether the gateway is shutting down (the first step, `limits.shutdown_delay`).
         let mut leaving = false;
         // When the connection was asked to close (idle, too old, shutting down); `None` while it serves.
@@ -305,7 +307,9 @@ impl<H: Handler> Connection<H> {
             // wakes the loop.
             let awaiting_first = requests.none_yet();
             let (deadline, _) = timers.next(closing, drop_at);
+            // In this order, without drawing a random one on every wake-up: the connection first.
             tokio::select! {
+                biased;
                 result = conn.as_mut() => {
                     if let Err(e) = result {
                         debug!(peer = %self.peer, error = %e, "connection ended with an error");
@@ -314,13 +318,14 @@ impl<H: Handler> Connection<H> {
                 }
                 // The first request moves the deadline from the header timeout to the request's own.
                 _ = requests.first_arrived(), if awaiting_first => continue,
-                _ = first_step.closing(), if !leaving => {
+                now = shutdown.past(phase), if phase < drain::Phase::Stopping => {
+                    phase = now;
                     leaving = true;
+                    if phase == drain::Phase::Stopping && closing.is_none() {
+                        closing = Some(Instant::now());
+                        conn.as_mut().graceful_shutdown();
+                    }
                     continue;
-                }
-                _ = second_step.stopped(), if closing.is_none() => {
-                    closing = Some(Instant::now());
-                    conn.as_mut().graceful_shutdown();
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     // Re-read the clocks: a request may have started or ended while we slept.
