@@ -11,10 +11,10 @@ use tracing::{Instrument, info, warn};
 
 use arc_swap::ArcSwap;
 
-use crate::admin::metrics::{Metrics, Refusal};
 use crate::body::Body;
+use crate::forwarding::claimed_hosts;
+use crate::metrics::{Metrics, Refusal};
 use crate::pages::Page;
-use crate::proxy::forwarding::claimed_hosts;
 use crate::reload::Snapshot;
 use crate::request_id::{self, RequestId, RequestIds, X_REQUEST_ID};
 use crate::route::{Refused, Route};

@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::request_id::RequestId;
 
 /// The `tracing` target of audit events.

@@ -16,7 +16,7 @@ use http::Request;
 use http::header::{self, HeaderValue};
 use url::Url;
 
-use crate::admin::metrics::Refusal;
+use crate::metrics::Refusal;
 
 /// One accepted name: a host, and the port it must come with (`None`: any port).
 #[derive(Debug, Clone, PartialEq, Eq)]

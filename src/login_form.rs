@@ -15,6 +15,7 @@ use http::{Response, StatusCode};
 use crate::body::Body;
 use crate::pages::escape;
 use crate::request_id::RequestId;
+use crate::security_headers::{self, Answer};
 
 pub struct LoginForm<'a> {
     /// Where the form posts (the callback path).
@@ -46,27 +47,13 @@ impl LoginForm<'_> {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        // `Referrer-Policy: same-origin`: the origin check of the post needs the real origin.
+        security_headers::set(
+            headers,
+            Answer::LoginForm {
+                redirect_origin: self.redirect_origin,
+            },
         );
-        // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the post
-        // (Fetch §3.1, "serializing a request origin"), and the origin check needs the real one. The
-        // referrer goes only to the gateway itself.
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        );
-        let csp = format!(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
-            self.redirect_origin
-        );
-        if let Ok(value) = HeaderValue::from_str(&csp) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, value);
-        }
-        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-request-id", value);
         }

@@ -8,6 +8,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::Body;
 use crate::request_id::RequestId;
+use crate::security_headers::{self, Answer};
 
 /// What a page says. `title` and `message` are plain text; they are escaped on output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,26 +83,13 @@ impl Page {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        let script = self.forget_query.then(|| script_hash(FORGET_QUERY_SCRIPT));
+        security_headers::set(
+            headers,
+            Answer::Page {
+                script: script.as_deref(),
+            },
         );
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        let csp = if self.forget_query {
-            format!(
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; script-src '{}'",
-                script_hash(FORGET_QUERY_SCRIPT)
-            )
-        } else {
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'".to_owned()
-        };
-        if let Ok(value) = HeaderValue::from_str(&csp) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, value);
-        }
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-request-id", value);
         }

@@ -19,10 +19,10 @@ use tracing::{error, info, warn};
 use arc_swap::ArcSwap;
 
 use crate::admin::Admin;
-use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::logging;
+use crate::metrics::Metrics;
 use crate::notify;
 use crate::reload::{Hangups, Process, Reloader, Snapshot};
 use crate::request_id::RequestIds;
@@ -147,25 +147,9 @@ fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// Logs each setting that works but weakens the gateway (`config::warnings`, the same list `check` prints),
-/// with its key and fix: at start-up, and again whenever a reload applies a configuration, so that a reload
-/// to weaker settings is never silent.
-pub fn log_warnings(config: &Config) {
-    for warning in crate::config::warnings(config) {
-        warn!(key = %warning.key, "{warning}");
-    }
-    if config.session.cookie_key.is_none() {
-        warn!(
-            key = "session.cookie_key_file",
-            "session.cookie_key_file is not set: using a random cookie key for this process; logins in flight \
-             break when it restarts, and replicas cannot finish each other's logins"
-        );
-    }
-}
-
 /// Loads what must load, binds the listeners and starts serving (and reloading, see `crate::reload`).
 pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
-    log_warnings(&config);
+    crate::config::log_warnings(&config);
     crate::server::open_files::raise(&config.limits);
     let metrics = Arc::new(Metrics::new());
     let process = Process::new(metrics.clone(), &config.limits);
@@ -234,10 +218,10 @@ pub async fn start(config: Config) -> Result<Gateway, Vec<String>> {
             .map_err(|e| vec![format!("admin_listen: {e}")])?;
         info!(listener = "admin", addr = %addr, "listening");
         admin_addr = Some(addr);
+        let (current, shutdown) = (current.clone(), shutdown_rx.clone());
         let admin = Admin {
             metrics: metrics.clone(),
-            current: current.clone(),
-            shutdown: shutdown_rx.clone(),
+            readiness: Box::new(move || current.load().readiness(shutdown.is_closing())),
         };
         let limits = Limits {
             max_connections: ADMIN_MAX_CONNECTIONS,

@@ -7,23 +7,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::admin::metrics::Metrics;
+use super::report::{Report, render};
 use crate::config::{Config, ConfigErrors, Env, ProcessEnv, Secret, Upstream, validate};
+use crate::http_client::client_tls_config;
 use crate::keys::{SigningKey, committed, permission_warning};
+use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider, compatibility};
-use crate::proxy::client::client_tls_config;
 use crate::server::tls;
 
 /// How long `check` waits for the provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Default)]
-pub struct Report {
-    pub ok: Vec<String>,
-    pub warnings: Vec<String>,
-    pub problems: Vec<String>,
-    pub paste: Option<String>,
-}
 
 pub fn main(path: &Path, test_user: Option<&str>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -382,39 +375,4 @@ fn upstream_from_raw(path: &Path) -> Option<Upstream> {
         jwks_refresh: Duration::from_secs(3600),
         groups_claim: "groups".into(),
     })
-}
-
-pub fn render(path: &Path, report: &Report) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "freshgate check {}", path.display());
-    let _ = writeln!(out);
-    for line in &report.ok {
-        let _ = writeln!(out, "  ok       {line}");
-    }
-    for line in &report.warnings {
-        let _ = writeln!(out, "  warning  {line}");
-    }
-    for line in &report.problems {
-        let _ = writeln!(out, "  PROBLEM  {line}");
-    }
-    let _ = writeln!(out);
-    if let Some(paste) = &report.paste {
-        out.push_str(paste);
-        let _ = writeln!(out);
-    }
-    match report.problems.len() {
-        0 => {
-            let _ = writeln!(out, "All checks passed.");
-        }
-        1 => {
-            let _ = writeln!(out, "1 problem; fix it before running `freshgate serve`.");
-        }
-        n => {
-            let _ = writeln!(
-                out,
-                "{n} problems; fix them before running `freshgate serve`."
-            );
-        }
-    }
-    out
 }

@@ -3,7 +3,7 @@
 //! have turned them off issue AES tickets only). Who may read the file is checked with every secret file
 //! (`config::warnings`).
 
-use super::check::Report;
+use super::report::Report;
 use crate::config::Kerberos;
 use crate::kerberos::keytab::{self, enctype_name, is_strong};
 

@@ -7,6 +7,7 @@ mod health;
 mod keys;
 mod keytab;
 mod reload;
+pub(crate) mod report;
 mod running;
 
 use std::path::PathBuf;

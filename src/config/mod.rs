@@ -25,4 +25,4 @@ pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors};
 pub use known::known_keys;
 pub use types::*;
-pub use warnings::warnings;
+pub use warnings::{log_warnings, warnings};

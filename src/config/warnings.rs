@@ -22,6 +22,22 @@ pub const USER_EDITABLE_CLAIMS: &[&str] = &[
     "website",
 ];
 
+/// Logs each setting that works but weakens the gateway (`config::warnings`, the same list `check` prints),
+/// with its key and fix: at start-up, and again whenever a reload applies a configuration, so that a reload
+/// to weaker settings is never silent.
+pub fn log_warnings(config: &Config) {
+    for warning in warnings(config) {
+        tracing::warn!(key = %warning.key, "{warning}");
+    }
+    if config.session.cookie_key.is_none() {
+        tracing::warn!(
+            key = "session.cookie_key_file",
+            "session.cookie_key_file is not set: using a random cookie key for this process; logins in flight \
+             break when it restarts, and replicas cannot finish each other's logins"
+        );
+    }
+}
+
 /// Every warning for `config`, in the order of the configuration file.
 pub fn warnings(config: &Config) -> Vec<ConfigError> {
     let mut out = Vec::new();

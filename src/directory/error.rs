@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::admin::metrics::LoginOutcome;
+use crate::metrics::LoginOutcome;
 use crate::pages::Page;
 
 use super::bind::BindRefusal;

@@ -15,9 +15,9 @@ use ldap3::Scope;
 
 use super::entry::UserEntry;
 use super::{Directory, DirectoryError, filter};
-use crate::admin::directory::Operation;
 use crate::config::NestedGroups;
 use crate::identity::normalize_dn;
+use crate::metrics::directory::Operation;
 
 /// Deepest nesting followed by the recursive walk.
 const MAX_DEPTH: usize = 16;

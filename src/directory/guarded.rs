@@ -20,8 +20,8 @@ use super::entry::UserEntry;
 use super::lockout::{self, Applies, Counters, EntryPolicy, Policy};
 use super::throttle::{Attempt, Hold};
 use super::{Directory, DirectoryError, LoginError, one_line};
-use crate::admin::directory::Operation;
 use crate::config::DirectoryKind;
+use crate::metrics::directory::Operation;
 use crate::store::now_ms;
 
 /// How long a domain's or a password settings object's lockout policy is reused before it is read again.

@@ -41,10 +41,10 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 use zeroize::Zeroizing;
 
-use crate::admin::directory::Operation;
-use crate::admin::metrics::Metrics;
 use crate::config::{Directory as Settings, LoginMethod};
 use crate::identity::Identity;
+use crate::metrics::Metrics;
+use crate::metrics::directory::Operation;
 pub use entry::{AccountState, UserEntry};
 pub use error::{DirectoryError, LoginError};
 use guarded::Checked;
@@ -91,7 +91,7 @@ impl Directory {
         metrics: Arc<Metrics>,
         store: Arc<crate::store::Shared>,
     ) -> Result<Self, String> {
-        let tls = crate::proxy::client::client_tls_config(settings.ca_file.as_deref())
+        let tls = crate::http_client::client_tls_config(settings.ca_file.as_deref())
             .map_err(|problem| format!("directory.ca_file: {problem}"))?;
         let netbios_domain = settings
             .netbios_domain

@@ -320,7 +320,7 @@ fn address_key(address: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::metrics::Metrics;
+    use crate::metrics::Metrics;
 
     const WINDOW: Duration = Duration::from_secs(300);
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));

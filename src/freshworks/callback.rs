@@ -14,12 +14,13 @@ use super::error::{SsoError, SwitchAccount};
 use super::login::parse_query;
 use super::pending::{LogoutHint, PendingLogin, find_cookie};
 use super::{Failure, Sso, redirect};
-use crate::admin::metrics::LoginOutcome;
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::LoginMethod;
 use crate::identity::{Identity, groups_from_claim};
-use crate::oidc::flow::{self, IdTokenError};
+use crate::metrics::LoginOutcome;
+use crate::oidc::flow;
+use crate::oidc::id_token::{IdClaims, IdTokenError, validate_id_token};
 use crate::oidc::{Discovered, Provider};
 use crate::request_id::RequestId;
 use crate::webchat::token;
@@ -385,16 +386,16 @@ async fn validate(
     pending: &PendingLogin,
     max_age: Duration,
     id: RequestId,
-) -> Result<(std::sync::Arc<Discovered>, flow::IdClaims), SsoError> {
+) -> Result<(std::sync::Arc<Discovered>, IdClaims), SsoError> {
     let upstream = &provider.upstream;
-    match flow::validate_id_token(&discovered, upstream, id_token, &pending.nonce, max_age) {
+    match validate_id_token(&discovered, upstream, id_token, &pending.nonce, max_age) {
         Ok(claims) => Ok((discovered, claims)),
         Err(IdTokenError::UnknownKey) => {
             provider.refresh_for_unknown_kid(id).await;
             let fresh = provider
                 .current()
                 .map_err(|detail| SsoError::ProviderNotReady { detail })?;
-            flow::validate_id_token(&fresh, upstream, id_token, &pending.nonce, max_age)
+            validate_id_token(&fresh, upstream, id_token, &pending.nonce, max_age)
                 .map(|claims| (fresh, claims))
                 .map_err(|e| SsoError::InvalidIdToken {
                     detail: e.to_string(),

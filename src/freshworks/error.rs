@@ -3,7 +3,7 @@
 
 use http::StatusCode;
 
-use crate::admin::metrics::LoginOutcome;
+use crate::metrics::LoginOutcome;
 use crate::pages::Page;
 
 #[derive(Debug)]

@@ -145,10 +145,8 @@ impl super::Sso {
         {
             attempt.account(&account.id);
             attempt.method(match account.login {
-                crate::config::LoginMethod::Directory => {
-                    crate::admin::metrics::LoginMethod::Directory
-                }
-                crate::config::LoginMethod::Oidc => crate::admin::metrics::LoginMethod::Oidc,
+                crate::config::LoginMethod::Directory => crate::metrics::LoginMethod::Directory,
+                crate::config::LoginMethod::Oidc => crate::metrics::LoginMethod::Oidc,
             });
         }
         let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;

@@ -26,14 +26,14 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tracing::{info, warn};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::audit::{Attempt, Kind};
 use crate::body::Body;
 use crate::config::{Config, Freshworks};
 use crate::directory::Directory;
+use crate::forwarding::Forwarding;
 use crate::keys::SigningKey;
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::oidc::Provider;
-use crate::proxy::Forwarding;
 use crate::request_id::RequestId;
 use crate::route::Route;
 use crate::server::ConnInfo;
@@ -304,29 +304,20 @@ impl Sso {
 }
 
 /// A redirect the browser must not cache and that leaks nothing through `Referer`.
-fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
+pub(crate) fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::FOUND;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(location) {
         headers.insert(header::LOCATION, value);
     }
-    no_store(headers);
+    crate::security_headers::set(headers, crate::security_headers::Answer::Redirect);
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             headers.append(header::SET_COOKIE, value);
         }
     }
     response
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 /// The failure and, when a pending-login cookie should go, the `Set-Cookie` that deletes it.

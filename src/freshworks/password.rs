@@ -31,9 +31,9 @@ use crate::kerberos::TokenError;
 use crate::kerberos::token::{self, Offered};
 
 mod negotiate;
-use crate::admin::metrics::LoginMethod;
 use crate::audit::Attempt;
 use crate::login_form::LoginForm;
+use crate::metrics::LoginMethod;
 use crate::oidc::flow::{random_token, unix_now};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;

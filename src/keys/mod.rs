@@ -23,28 +23,32 @@ pub mod committed;
 mod der;
 mod directories;
 mod error;
+mod file;
 mod pem;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject as _;
 
-pub use error::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
+use crate::jws::{self, Algorithm};
 
-/// The JOSE header of every token, byte for byte (RFC 7515 §4.1.1 `alg`, RFC 7519 §5.1 `typ`).
-pub const RS256_HEADER: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
+pub use error::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
+use file::generate_pkcs8_pem;
+pub use file::{permission_warning, write_new_key};
+
+/// The JOSE header of every token, byte for byte (`crate::jws`).
+pub use crate::jws::RS256_HEADER;
 
 /// How a SEC1 (`EC PRIVATE KEY`, RFC 5915) key is named in the refusal.
 const EC_KEY: &str = "an EC (elliptic-curve) key";
@@ -315,122 +319,19 @@ impl SigningKey {
         }
         let claims = serde_json::to_vec(payload).map_err(|e| failed(e.to_string()))?;
         let signature_len = self.pair.public_modulus_len();
-        let mut token =
-            String::with_capacity((RS256_HEADER.len() + claims.len() + signature_len) * 4 / 3 + 8);
-        URL_SAFE_NO_PAD.encode_string(RS256_HEADER, &mut token);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
-        let mut signature = vec![0u8; signature_len];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                token.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|e| failed(e.to_string()))?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(token)
+        jws::compact(Algorithm::Rs256, &claims, signature_len, |input| {
+            let mut signature = vec![0u8; signature_len];
+            self.pair
+                .sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input,
+                    &mut signature,
+                )
+                .map(|()| signature)
+                .map_err(|e| failed(e.to_string()))
+        })
     }
-}
-
-/// Makes a new key with [`SigningKey::generate`] and writes it to `path` as a PKCS#8 PEM with mode 0600.
-///
-/// The file is created with `create_new`, so an existing file — quite possibly the key Freshworks trusts
-/// today — is never replaced, not even by a file that appears while the key is being generated. The mode is
-/// set when the file is created, so the key is never readable by others, not even briefly.
-///
-/// Missing directories above `path` are made, mode 0700; the ones made are returned with the key.
-///
-/// # Errors
-/// [`KeyError::Exists`] when `path` exists (nothing is written), [`KeyError::NotADirectory`],
-/// [`KeyError::MakeDirectory`] or [`KeyError::Directory`] when a directory above it is missing and cannot be
-/// made (each names the directory and why), [`KeyError::Write`] when the file cannot be created or written (a
-/// partly written file is removed), or an error from [`SigningKey::generate`].
-pub fn write_new_key(path: &Path, bits: usize) -> Result<(SigningKey, Vec<PathBuf>), KeyError> {
-    let exists = || KeyError::Exists {
-        path: path.to_path_buf(),
-    };
-    // Checked first so that a refusal does not wait for key generation; `create_new` below is the real guard.
-    if fs::symlink_metadata(path).is_ok() {
-        return Err(exists());
-    }
-    let pem = generate_pkcs8_pem(bits)?;
-    let key = SigningKey::from_pem(&pem, path)?;
-    let made = directories::make_missing(path)?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|source| match source.kind() {
-        io::ErrorKind::AlreadyExists => exists(),
-        _ => KeyError::Write {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
-    if let Err(source) = file
-        .write_all(pem.as_bytes())
-        .and_then(|()| file.sync_all())
-    {
-        drop(file);
-        // The file is ours (create_new succeeded): do not leave a truncated key behind.
-        let _ = fs::remove_file(path);
-        return Err(KeyError::Write {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
-    Ok((key, made))
-}
-
-/// A warning to log when the key file at `path` can be read (or otherwise accessed) by group or others,
-/// i.e. when `mode & 0o077 != 0`. `None` when the mode is fine, the file cannot be inspected, or the
-/// platform has no Unix modes.
-///
-/// A warning rather than an error: a deployment may grant group read on purpose (Kubernetes `fsGroup`
-/// does), and the operator is the one who can judge that.
-#[must_use]
-pub fn permission_warning(path: &Path) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
-        if mode & 0o077 == 0 {
-            return None;
-        }
-        let how = if mode & 0o044 != 0 {
-            "readable"
-        } else {
-            "accessible"
-        };
-        Some(format!(
-            "{}: the Freshworks signing key is {how} by group/others (mode {mode:04o}); run `chmod 600 {}` so \
-             that only the user freshgate runs as can read it",
-            path.display(),
-            error::sh(path)
-        ))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-/// A new RSA key of `bits` bits as a PKCS#8 `PRIVATE KEY` PEM.
-fn generate_pkcs8_pem(bits: usize) -> Result<String, KeyError> {
-    let size = match bits {
-        2048 => KeySize::Rsa2048,
-        3072 => KeySize::Rsa3072,
-        4096 => KeySize::Rsa4096,
-        _ => return Err(KeyError::UnsupportedSize { bits }),
-    };
-    let failed = |detail: String| KeyError::Generate { detail };
-    let pair = RsaKeyPair::generate(size).map_err(|e| failed(e.to_string()))?;
-    let pkcs8 = pair.as_der().map_err(|e| failed(e.to_string()))?;
-    Ok(pem::encode("PRIVATE KEY", pkcs8.as_ref()))
 }
 
 /// RFC 7638 §3: SHA-256 over the required RSA members in lexicographic order, no whitespace, base64url.

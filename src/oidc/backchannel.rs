@@ -21,9 +21,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::admin::metrics::{CallResult, Metrics, ProviderCall};
 use crate::config::Upstream;
-use crate::proxy::{client, error_chain, origin_authority};
+use crate::http_client::{self, error_chain, origin_authority};
+use crate::metrics::{CallResult, Metrics, ProviderCall};
 use crate::request_id::{RequestId, X_REQUEST_ID};
 
 /// Discovery documents, JWKS and token responses are small; anything larger is refused.
@@ -50,7 +50,7 @@ struct Rewrite {
 }
 
 pub struct Backchannel {
-    client: Client<client::Connector, Full<Bytes>>,
+    client: Client<http_client::Connector, Full<Bytes>>,
     rewrite: Option<Rewrite>,
     timeout: Duration,
     metrics: Arc<Metrics>,
@@ -58,9 +58,9 @@ pub struct Backchannel {
 
 impl Backchannel {
     pub fn new(upstream: &Upstream, tls: rustls::ClientConfig, metrics: Arc<Metrics>) -> Self {
-        let connector = client::connector(tls, upstream.connect_timeout);
+        let connector = http_client::connector(tls, upstream.connect_timeout);
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(client::pool_idle_timeout())
+            .pool_idle_timeout(http_client::pool_idle_timeout())
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
         let rewrite = upstream.backchannel_url.as_ref().map(|to| Rewrite {

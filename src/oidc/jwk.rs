@@ -34,7 +34,7 @@ pub fn verifying_set(jwks: &CoreJsonWebKeySet) -> VerifyingKeySet {
 }
 
 /// `set`, for checking a token whose payload the gateway trimmed before handing it to the library
-/// (`oidc::flow::validate_id_token`): the library verifies the signature over the `header.payload` it was
+/// (`oidc::id_token::validate_id_token`): the library verifies the signature over the `header.payload` it was
 /// handed, `handed`, so each key verifies it over `signed`, the bytes the provider signed, instead. Any other
 /// message verifies nothing.
 pub fn verifying_signed(set: &VerifyingKeySet, handed: &str, signed: &str) -> VerifyingKeySet {

@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod backchannel;
 pub mod flow;
+pub mod id_token;
 pub mod jwk;
 pub mod provider;
 

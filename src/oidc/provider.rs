@@ -21,9 +21,9 @@ use tracing::{info, warn};
 
 use super::backchannel::{Backchannel, BackchannelError, Tagged};
 use super::jwk::{VerifyingKeySet, verifying_set};
-use crate::admin::metrics::Metrics;
 use crate::config::Upstream;
-use crate::proxy::error_chain;
+use crate::http_client::error_chain;
+use crate::metrics::{JwksFetch, Metrics};
 use crate::request_id::{RequestId, RequestIds};
 
 /// Discovery fields beyond OIDC Discovery 1.0 that the gateway uses.
@@ -140,10 +140,10 @@ impl Provider {
         let metadata = Metadata::discover_async(issuer, &client)
             .await
             .map_err(|e| {
-                self.metrics.jwks_fetch("error");
+                self.metrics.jwks_fetch(JwksFetch::Error);
                 describe_discovery_error(&self.discovery_url(), &e)
             })?;
-        self.metrics.jwks_fetch("ok");
+        self.metrics.jwks_fetch(JwksFetch::Ok);
         Ok(Discovered::new(metadata))
     }
 
@@ -234,7 +234,7 @@ impl Provider {
         };
         match JsonWebKeySet::fetch_async(current.metadata.jwks_uri(), &client).await {
             Ok(jwks) => {
-                self.metrics.jwks_fetch("ok");
+                self.metrics.jwks_fetch(JwksFetch::Ok);
                 let changed = jwks.keys().len() != current.jwks.keys().len()
                     || jwks.keys().iter().zip(current.jwks.keys()).any(|(a, b)| {
                         serde_json::to_string(a).ok() != serde_json::to_string(b).ok()
@@ -246,7 +246,7 @@ impl Provider {
                 changed
             }
             Err(e) => {
-                self.metrics.jwks_fetch("error");
+                self.metrics.jwks_fetch(JwksFetch::Error);
                 warn!(error = %error_chain(&e), "JWKS re-fetch for an unknown key id failed");
                 false
             }

@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use crate::admin::metrics::{Overload, UpstreamError};
+use crate::metrics::{Overload, UpstreamError};
 use crate::pages::Page;
 
 #[derive(Debug, thiserror::Error)]

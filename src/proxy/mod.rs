@@ -17,9 +17,7 @@
 //! machine serves no faster with a thousand connections than with a hundred: without this bound, 1000
 //! clients made 1000 provider connections and most of the gateway's memory (`bench/passthrough`, README).
 
-pub mod client;
 pub mod error;
-pub mod forwarding;
 pub mod headers;
 pub mod pool;
 pub mod websocket;
@@ -34,13 +32,14 @@ use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::metrics::{Metrics, Overload};
 use crate::body::Body;
 use crate::config::Upstream;
+use crate::forwarding::Forwarding;
+use crate::http_client::{self, error_chain, origin_authority};
+use crate::metrics::{Metrics, Overload};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
 pub use error::ProxyError;
-pub use forwarding::Forwarding;
 
 /// The places under `limits.max_upstream_requests` and the turns on `limits.max_upstream_connections`.
 /// Made once per process and shared by every snapshot's `Passthrough`: a reload builds a new one, and the
@@ -87,7 +86,7 @@ impl Passthrough {
         tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let connector = client::connector(tls, upstream.connect_timeout);
+        let connector = http_client::connector(tls, upstream.connect_timeout);
         let scheme = if upstream.proxy_to.scheme() == "https" {
             "https"
         } else {
@@ -258,28 +257,4 @@ impl Passthrough {
             Body::Upstream(body, lease, permits),
         ))
     }
-}
-
-/// `host[:port]` of a URL as an authority; the port is explicit only when the URL had one. (`host_str`
-/// already brackets IPv6 literals.)
-pub fn origin_authority(url: &url::Url) -> Authority {
-    let host = url.host_str().unwrap_or("localhost");
-    let text = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
-    text.parse()
-        .unwrap_or_else(|_| Authority::from_static("localhost"))
-}
-
-/// The error and its sources on one line, for the log (never for a page).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

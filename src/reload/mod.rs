@@ -11,6 +11,7 @@
 //! Some settings belong to the listening sockets and the process, and only a restart changes them
 //! ([`RESTART_ONLY`]); a reload that changes them says so in the log and keeps the running values.
 
+mod readiness;
 mod restart_only;
 pub mod snapshot;
 
@@ -21,6 +22,7 @@ use arc_swap::ArcSwap;
 use tracing::{error, info};
 
 use crate::config::{ProcessEnv, validate};
+use crate::metrics::ReloadResult;
 use crate::server::Shutdown;
 use crate::server::tls::Certificates;
 use restart_only::keep_restart_only;
@@ -173,7 +175,7 @@ impl Reloader {
                             .freshworks
                             .as_ref()
                             .map_or(0, |f| f.accounts.len());
-                        crate::serve::log_warnings(&snapshot.config);
+                        crate::config::log_warnings(&snapshot.config);
                         self.current.store(Arc::new(snapshot));
                         info!(
                             cause,
@@ -185,9 +187,9 @@ impl Reloader {
             }
         };
         self.process.metrics.reload(match outcome {
-            Outcome::Applied => "success",
-            Outcome::Invalid => "invalid",
-            Outcome::Failed => "failed",
+            Outcome::Applied => ReloadResult::Success,
+            Outcome::Invalid => ReloadResult::Invalid,
+            Outcome::Failed => ReloadResult::Failed,
         });
         // Serving either way: the new configuration, or the running one after a refused reload.
         crate::notify::ready(match outcome {

@@ -14,6 +14,7 @@
 //! `limits.idle_timeout`, and an age of at most `limits.max_connection_age`.
 
 pub mod drain;
+mod handler;
 pub mod idle;
 pub mod open_files;
 pub mod per_ip;
@@ -22,13 +23,12 @@ pub mod requests;
 pub mod tls;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{CONNECTION, HeaderValue};
-use http::{Request, Response, StatusCode, Version};
+use http::{Request, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -40,35 +40,16 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::admin::metrics::{Closed, Metrics, Overload};
-use crate::body::Body;
 use crate::config::Limits;
+use crate::metrics::{Closed, Metrics, Overload};
 pub use drain::Shutdown;
+pub use handler::{ConnInfo, Handler};
 use idle::{Activity, IdleIo};
 use per_ip::PerIp;
 use requests::{Requests, Tracked};
 
-/// What a handler knows about the connection a request came on.
-#[derive(Debug, Clone)]
-pub struct ConnInfo {
-    pub peer: SocketAddr,
-    pub tls: bool,
-    /// Requests to the provider this connection may still have in flight
-    /// (`limits.max_upstream_requests_per_connection`).
-    pub upstream_permits: Arc<Semaphore>,
-}
-
 /// Refusals of one kind are logged at most this often; the rest are counted in the next line.
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Answers requests. Errors are the handler's business: it always returns a response.
-pub trait Handler: Send + Sync + 'static {
-    fn handle(
-        &self,
-        request: Request<Incoming>,
-        conn: ConnInfo,
-    ) -> impl Future<Output = Response<Body>> + Send;
-}
 
 pub struct Listener<H> {
     pub name: &'static str,
@@ -237,7 +218,7 @@ impl<H: Handler> Connection<H> {
         self.metrics.connection_closed();
     }
 
-    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, shutdown: Shutdown)
+    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, mut shutdown: Shutdown)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -285,11 +266,9 @@ impl<H: Handler> Connection<H> {
             requests: &requests,
             activity: &activity,
         };
-        let mut shutdown = shutdown;
-        // How far the gateway is on its way out, as this connection knows it.
-        let mut phase = drain::Phase::Serving;
-        // Whether the gateway is shutting down (the first step, `limits.shutdown_delay`).
-        let mut leaving = false;
+        // How far the gateway is on its way out, as this connection knows it; `leaving` once it is
+        // shutting down at all (the first step, `limits.shutdown_delay`).
+        let (mut phase, mut leaving) = (drain::Phase::Serving, false);
         // When the connection was asked to close (idle, too old, shutting down); `None` while it serves.
         let mut closing: Option<Instant> = None;
         // A connection closing for its age is dropped this long after, however busy.

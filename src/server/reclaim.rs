@@ -6,7 +6,7 @@
 //! free pages inside the heap too. It walks the allocator's free lists and holds each arena's lock while it
 //! does, so it runs only when there is something to give back: when a quarter or more of the connections
 //! seen since the last trim have closed, and once more a little later, when the provider connections that
-//! burst opened have gone idle and closed (`proxy::client`'s pool timeout).
+//! burst opened have gone idle and closed (`http_client`'s pool timeout).
 
 #![allow(unsafe_code)]
 
@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::admin::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::server::Shutdown;
 
 /// How often the connection count is looked at.

@@ -20,11 +20,12 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
-use crate::admin::metrics::Metrics;
 use crate::body::Body;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::keys::SigningKey;
+use crate::metrics::Metrics;
 use crate::oidc::flow::unix_now;
+use crate::security_headers::{self, Answer};
 use crate::server::{ConnInfo, Handler, Listener};
 
 /// Where the simulator listens when neither `--listen` nor the account's redirect URL says.
@@ -276,33 +277,27 @@ impl Handler for Simulator {
                     Some(q) if q.contains("shape=current") => Shape::Current,
                     _ => self.shape,
                 };
-                let location = self.login_request(shape);
-                let mut response = Response::new(Body::empty());
-                *response.status_mut() = StatusCode::FOUND;
-                if let Ok(value) = HeaderValue::from_str(&location) {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                response
+                redirect(&self.login_request(shape))
             }
             _ => html(StatusCode::NOT_FOUND, pages::not_found()),
         }
     }
 }
 
-fn html(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+/// The simulated portal's redirect to the gateway's Login URL.
+pub(crate) fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    security_headers::set(response.headers_mut(), Answer::Plain);
     response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+}
+
+pub(crate) fn html(status: StatusCode, body: String) -> Response<Body> {
+    let content_type = "text/html; charset=utf-8";
+    security_headers::response(status, content_type, body, Answer::Plain)
 }
 
 /// The simulator can serve a redirect URL on this machine: an IP literal or `localhost` host.

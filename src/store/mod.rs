@@ -22,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use tracing::warn;
 
-use crate::admin::metrics::{Metrics, StoreCall};
 use crate::config::{OnStoreError, StoreSettings};
+use crate::metrics::{Metrics, StoreCall};
 pub use memory::MemoryStore;
 pub use reservation::{Held, Reserve, Settle};
 
@@ -271,7 +271,7 @@ impl Shared {
                 self.metrics.store_up(true);
             }
             Err(e) => {
-                self.metrics.store_error(call.name());
+                self.metrics.store_error(call);
                 self.metrics.store_up(false);
                 if self.healthy.swap(false, Ordering::Relaxed) {
                     warn!(store = self.store.kind(), error = %e, "the shared store is unreachable or does not answer as a store does");

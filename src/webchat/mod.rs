@@ -20,14 +20,15 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use crate::admin::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::audit::Attempt;
 use crate::body::Body;
 use crate::config::{Config, Webchat as WebchatConfig};
+use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::oidc::Provider;
 use crate::oidc::access_token::{self, AccessTokenError};
 use crate::oidc::flow::{self, FlowError, unix_now};
 use crate::request_id::RequestId;
+use crate::security_headers::{self, Answer};
 pub use error::WebchatError;
 use session::SessionCookie;
 
@@ -307,20 +308,14 @@ impl Webchat {
         });
         // `</` cannot end the script early inside a JSON string that is escaped this way.
         let config = config.to_string().replace("</", "<\\/");
-        let script = WIDGET_JS.replace("/*FRESHGATE_CONFIG*/{}", &config);
-        let mut response = Response::new(Body::from(script));
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        response
+        script(WIDGET_JS.replace("/*FRESHGATE_CONFIG*/{}", &config))
     }
+}
+
+/// `widget.js` as served.
+pub(crate) fn script(script: String) -> Response<Body> {
+    let content_type = "text/javascript; charset=utf-8";
+    security_headers::response(StatusCode::OK, content_type, script, Answer::Script)
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>` (scheme case-insensitive).
@@ -330,17 +325,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
-fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
+    let content_type = "application/json";
+    security_headers::response(status, content_type, value.to_string(), Answer::Token)
 }
 
 fn empty(status: StatusCode) -> Response<Body> {

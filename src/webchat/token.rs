@@ -3,16 +3,17 @@
 //! `contactProperties` with the mapped claims that exist; `ticketProperties` when any are configured and
 //! present; `exp` as Unix seconds.
 
+use std::convert::Infallible;
+
 use aws_lc_rs::hmac;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::claims::resolve;
 use crate::config::{EmailVerified, IdentifyBy, Webchat};
+use crate::jws::{self, Algorithm};
 
-/// The header, byte for byte as the seed shows it.
-pub const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+/// The header, byte for byte as the seed shows it (`crate::jws`).
+pub use crate::jws::HS256_HEADER;
 
 /// True when some identity or property mapping has no value, or `email_verified` is needed and absent:
 /// worth asking the userinfo endpoint.
@@ -96,20 +97,23 @@ fn properties(
 pub fn mint(secret: &[u8], identity: &Map<String, Value>, exp: u64) -> String {
     let mut payload = identity.clone();
     payload.insert("exp".into(), Value::from(exp));
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(HS256_HEADER),
-        URL_SAFE_NO_PAD.encode(Value::Object(payload).to_string())
-    );
+    let claims = Value::Object(payload).to_string();
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-    let tag = hmac::sign(&key, input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    let signed = jws::compact(Algorithm::Hs256, claims.as_bytes(), 32, |input| {
+        Ok::<_, Infallible>(hmac::sign(&key, input).as_ref().to_vec())
+    });
+    match signed {
+        Ok(token) => token,
+        Err(never) => match never {},
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{ClaimMapping, ClaimSource, Secret};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
     use std::time::Duration;
 

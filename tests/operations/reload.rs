@@ -173,8 +173,19 @@ async fn a_reload_to_weaker_settings_logs_the_same_warnings_as_start_up() {
     std::fs::write(&path, &weak).unwrap();
     sighup(&gateway);
     wait_reloads(&gateway, "success", 1).await;
-    let on_reload = warning_for(&gateway.logs(), key)
-        .unwrap_or_else(|| panic!("no warning on reload:\n{}", gateway.logs()));
+    // The warnings follow the swap; the log is read from the process's output as it comes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let on_reload = loop {
+        if let Some(warning) = warning_for(&gateway.logs(), key) {
+            break warning;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warning on reload:\n{}",
+            gateway.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(on_reload.contains("(fix: "), "{on_reload}");
     // The words a gateway started with that file logs (and `check` prints) for the same key.
     let started = Gateway::start_yaml(&weak);

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::histogram::header;
+use super::family::header;
 
 /// Linux reports CPU time in clock ticks of `USER_HZ`, which is 100 on every architecture the kernel
 /// exposes to user space (`sysconf(_SC_CLK_TCK)`; Prometheus' procfs library assumes the same).

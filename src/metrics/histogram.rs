@@ -1,11 +1,15 @@
 //! A Prometheus histogram in atomics: fixed bucket bounds, one relaxed add per observation into its
-//! bucket, the count and the sum (in microseconds). Families with labels are fixed tables of these,
-//! indexed by enums, so observing never locks, hashes or allocates.
+//! bucket, the count and the sum (in microseconds), so observing never locks, hashes or allocates.
 
 use std::fmt::Write;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::family::{Metric, braces};
+
+/// A Prometheus histogram in atomics: fixed bucket bounds, one relaxed add per observation into its
+/// bucket, the count and the sum (in microseconds).
 pub struct Histogram {
     /// Upper bounds in seconds, ascending; `+Inf` is implied.
     bounds: &'static [f64],
@@ -13,6 +17,11 @@ pub struct Histogram {
     buckets: Box<[AtomicU64]>,
     count: AtomicU64,
     sum_micros: AtomicU64,
+}
+
+/// The bounds of a histogram type: a family of histograms shares them.
+pub trait Buckets: 'static {
+    const BOUNDS: &'static [f64];
 }
 
 impl Histogram {
@@ -43,38 +52,53 @@ impl Histogram {
 
     /// The `_bucket`, `_sum` and `_count` lines of `name` with `labels` (`a="x",b="y"`, or empty).
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let (open, comma) = if labels.is_empty() {
-            ("", "")
-        } else {
-            (labels, ",")
-        };
+        let comma = if labels.is_empty() { "" } else { "," };
         let mut cumulative = 0;
         for (bound, bucket) in self.bounds.iter().zip(self.buckets.iter()) {
             cumulative += bucket.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "{name}_bucket{{{open}{comma}le=\"{bound}\"}} {cumulative}"
+                "{name}_bucket{{{labels}{comma}le=\"{bound}\"}} {cumulative}"
             );
         }
         let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{{open}{comma}le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_bucket{{{labels}{comma}le=\"+Inf\"}} {count}");
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let braces = |text: &str| {
-            if text.is_empty() {
-                String::new()
-            } else {
-                format!("{{{text}}}")
-            }
-        };
         let _ = writeln!(out, "{name}_sum{} {sum}", braces(labels));
         let _ = writeln!(out, "{name}_count{} {count}", braces(labels));
     }
 }
 
-/// The `# HELP` and `# TYPE` lines of a family.
-pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// Upper bounds, in seconds, for an exchange with a peer over HTTP (the provider's passthrough and back
+/// channel) and for the gateway's own part of a login: 5 ms to the 30 s nothing should take
+/// (`upstream.connect_timeout` + `response_timeout` bound a call; the defaults add up to 15 s).
+pub const EXCHANGE_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// A histogram whose bounds are its type's, so that a [`Family`] of them can be made by `Default`.
+pub struct Timer<B: Buckets>(Histogram, PhantomData<B>);
+
+impl<B: Buckets> Default for Timer<B> {
+    fn default() -> Self {
+        Timer(Histogram::new(B::BOUNDS), PhantomData)
+    }
+}
+
+impl<B: Buckets> Timer<B> {
+    pub fn observe(&self, elapsed: Duration) {
+        self.0.observe(elapsed);
+    }
+}
+
+impl<B: Buckets> Metric for Timer<B> {
+    const KIND: &'static str = "histogram";
+    fn is_empty(&self) -> bool {
+        self.0.count() == 0
+    }
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        self.0.render(out, name, labels);
+    }
 }
 
 #[cfg(test)]

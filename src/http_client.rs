@@ -1,9 +1,12 @@
-//! The pooled HTTP client for everything the gateway sends to the provider, passthrough and back channel.
+//! The HTTP client's parts every peer of the gateway shares: the provider's passthrough and back channel,
+//! and the directory's TLS (`crate::directory`). Trust roots, the connector, the pool's idle time, and how
+//! a client error is told in the log.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::uri::Authority;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::pki_types::pem::PemObject as _;
@@ -65,4 +68,28 @@ pub fn connector(tls: rustls::ClientConfig, connect_timeout: Duration) -> Connec
 
 pub fn pool_idle_timeout() -> Duration {
     POOL_IDLE_TIMEOUT
+}
+
+/// `host[:port]` of a URL as an authority; the port is explicit only when the URL had one. (`host_str`
+/// already brackets IPv6 literals.)
+pub fn origin_authority(url: &url::Url) -> Authority {
+    let host = url.host_str().unwrap_or("localhost");
+    let text = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    text.parse()
+        .unwrap_or_else(|_| Authority::from_static("localhost"))
+}
+
+/// The error and its sources on one line, for the log (never for a page).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
