@@ -36,7 +36,9 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             let Ok(value) = value.to_str() else { continue };
             for token in value.split(',') {
                 let token = token.trim();
-                if !token.is_empty() {
+                // A field removed by name below (`keep-alive` in a response's `Connection: keep-alive`)
+                // needs no lookup here: it goes below if present, and is not there if absent.
+                if !token.is_empty() && !is_hop_by_hop_name(token) {
                     headers.remove(token);
                 }
             }
@@ -80,6 +82,23 @@ fn hop_by_hop_bit(name: &HeaderName) -> u8 {
         "upgrade" => UPGRADE_BIT,
         _ => 0,
     }
+}
+
+/// True for a field [`remove_hop_by_hop`] removes by name, spelt in any case (as `Connection` may name it).
+fn is_hop_by_hop_name(token: &str) -> bool {
+    token.len() <= 19
+        && [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ]
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(token))
 }
 
 /// Removes the gateway's own cookies so the provider never sees them, and merges cookie fields split by an
@@ -179,6 +198,35 @@ mod tests {
             assert!(!headers.contains_key(name), "{name} was kept");
             assert_eq!(headers.len(), 1, "{headers:?}");
         }
+    }
+
+    #[test]
+    fn fields_connection_names_in_any_case_are_removed_with_the_by_name_ones() {
+        // The names skipped while reading `Connection` are exactly those removed by name afterwards.
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ] {
+            assert!(is_hop_by_hop_name(&name.to_ascii_uppercase()), "{name}");
+            assert_ne!(hop_by_hop_bit(&HeaderName::from_static(name)), 0, "{name}");
+        }
+        assert!(!is_hop_by_hop_name("keep-alive2") && !is_hop_by_hop_name("x-hop"));
+        let mut headers = map(&[
+            ("Connection", "KEEP-ALIVE, Upgrade, X-Hop"),
+            ("keep-alive", "timeout=5"),
+            ("upgrade", "h2c"),
+            ("x-hop", "1"),
+            ("accept", "text/html"),
+        ]);
+        remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1, "{headers:?}");
+        assert_eq!(headers["accept"], "text/html");
     }
 
     #[test]

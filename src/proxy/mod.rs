@@ -125,10 +125,17 @@ impl Passthrough {
     /// A place under both upstream request limits and a turn on a provider connection, or the limit that
     /// stayed full.
     async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 3], Overload> {
-        let waiting = conn.upstream_permits.clone().acquire_owned();
-        let connection = match tokio::time::timeout(self.response_timeout, waiting).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Overload::UpstreamRequestsPerConnection),
+        // A free place is taken at once, without the timer a wait needs (a waiter queued before us would
+        // have been handed it already, so this keeps the order).
+        let connection = match conn.upstream_permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let waiting = conn.upstream_permits.clone().acquire_owned();
+                match tokio::time::timeout(self.response_timeout, waiting).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(Overload::UpstreamRequestsPerConnection),
+                }
+            }
         };
         let global = self
             .limits
@@ -136,11 +143,17 @@ impl Passthrough {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overload::UpstreamRequests)?;
-        // Fair (FIFO): the earliest waiter gets the next free connection.
-        let turn = self.limits.connections.clone().acquire_owned();
-        let turn = match tokio::time::timeout(self.response_timeout, turn).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Overload::UpstreamConnections),
+        // Fair (FIFO): the earliest waiter gets the next free connection; a free one is handed to a waiter
+        // as it is given back, so taking one that is free at once jumps no queue.
+        let turn = match self.limits.connections.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let turn = self.limits.connections.clone().acquire_owned();
+                match tokio::time::timeout(self.response_timeout, turn).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(Overload::UpstreamConnections),
+                }
+            }
         };
         Ok([global, connection, turn])
     }
