@@ -3,6 +3,8 @@
 //! Pages never carry internal detail (no error chains, no upstream messages, no secrets); that goes to the log
 //! line with the same request id. Clients that ask for JSON and not HTML get the same content as JSON.
 
+use std::time::Duration;
+
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 
@@ -209,9 +211,45 @@ pub fn escape_with_code(text: &str) -> String {
     out
 }
 
+/// A duration as people say it: "1 second", "45 seconds", "2 minutes", "3 hours" (rounded up, so a wait
+/// is never under-stated).
+pub fn span(duration: Duration) -> String {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    let (n, unit) = if seconds >= 3600 && seconds.is_multiple_of(3600) {
+        (seconds / 3600, "hour")
+    } else if seconds >= 60 && seconds.is_multiple_of(60) && seconds < 90 * 60 {
+        (seconds / 60, "minute")
+    } else if seconds < 90 {
+        (seconds, "second")
+    } else if seconds < 90 * 60 {
+        (seconds.div_ceil(60), "minute")
+    } else {
+        (seconds.div_ceil(3600), "hour")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_said_with_the_right_plural_and_never_shorter_than_they_are() {
+        let cases = [
+            (Duration::from_secs(1), "1 second"),
+            (Duration::from_millis(1_200), "2 seconds"),
+            (Duration::from_secs(45), "45 seconds"),
+            (Duration::from_secs(60), "1 minute"),
+            (Duration::from_secs(61), "61 seconds"),
+            (Duration::from_secs(91), "2 minutes"),
+            (Duration::from_secs(1800), "30 minutes"),
+            (Duration::from_secs(3600), "1 hour"),
+            (Duration::from_secs(7300), "3 hours"),
+        ];
+        for (duration, said) in cases {
+            assert_eq!(span(duration), said, "{duration:?}");
+        }
+    }
     use crate::request_id::RequestIds;
     use http_body_util::BodyExt;
 

@@ -26,7 +26,7 @@ pub enum Answer<'a> {
     /// A page a person reads (`crate::pages`), HTML or JSON. `script` is the CSP hash source
     /// (`'sha256-…'`) of the one inline script it may run, if any.
     Page { script: Option<&'a str> },
-    /// The sign-in form (`crate::login_form`): it posts to the gateway, which redirects to
+    /// The sign-in form (`crate::login::form`): it posts to the gateway, which redirects to
     /// `redirect_origin` (CSP `form-action` governs the redirects after a submission too).
     LoginForm { redirect_origin: &'a str },
     /// A redirect of a login or logout: its `Location` or cookies carry codes, states and tokens.
@@ -138,7 +138,7 @@ mod tests {
     use http::{HeaderMap, Response, StatusCode};
 
     use crate::body::Body;
-    use crate::login_form::LoginForm;
+    use crate::login::form::LoginForm;
     use crate::pages::Page;
     use crate::request_id::RequestIds;
 
@@ -226,7 +226,7 @@ mod tests {
         );
 
         assert_eq!(
-            recorded(&crate::freshworks::redirect(
+            recorded(&crate::login::redirect(
                 "https://acme.freshdesk.com/sp/OIDC/1/implicit?id_token=x",
                 &["freshgate_pending=; Max-Age=0".to_owned()]
             )),

@@ -458,27 +458,12 @@ async fn an_expired_pending_login_is_refused_with_a_restart_link() {
         key_file.path().display()
     );
     let gateway = ready_gateway(&setup).await;
-    let jar = freshgate::freshworks::pending::CookieJar::new(&key, false);
-    let pending = freshgate::freshworks::pending::PendingLogin {
-        state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
-        nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        account: "12344".into(),
-        fw_state: "fs".into(),
-        fw_nonce: "fn".into(),
-        started: now() as u64 - 11 * 60,
-        started_ms: 0,
-        return_to: None,
-        directory: false,
-    };
+    let (callback, cookie) = support::expired_pending_login(&key);
     let browser = gateway.browser();
     let response = browser
         .client
-        .get(browser.url(&format!("/sso/jwt/callback?state={}&code=c", pending.state)))
-        .header(
-            "cookie",
-            format!("{}={}", jar.name(&pending.state), jar.seal(&pending)),
-        )
+        .get(browser.url(&callback))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();

@@ -10,10 +10,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use freshgate::claims::{is_single_address, resolve};
 use freshgate::config::validate::{FRESHWORKS_CLAIMS, default_mapping};
 use freshgate::config::{ClaimMap, ClaimMapping, ClaimSource, EmailVerified};
-use freshgate::freshworks::SsoError;
 use freshgate::freshworks::claims::{
     REQUIRED, any_missing, any_required_missing, check_email_verified, payload,
 };
+use freshgate::login::SsoError;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Number, Value};
 

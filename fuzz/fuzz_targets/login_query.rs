@@ -7,8 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use freshgate::config::Account;
-use freshgate::freshworks::SsoError;
-use freshgate::freshworks::login::{MAX_PARAM_BYTES, check, parse_query};
+use freshgate::freshworks::login::{MAX_PARAM_BYTES, check};
+use freshgate::login::{SsoError, parse_query};
 use libfuzzer_sys::fuzz_target;
 
 fn accounts() -> BTreeMap<String, Account> {

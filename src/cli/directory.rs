@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::report::Report;
 use crate::config::{Directory as Settings, DirectoryKind};
-use crate::directory::error::span;
 use crate::directory::lockout::{Applies, Policy, describe};
 use crate::directory::{Directory, LoginError};
 use crate::metrics::Metrics;
+use crate::pages::span;
 
 /// What to run so the service account may read password settings objects (docs/directory.md).
 const PSO_READ_FIX: &str = "give the service account read access to password settings objects: on a domain controller, \

@@ -4,7 +4,7 @@
 //! (`config::warnings`).
 
 use super::report::Report;
-use crate::config::Kerberos;
+use crate::config::{Kerberos, RealmMapping};
 use crate::kerberos::keytab::{self, enctype_name, is_strong};
 
 /// Adds what it finds to `report`; `false` when the keytab cannot serve the service principal at all.
@@ -62,7 +62,33 @@ pub fn check_keytab(settings: &Kerberos, report: &mut Report) -> bool {
             types.join(", ")
         ));
     }
+    report.ok.push(realms(settings));
     true
+}
+
+/// Whose tickets sign in: the service principal's realm, exactly, and each trusted realm by its rule.
+fn realms(settings: &Kerberos) -> String {
+    let own = format!(
+        "Kerberos sign-in for users of {} (the service principal's realm)",
+        settings.realm()
+    );
+    if settings.trusted_realms.is_empty() {
+        return format!(
+            "{own} only; users of other realms get the sign-in form (directory.kerberos.trusted_realms)"
+        );
+    }
+    let trusted: Vec<String> = settings
+        .trusted_realms
+        .iter()
+        .map(|(realm, mapping)| {
+            let rule = match mapping {
+                RealmMapping::Upn => "upn: name@REALM is the userPrincipalName",
+                RealmMapping::ShortName => "short_name: name is the sAMAccountName",
+            };
+            format!("{realm} ({rule})")
+        })
+        .collect();
+    format!("{own}, and of the trusted realms {}", trusted.join(", "))
 }
 
 #[cfg(test)]
@@ -71,10 +97,18 @@ mod tests {
     use crate::kerberos::keytab::tests::entry;
 
     fn check(bytes: &[u8], principal: &str) -> Report {
+        check_trusting(bytes, principal, Vec::new())
+    }
+
+    fn check_trusting(
+        bytes: &[u8],
+        principal: &str,
+        trusted_realms: Vec<(String, RealmMapping)>,
+    ) -> Report {
         let dir = std::env::temp_dir().join(format!(
             "freshgate-keytab-test-{}-{}",
             std::process::id(),
-            crate::oidc::flow::random_token()
+            crate::clock::random_token()
         ));
         std::fs::create_dir(&dir).unwrap();
         let path = dir.join("freshgate.keytab");
@@ -84,7 +118,7 @@ mod tests {
             &Kerberos {
                 keytab_file: path,
                 service_principal: principal.into(),
-                trusted_realms: Vec::new(),
+                trusted_realms,
             },
             &mut report,
         );
@@ -117,6 +151,38 @@ mod tests {
         assert!(
             report.ok[0].contains("key version 3: aes256-cts-hmac-sha1-96"),
             "{report:?}"
+        );
+    }
+
+    #[test]
+    fn the_realms_whose_users_sign_in_are_listed_with_their_rules() {
+        let aes = keytab(&[entry(
+            &["HTTP", "sso.corp.example"],
+            "CORP.EXAMPLE",
+            3,
+            18,
+            None,
+        )]);
+        let own_only = check(&aes, SPN);
+        assert!(
+            own_only.ok.iter().any(|line| line.contains(
+                "users of CORP.EXAMPLE (the service principal's realm) only; users of other realms get the sign-in form"
+            )),
+            "{own_only:?}"
+        );
+        let trusting = check_trusting(
+            &aes,
+            SPN,
+            vec![
+                ("PARTNER.EXAMPLE".into(), RealmMapping::Upn),
+                ("LINUX.EXAMPLE".into(), RealmMapping::ShortName),
+            ],
+        );
+        assert!(
+            trusting.ok.iter().any(|line| line.ends_with(
+                "and of the trusted realms PARTNER.EXAMPLE (upn: name@REALM is the userPrincipalName), LINUX.EXAMPLE (short_name: name is the sAMAccountName)"
+            )),
+            "{trusting:?}"
         );
     }
 

@@ -22,11 +22,8 @@
 //! Each lookup is the configured `user_filter` narrowed to that one attribute, so the filter's other
 //! conditions still hold, and must find exactly one entry.
 
-use std::time::SystemTime;
-
-use super::entry::AccountState;
 use super::{Directory, LoginError, filter};
-use crate::config::{DirectoryKind, LoginMethod, RealmMapping};
+use crate::config::{DirectoryKind, RealmMapping};
 use crate::identity::Identity;
 use crate::kerberos::principal::UserPrincipal;
 use crate::kerberos::{AcceptError, Accepted, Refused, TokenError, token};
@@ -165,20 +162,6 @@ impl Directory {
             Some(RealmMapping::Upn) => self.find_by(&by_upn).await?,
         };
         let entry = found.ok_or_else(|| LoginError::UnknownPrincipal(principal.to_owned()))?;
-        match entry.state(SystemTime::now()) {
-            AccountState::Usable => {}
-            state => return Err(LoginError::from_state(state)),
-        }
-        let groups = if want_groups {
-            self.groups(&entry).await?
-        } else {
-            Vec::new()
-        };
-        Ok(Identity {
-            method: LoginMethod::Directory,
-            subject: entry.dn.clone(),
-            claims: entry.claims(&self.settings.attributes),
-            groups,
-        })
+        self.identity_of(&entry, want_groups).await
     }
 }

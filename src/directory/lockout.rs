@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ldap3::SearchEntry;
 
-use super::throttle::Hold;
+use super::hold::Hold;
 
 /// The user's attributes read before the bind.
 pub const USER_ATTRIBUTES: [&str; 4] = [
@@ -254,14 +254,14 @@ pub fn describe(policy: &Policy) -> String {
         return "never locks accounts (lockout threshold 0)".into();
     }
     let duration = match policy.duration {
-        Some(d) => format!("for {}", super::error::span(d)),
+        Some(d) => format!("for {}", crate::pages::span(d)),
         None => "until an administrator unlocks it".into(),
     };
     format!(
         "{} wrong password{} within {} lock{} the account {duration}",
         policy.threshold,
         if policy.threshold == 1 { "" } else { "s" },
-        super::error::span(policy.window),
+        crate::pages::span(policy.window),
         if policy.threshold == 1 { "s" } else { "" },
     )
 }

@@ -24,10 +24,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::hold::{Held, Hold, Refused};
 use super::lockout::EntryPolicy;
+use crate::clock::{self, Clock};
 use crate::config::Throttle as Settings;
 use crate::store::reservation::{Guard, Limit, Outcome, Reserve, Rule, Settle};
-use crate::store::{Shared, Unavailable, now_ms};
+use crate::store::{Shared, Unavailable};
 
 /// How long a try counts as in flight if it is never settled (its process died). Longer than any try can
 /// take: the directory's operations are bounded by `directory.timeout` (at most 60 s), a few of them per
@@ -37,68 +39,26 @@ pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(6 * 60);
 /// Failures recorded by replicas whose clocks are this far apart still count as recent.
 const CLOCK_SKEW: Duration = Duration::from_secs(2);
 
-/// Why a try is refused with 429 before anything reaches the directory, and when it may be sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Held {
-    /// Too many recent failures for this typed name (or its backoff).
-    User { retry_after: Duration },
-    /// Too many recent failures from this address.
-    Address { retry_after: Duration },
-}
-
-impl Held {
-    pub fn retry_after(self) -> Duration {
-        match self {
-            Held::User { retry_after } | Held::Address { retry_after } => retry_after,
-        }
-    }
-}
-
-/// Why a bind for an existing entry was not sent: answered like a wrong password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hold {
-    /// The entry's own count (`max_failures` within the observation window, every spelling together).
-    Entry,
-    /// The bind could be the failure that reaches the directory's lockout threshold.
-    Lockout,
-    /// The directory says the account is locked out.
-    LockedOut,
-    /// A password settings object applies whose lockout settings the service account cannot read.
-    UnreadablePolicy,
-}
-
-impl Hold {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Hold::Entry => "held_user",
-            Hold::Lockout => "held_lockout_guard",
-            Hold::LockedOut => "account_locked_out",
-            Hold::UnreadablePolicy => "held_unreadable_policy",
-        }
-    }
-}
-
-/// A try that may not go on: held by the throttle, or the store that keeps the counts is unavailable.
-#[derive(Debug, Clone)]
-pub enum Refused {
-    Held(Held),
-    Store(Unavailable),
-}
-
-impl From<Unavailable> for Refused {
-    fn from(e: Unavailable) -> Self {
-        Refused::Store(e)
-    }
-}
-
 pub struct Throttle {
     settings: Settings,
     store: Arc<Shared>,
+    /// What failures are timed by (the store keeps the times it is given).
+    clock: Arc<dyn Clock>,
 }
 
 impl Throttle {
     pub fn new(settings: Settings, store: Arc<Shared>) -> Self {
-        Throttle { settings, store }
+        Throttle {
+            settings,
+            store,
+            clock: clock::system(),
+        }
+    }
+
+    /// The same throttle, its tries timed by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Reserves a try from `address` for the typed name `name` (as searched for), before the search.
@@ -123,8 +83,8 @@ impl Throttle {
             },
         ];
         let reserve = Reserve {
-            id: crate::oidc::flow::random_token(),
-            now: now_ms(),
+            id: clock::random_token(),
+            now: self.clock.unix_ms(),
             ttl: IN_FLIGHT_TTL,
             limits,
         };
@@ -139,6 +99,7 @@ impl Throttle {
         let mut keys = reserve.limits.into_iter().map(|l| l.key);
         Ok(Attempt {
             store: self.store.clone(),
+            clock: self.clock.clone(),
             id: reserve.id,
             window,
             address_key: keys.next().unwrap_or_default(),
@@ -166,7 +127,7 @@ impl Throttle {
         });
         let reserve = Reserve {
             id: attempt.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             ttl: IN_FLIGHT_TTL,
             limits: vec![Limit {
                 key: entry_key(dn),
@@ -192,6 +153,7 @@ impl Throttle {
 /// counts a bind already sent as a failure).
 pub struct Attempt {
     store: Arc<Shared>,
+    clock: Arc<dyn Clock>,
     id: String,
     window: Duration,
     address_key: String,
@@ -275,7 +237,7 @@ impl Attempt {
         self.settled = true;
         let settle = Settle {
             id: self.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             keys,
         };
         self.store.settle(&settle).await
@@ -291,7 +253,7 @@ impl Drop for Attempt {
         // backstop when there is no runtime left to do it).
         let settle = Settle {
             id: self.id.clone(),
-            now: now_ms(),
+            now: self.clock.unix_ms(),
             keys: self.release_keys(),
         };
         let store = self.store.clone();
@@ -318,165 +280,4 @@ fn address_key(address: IpAddr) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::Metrics;
-
-    const WINDOW: Duration = Duration::from_secs(300);
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
-
-    fn throttle(max_failures: u32, per_ip: u32) -> Throttle {
-        Throttle::new(
-            Settings {
-                max_failures,
-                window: WINDOW,
-                max_failures_per_ip: per_ip,
-            },
-            Arc::new(Shared::memory(Arc::new(Metrics::new()))),
-        )
-    }
-
-    fn policy(count: Option<u32>, threshold: Option<u32>) -> EntryPolicy {
-        EntryPolicy {
-            count,
-            threshold,
-            window: Some(Duration::from_secs(120)),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_burst_from_one_address_gets_no_more_tries_than_its_limit() {
-        let t = throttle(100, 30);
-        let mut attempts = Vec::new();
-        let mut refused = 0;
-        for i in 0..60 {
-            match t.begin(A, &format!("nobody{i}")).await {
-                Ok(attempt) => attempts.push(attempt),
-                Err(Refused::Held(Held::Address { .. })) => refused += 1,
-                Err(other) => panic!("{other:?}"),
-            }
-        }
-        assert_eq!((attempts.len(), refused), (30, 30));
-    }
-
-    #[tokio::test]
-    async fn the_entrys_guard_lets_through_no_more_binds_than_the_threshold_allows() {
-        let t = throttle(100, 100);
-        let mut sent = 0;
-        let mut kept = Vec::new();
-        for i in 0..50 {
-            let mut attempt = t.begin(A, &format!("spelling{i}")).await.unwrap();
-            let hold = t
-                .reserve_entry(
-                    &mut attempt,
-                    "CN=J,DC=x",
-                    &policy(Some(0), Some(5)),
-                    now_ms(),
-                )
-                .await
-                .unwrap();
-            if hold.is_none() {
-                sent += 1;
-                attempt.bind_sent();
-            }
-            kept.push(attempt);
-        }
-        assert_eq!(
-            sent, 4,
-            "count 0, threshold 5: four binds in flight at most"
-        );
-        // Failed binds keep counting; a dropped one counts as failed too.
-        for attempt in kept.drain(..2) {
-            attempt.failed().await.unwrap();
-        }
-        drop(kept);
-        tokio::task::yield_now().await;
-        let mut attempt = t.begin(A, "again").await.unwrap();
-        let hold = t
-            .reserve_entry(&mut attempt, "cn=j,dc=x", &policy(None, Some(5)), now_ms())
-            .await
-            .unwrap();
-        assert_eq!(hold, Some(Hold::Lockout));
-    }
-
-    #[tokio::test]
-    async fn a_try_dropped_after_its_bind_was_sent_counts_and_one_dropped_before_does_not() {
-        // Threshold 2 and no count from the directory: one bind at a time, and none after a failure.
-        let t = throttle(100, 100);
-        let policy = policy(None, Some(2));
-        let dn = "CN=Dropped,DC=x";
-        let settle = || async {
-            for _ in 0..10 {
-                tokio::task::yield_now().await;
-            }
-        };
-        let mut early = t.begin(A, "a").await.unwrap();
-        assert_eq!(
-            t.reserve_entry(&mut early, dn, &policy, now_ms())
-                .await
-                .unwrap(),
-            None
-        );
-        drop(early);
-        settle().await;
-        let mut sent = t.begin(A, "b").await.unwrap();
-        assert_eq!(
-            t.reserve_entry(&mut sent, dn, &policy, now_ms())
-                .await
-                .unwrap(),
-            None,
-            "released: the place is free again"
-        );
-        sent.bind_sent();
-        drop(sent);
-        settle().await;
-        let mut next = t.begin(A, "c").await.unwrap();
-        assert_eq!(
-            t.reserve_entry(&mut next, dn, &policy, now_ms())
-                .await
-                .unwrap(),
-            Some(Hold::Lockout),
-            "a bind that may have reached the directory counts as a failure"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_success_clears_the_typed_name_but_not_the_address() {
-        let t = throttle(1, 2);
-        t.begin(A, "jdoe").await.unwrap().failed().await.unwrap();
-        assert!(matches!(
-            t.begin(A, "JDOE").await,
-            Err(Refused::Held(Held::User { .. }))
-        ));
-        let other = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));
-        t.begin(other, "x")
-            .await
-            .unwrap()
-            .succeeded(now_ms())
-            .await
-            .unwrap();
-        t.begin(A, "y").await.unwrap().failed().await.unwrap();
-        assert!(matches!(
-            t.begin(A, "z").await,
-            Err(Refused::Held(Held::Address { .. }))
-        ));
-    }
-
-    #[tokio::test]
-    async fn ipv6_addresses_are_counted_per_64() {
-        let t = throttle(100, 5);
-        for i in 0..5u16 {
-            let address = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, i));
-            t.begin(address, &format!("user{i}"))
-                .await
-                .unwrap()
-                .failed()
-                .await
-                .unwrap();
-        }
-        let sibling = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 9));
-        let elsewhere = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
-        assert!(t.begin(sibling, "a").await.is_err());
-        assert!(t.begin(elsewhere, "a").await.is_ok());
-    }
-}
+mod tests;

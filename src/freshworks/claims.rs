@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::error::SsoError;
 use crate::claims::{
     describe, email_unverified, email_verified_unknown, is_single_address, resolve,
 };
 use crate::config::{ClaimMap, ClaimMapping, EmailVerified};
+use crate::login::SsoError;
 
 /// Claims Freshworks requires (the seeds: "Required"); the others are sent only when present.
 pub const REQUIRED: [&str; 4] = ["sub", "email", "given_name", "family_name"];

@@ -7,18 +7,19 @@
 
 use std::collections::HashMap;
 
-use super::error::SsoError;
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use super::Freshworks;
+use crate::audit::Attempt;
+use crate::body::Body;
 use crate::config::Account;
-
-/// Longest `state` or `nonce` accepted from Freshworks, in bytes after URL decoding. Freshworks documents
-/// no length (the seeds show 9 to 11 alphanumeric characters, `state=hgdg43567`, `nonce=1545894408`), but its
-/// `state` is an opaque value its own systems may lengthen, so the Login URL contract is 1 KiB each, returned
-/// byte for byte. Both ride in the pending-login cookie, whose binary layout (`pending_format`) keeps it under
-/// the 4096 bytes browsers keep per cookie (RFC 6265bis §5.6) at these sizes whatever the characters.
-pub const MAX_PARAM_BYTES: usize = 1024;
-
-/// Longest Web Chat `return_to` accepted, as the app sends it: it is kept in the pending-login cookie too.
-pub const MAX_RETURN_TO_BYTES: usize = 1024;
+/// Longest `state` or `nonce` accepted from Freshworks (1 KiB each, kept byte for byte in the pending
+/// login).
+pub use crate::login::pending::MAX_PARAM_BYTES;
+use crate::login::{Failure, Login, SsoError, Target, parse_query};
+use crate::metrics::LoginMethod;
+use crate::request_id::RequestId;
 
 /// A checked login request.
 #[derive(Debug, Clone)]
@@ -33,23 +34,6 @@ fn bad(reason: &'static str, message: impl Into<String>) -> SsoError {
         reason,
         message: message.into(),
     }
-}
-
-/// Parses the query; each parameter at most once (RFC 6749 §3.1).
-pub fn parse_query(query: Option<&str>) -> Result<HashMap<String, String>, SsoError> {
-    let mut params = HashMap::new();
-    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if params.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(bad(
-                "duplicate_parameter",
-                format!(
-                    "The parameter `{}` appears more than once.",
-                    name.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
-    }
-    Ok(params)
 }
 
 pub fn check<'a>(
@@ -128,15 +112,17 @@ fn required(params: &HashMap<String, String>, name: &'static str) -> Result<Stri
     }
 }
 
-impl super::Sso {
-    /// Starts the provider login for a checked Freshworks request.
-    pub(super) async fn login(
+impl Freshworks {
+    /// Starts the login of a checked Freshworks request by the account's method: at the provider, or with
+    /// the gateway's sign-in form (and the silent Windows login) for a directory account.
+    pub async fn login(
         &self,
-        request: &http::Request<hyper::body::Incoming>,
-        id: crate::request_id::RequestId,
-        attempt: &crate::audit::Attempt,
-    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        let (freshworks, _) = self.freshworks().map_err(|e| (e, None))?;
+        request: &Request<Incoming>,
+        login: &Login,
+        id: RequestId,
+        attempt: &Attempt,
+    ) -> Result<Response<Body>, Failure> {
+        let (freshworks, _) = self.signing().map_err(|e| (e, None))?;
         let params = parse_query(request.uri().query()).map_err(|e| (e, None))?;
         // A configured account named by the request is the attempt's, even when the rest is refused.
         if let Some(account) = ["client_id", "module_id"]
@@ -145,8 +131,8 @@ impl super::Sso {
         {
             attempt.account(&account.id);
             attempt.method(match account.login {
-                crate::config::LoginMethod::Directory => crate::metrics::LoginMethod::Directory,
-                crate::config::LoginMethod::Oidc => crate::metrics::LoginMethod::Oidc,
+                crate::config::LoginMethod::Directory => LoginMethod::Directory,
+                crate::config::LoginMethod::Oidc => LoginMethod::Oidc,
             });
         }
         let checked = check(&params, &freshworks.accounts).map_err(|e| (e, None))?;
@@ -156,108 +142,21 @@ impl super::Sso {
             "seed"
         };
         self.metrics.login("started", shape);
-        if checked.account.login == crate::config::LoginMethod::Directory {
-            tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; directory sign-in page shown");
-            return self
-                .start_directory_login(request.headers(), &checked, id, attempt)
+        let account = checked.account;
+        let target = Target::Freshworks {
+            account: account.id.clone(),
+            state: checked.state,
+            nonce: checked.nonce,
+        };
+        if account.login == crate::config::LoginMethod::Directory {
+            tracing::info!(request_id = %id, account = %account.id, shape, "login started; directory sign-in page shown");
+            return login
+                .start_directory(request.headers(), account, target, id, attempt, self)
                 .await;
         }
-        tracing::info!(request_id = %id, account = %checked.account.id, shape, "login started; browser sent to the provider");
-        self.start_login(
-            request.headers(),
-            checked.account.id.clone(),
-            checked.state,
-            checked.nonce,
-            None,
-        )
+        tracing::info!(request_id = %id, account = %account.id, shape, "login started; browser sent to the provider");
+        login.start_oidc(request.headers(), target)
     }
-
-    /// `GET /sso/webchat/login?return_to=<page of an allowed origin>`: the provider login for the Web Chat
-    /// browser session; the callback sets the session cookie and returns the browser to `return_to`.
-    pub(super) async fn webchat_login(
-        &self,
-        request: &http::Request<hyper::body::Incoming>,
-        id: crate::request_id::RequestId,
-    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        let webchat = self.webchat().map_err(|e| (e, None))?;
-        let params =
-            parse_query(request.uri().query()).map_err(|_| (SsoError::BadReturnTo, None))?;
-        let return_to = params
-            .get("return_to")
-            .and_then(|url| checked_return_to(url, &webchat.settings().allowed_origins))
-            .ok_or((SsoError::BadReturnTo, None))?;
-        self.metrics.login("started", "webchat");
-        tracing::info!(request_id = %id, "web chat login started; browser sent to the provider");
-        self.start_login(
-            request.headers(),
-            String::new(),
-            String::new(),
-            String::new(),
-            Some(return_to),
-        )
-    }
-
-    /// Seals a new pending login in a cookie and sends the browser to the provider's authorization
-    /// endpoint with PKCE S256 and a fresh state and nonce of our own. The browser's oldest pending login is
-    /// dropped when it already has `MAX_PENDING_LOGINS` (see `pending_list`).
-    fn start_login(
-        &self,
-        headers: &http::HeaderMap,
-        account: String,
-        fw_state: String,
-        fw_nonce: String,
-        return_to: Option<String>,
-    ) -> Result<http::Response<crate::body::Body>, super::Failure> {
-        use crate::oidc::flow::{authorization_url, random_token, unix_now};
-
-        let provider = self.provider().map_err(|e| (e, None))?;
-        let discovered = provider
-            .current()
-            .map_err(|detail| (SsoError::ProviderNotReady { detail }, None))?;
-        let pending = super::pending::PendingLogin {
-            state: random_token(),
-            nonce: random_token(),
-            pkce_verifier: random_token(),
-            account,
-            fw_state,
-            fw_nonce,
-            started: unix_now(),
-            started_ms: crate::store::now_ms(),
-            return_to,
-            directory: false,
-        };
-        let url = authorization_url(
-            &discovered,
-            &provider.upstream,
-            &self.callback_url(),
-            &pending.state,
-            &pending.nonce,
-            &pending.pkce_verifier,
-        );
-        let cookies =
-            self.cookies
-                .start_login_cookies(headers, &pending, self.login_timeout().as_secs());
-        Ok(super::redirect(url.as_str(), &cookies))
-    }
-}
-
-/// `return_to` when it is an absolute URL on an allowed origin, without user info (`https://x@app/` would
-/// pass an origin check yet name someone else's page to some parsers, CVE-2021-21291's class), and short
-/// enough to keep in the pending-login cookie. It is kept as sent: its normalized form (`return_to_url`)
-/// can be three times longer (`é` becomes `%C3%A9`), and only the text sent is bounded.
-fn checked_return_to(text: &str, allowed_origins: &[String]) -> Option<String> {
-    if text.len() > MAX_RETURN_TO_BYTES {
-        return None;
-    }
-    let url = url::Url::parse(text).ok()?;
-    let origin = url.origin().ascii_serialization();
-    let plain = url.username().is_empty() && url.password().is_none();
-    (plain && allowed_origins.contains(&origin)).then(|| text.to_owned())
-}
-
-/// The URL a checked `return_to` names, normalized (percent-encoded, punycode host) for a `Location` header.
-pub fn return_to_url(checked: &str) -> String {
-    url::Url::parse(checked).map_or_else(|_| checked.to_owned(), |url| url.to_string())
 }
 
 #[cfg(test)]
@@ -403,30 +302,6 @@ mod tests {
             ("client_id=12344&state=s&nonce=n%7F", false),
         ] {
             assert_eq!(check(&params(query), &accounts).is_ok(), ok, "{query}");
-        }
-    }
-
-    #[test]
-    fn return_to_must_be_a_plain_url_of_an_allowed_origin() {
-        let allowed = vec!["https://app.example.com".to_owned()];
-        let long = format!(
-            "https://app.example.com/{}",
-            "a".repeat(MAX_RETURN_TO_BYTES)
-        );
-        let cases: &[(&str, bool)] = &[
-            ("https://app.example.com/chat?x=1", true),
-            ("https://APP.example.com:443/", true),
-            ("https://x@app.example.com/", false),
-            ("https://app.example.com:pw@app.example.com/", false),
-            ("https://app.example.com@evil.example/", false),
-            ("https://app.example.com.evil.example/", false),
-            ("http://app.example.com/", false),
-            ("//app.example.com/", false),
-            ("javascript:alert(1)", false),
-            (&long, false),
-        ];
-        for (url, ok) in cases {
-            assert_eq!(checked_return_to(url, &allowed).is_some(), *ok, "{url}");
         }
     }
 

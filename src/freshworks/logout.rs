@@ -16,34 +16,34 @@ use http::header::REFERER;
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::login::parse_query;
-use super::{Failure, Sso, redirect};
+use super::Freshworks;
 use crate::body::Body;
 use crate::config::Account;
+use crate::login::{Failure, parse_query, redirect};
 use crate::pages::Page;
 use crate::request_id::RequestId;
 
-impl Sso {
-    pub(super) fn logout(
+impl Freshworks {
+    /// Signs the browser out: at the provider when it can, else with a "signed out" page. `webchat_session`
+    /// is the `Set-Cookie` that ends this browser's Web Chat session, if it has one: signing out of
+    /// Freshworks ends it too (a shared computer).
+    pub fn logout(
         &self,
         request: &Request<Incoming>,
         id: RequestId,
+        webchat_session: Option<String>,
     ) -> Result<Response<Body>, Failure> {
         let params = parse_query(request.uri().query()).unwrap_or_default();
-        let hint = self.cookies.logout_hint(request.headers());
+        let hint = self.hints.read(request.headers());
         let asked_here = asked_by_user_or_freshworks(request.headers(), &self.logout_origins());
         let named = params
             .get("client_id")
             .or(params.get("module_id"))
             .or(hint.as_ref().map(|hint| &hint.account));
         let account = self.logout_account(named);
-        // Signing out of Freshworks ends the Web Chat session in this browser too (a shared computer).
-        let mut clear = vec![self.cookies.clear_logout_hint()];
-        if let Some(webchat) = &self.webchat
-            && webchat.session.read(request.headers()).is_some()
-        {
-            clear.push(webchat.session.clear());
-        }
+        let clear: Vec<String> = std::iter::once(self.hints.clear())
+            .chain(webchat_session)
+            .collect();
         // A directory account has no session at a provider to end.
         let at_provider = account.is_none_or(|a| a.login == crate::config::LoginMethod::Oidc);
         let end_session = self

@@ -47,6 +47,8 @@ label_values! {
         Unreachable => "unreachable",
         Timeout => "timeout",
         ServiceBindRefused => "service_bind_refused",
+        TlsRequired => "tls_required",
+        Certificate => "certificate",
         Refused => "refused",
         AmbiguousUser => "ambiguous_user",
         SearchRefused => "search_refused",

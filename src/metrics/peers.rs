@@ -47,12 +47,6 @@ label_values! {
     pub enum StoreCall {
         /// The callback replay guard.
         FirstUse => "first_use",
-        /// The throttle records a failed password.
-        AddFailure => "add_failure",
-        /// The throttle reads a window.
-        Failures => "failures",
-        /// The throttle forgets a user's failures after a success.
-        Clear => "clear",
         /// The throttle reserves a try before the directory sees it.
         Reserve => "reserve",
         /// The throttle settles a reserved try once the directory answered.

@@ -103,7 +103,7 @@ pub fn validate(
     let claims = data.claims;
     // The library checks `exp` and `nbf` but not `iat`: a token issued in the future is forged or from a
     // provider whose clock is wrong, either way not to be believed (RFC 7519 §4.1.6).
-    not_in_the_future(&claims, "iat", super::flow::unix_now()).map_err(invalid)?;
+    not_in_the_future(&claims, "iat", crate::clock::unix_now()).map_err(invalid)?;
     // Keycloak marks ID tokens with `"typ": "ID"`; every ID token carries a nonce when one was sent.
     if claims.get("typ").and_then(Value::as_str) == Some("ID") || claims.contains_key("nonce") {
         return Err(invalid("this is an ID token, not an access token".into()));

@@ -2,7 +2,7 @@
 //! userinfo (the ID token's validation is `super::id_token`'s). Strict by design (RFC 9700, RFC 8725,
 //! OIDC Core §3.1.3.7).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -19,13 +19,6 @@ use crate::request_id::RequestId;
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4: "some small leeway, usually no more
 /// than a few minutes, to account for clock skew").
 pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
-
-/// A random URL-safe string of 32 bytes of entropy: states, nonces, PKCE verifiers (RFC 7636 §4.1).
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system random number generator works");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// RFC 7636 §4.2: `BASE64URL(SHA256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
@@ -225,14 +218,6 @@ pub fn not_in_the_future(claims: &Map<String, Value>, name: &str, now: u64) -> R
         return Err(format!("{name} is in the future"));
     }
     Ok(())
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

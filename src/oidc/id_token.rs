@@ -14,8 +14,9 @@ use openidconnect::{
 };
 use serde_json::{Map, Value};
 
-use super::flow::{CLOCK_SKEW, not_in_the_future, unix_now};
+use super::flow::{CLOCK_SKEW, not_in_the_future};
 use super::provider::{ACCEPTED_ID_TOKEN_ALGS, Discovered};
+use crate::clock::unix_now;
 use crate::config::Upstream;
 
 /// What a validated ID token says.

@@ -3,8 +3,7 @@
 use http::HeaderMap;
 use http::header::{self, HeaderName, HeaderValue};
 
-/// Prefix of every cookie the gateway sets (after an optional `__Host-` / `__Secure-` prefix).
-pub const GATEWAY_COOKIE_PREFIX: &str = "freshgate";
+use crate::cookies::GATEWAY_COOKIE_PREFIX;
 
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");

@@ -18,7 +18,6 @@ use tracing::{info, warn};
 use crate::config::{Config, Directory as DirectorySettings, StoreSettings, Upstream};
 use crate::directory::Directory;
 use crate::forwarding::Forwarding;
-use crate::freshworks::{Parts, Sso};
 use crate::host::Hosts;
 use crate::http_client::client_tls_config;
 use crate::keys::{SigningKey, permission_warning};
@@ -26,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::oidc::{Backchannel, Provider};
 use crate::proxy::{Passthrough, UpstreamLimits};
 use crate::server::tls;
+use crate::sso::{Parts, Sso};
 use crate::store::Shared;
 use crate::webchat::limit::Bucket;
 

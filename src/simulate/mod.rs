@@ -21,10 +21,10 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
 use crate::body::Body;
+use crate::clock::unix_now;
 use crate::config::{Config, Limits, ProcessEnv, validate};
 use crate::keys::SigningKey;
 use crate::metrics::Metrics;
-use crate::oidc::flow::unix_now;
 use crate::security_headers::{self, Answer};
 use crate::server::{ConnInfo, Handler, Listener};
 

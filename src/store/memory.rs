@@ -1,4 +1,4 @@
-//! The in-memory store (the default): this process's replay guard and failure windows.
+//! The in-memory store (the default): this process's replay guard and the throttle's reservations.
 //!
 //! Replay guard: a state is accepted once. The cookie is cleared after a successful login, but a copy of it could be presented again with the same
 //! callback URL; the provider also refuses a second use of the code (RFC 6749 §4.1.2), and this guard turns
@@ -11,12 +11,10 @@
 //! single-use code. Dropping a Kerberos authenticator early (`crate::kerberos`) would let it be used
 //! again: that takes more than `MAX_ENTRIES` sign-ins within its ten minutes, which docs/directory.md
 //! states as the memory store's limit.
-
 //!
-//! Failure windows (the throttle): failure times per key, the expired ones dropped on each call; at most
-//! `MAX_FAILURE_KEYS` keys, the ones whose last failure is oldest dropped first when full.
+//! The throttle's reservations are `super::attempts`, bounded there.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,15 +25,10 @@ use super::{Held, Reserve, Settle, Store, StoreError};
 
 /// Upper bound on remembered states, so a flood of callbacks cannot grow memory without limit.
 const MAX_ENTRIES: usize = 100_000;
-/// Upper bound on throttle keys.
-const MAX_FAILURE_KEYS: usize = 65_536;
-/// More failures per key than any limit needs.
-const MAX_FAILURES_PER_KEY: usize = 1024;
 
 #[derive(Default)]
 pub struct MemoryStore {
     used: UsedStates,
-    failures: Mutex<HashMap<String, VecDeque<u64>>>,
     /// The throttle's reservations (`super::reservation`).
     attempts: Attempts,
 }
@@ -48,45 +41,6 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let first = self.used.first_use(key, ttl);
         async move { Ok(first) }.boxed()
-    }
-
-    fn add_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
-        let times = self.add_failure_now(key, now, window);
-        async move { Ok(times) }.boxed()
-    }
-
-    fn failures<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let times = match failures.get_mut(key) {
-            Some(times) => {
-                expire(times, now, window);
-                let list: Vec<u64> = times.iter().copied().collect();
-                if list.is_empty() {
-                    failures.remove(key);
-                }
-                list
-            }
-            None => Vec::new(),
-        };
-        async move { Ok(times) }.boxed()
-    }
-
-    fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-        async { Ok(()) }.boxed()
     }
 
     fn reserve<'a>(
@@ -117,44 +71,6 @@ impl MemoryStore {
     /// `first_use` without the future: records `key` for `ttl`; false when it was recorded already.
     pub fn spend(&self, key: &str, ttl: Duration) -> bool {
         self.used.first_use(key, ttl)
-    }
-
-    fn add_failure_now(&self, key: &str, now: u64, window: Duration) -> Vec<u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= MAX_FAILURE_KEYS && !failures.contains_key(key) {
-            failures.retain(|_, times| {
-                expire(times, now, window);
-                !times.is_empty()
-            });
-            if failures.len() >= MAX_FAILURE_KEYS {
-                let mut by_age: Vec<(u64, String)> = failures
-                    .iter()
-                    .filter_map(|(k, times)| times.back().map(|t| (*t, k.clone())))
-                    .collect();
-                by_age.sort();
-                for (_, k) in by_age.into_iter().take(MAX_FAILURE_KEYS / 8) {
-                    failures.remove(&k);
-                }
-            }
-        }
-        let times = failures.entry(key.to_owned()).or_default();
-        expire(times, now, window);
-        times.push_back(now);
-        while times.len() > MAX_FAILURES_PER_KEY {
-            times.pop_front();
-        }
-        times.iter().copied().collect()
-    }
-}
-
-/// Drops failures older than `window` before `now` (ms).
-fn expire(times: &mut VecDeque<u64>, now: u64, window: Duration) {
-    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-    while times
-        .front()
-        .is_some_and(|t| now.saturating_sub(*t) >= window)
-    {
-        times.pop_front();
     }
 }
 
@@ -238,29 +154,6 @@ mod tests {
         assert!(
             used.first_use_at("s0", MINUTE, now, 100),
             "the oldest was dropped"
-        );
-    }
-
-    #[tokio::test]
-    async fn failures_leave_the_window_and_a_clear_forgets_them() {
-        let store = MemoryStore::default();
-        let window = Duration::from_secs(10);
-        assert_eq!(
-            store.add_failure("k", 1_000, window).await.unwrap(),
-            [1_000]
-        );
-        assert_eq!(
-            store.add_failure("k", 5_000, window).await.unwrap(),
-            [1_000, 5_000]
-        );
-        assert_eq!(store.failures("k", 11_000, window).await.unwrap(), [5_000]);
-        store.clear("k").await.unwrap();
-        assert!(
-            store
-                .failures("k", 11_000, window)
-                .await
-                .unwrap()
-                .is_empty()
         );
     }
 }

@@ -17,7 +17,7 @@ pub mod reservation;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tracing::warn;
@@ -35,13 +35,6 @@ pub struct StoreError {
     pub detail: String,
 }
 
-/// Milliseconds since the Unix epoch: the one clock replicas share (keep their clocks in sync, as NTP does).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// What replicas share. Keys are chosen by the callers (`replay:<state>`, `throttle:user:<dn>`, …); an
 /// implementation may prefix them.
 pub trait Store: Send + Sync {
@@ -51,23 +44,6 @@ pub trait Store: Send + Sync {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
-    /// Records a failure at `now` (ms) under `key`, and returns the failures within `window` before and
-    /// including it, oldest first.
-    fn add_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
-    /// The failures under `key` within `window` of `now` (ms), oldest first.
-    fn failures<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>>;
-    /// Forgets the failures under `key`.
-    fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Checks every limit of `reserve` and, when none holds the try, records it as in flight under each
     /// of their keys, atomically (`reservation`). `Ok(Some(_))`: held, nothing recorded.
     fn reserve<'a>(
@@ -189,49 +165,6 @@ impl Shared {
                     Ok(true)
                 }
             },
-        }
-    }
-
-    pub async fn add_failure(
-        &self,
-        key: &str,
-        now: u64,
-        window: Duration,
-    ) -> Result<Vec<u64>, Unavailable> {
-        let started = Instant::now();
-        let result = self.store.add_failure(key, now, window).await;
-        match self.outcome(StoreCall::AddFailure, started, result) {
-            Ok(times) => Ok(times),
-            Err(e) => {
-                self.fall_back(e, self.fallback.add_failure(key, now, window))
-                    .await
-            }
-        }
-    }
-
-    pub async fn failures(
-        &self,
-        key: &str,
-        now: u64,
-        window: Duration,
-    ) -> Result<Vec<u64>, Unavailable> {
-        let started = Instant::now();
-        let result = self.store.failures(key, now, window).await;
-        match self.outcome(StoreCall::Failures, started, result) {
-            Ok(times) => Ok(times),
-            Err(e) => {
-                self.fall_back(e, self.fallback.failures(key, now, window))
-                    .await
-            }
-        }
-    }
-
-    pub async fn clear(&self, key: &str) -> Result<(), Unavailable> {
-        let started = Instant::now();
-        let result = self.store.clear(key).await;
-        match self.outcome(StoreCall::Clear, started, result) {
-            Ok(()) => Ok(()),
-            Err(e) => self.fall_back(e, self.fallback.clear(key)).await,
         }
     }
 

@@ -28,18 +28,6 @@ use super::reservation::{self, Outcome, Rule};
 use super::{Held, Reserve, Settle, Store, StoreError};
 use crate::config::RedisSettings;
 
-/// At most this many failures are kept per key (more than any limit needs).
-const MAX_FAILURES_PER_KEY: usize = 1024;
-
-const ADD_FAILURE: &str = r"
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local n = redis.call('ZCARD', KEYS[1])
-if n > tonumber(ARGV[4]) then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - tonumber(ARGV[4]) - 1) end
-return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-";
-
 /// The reservation scripts (`super::reservation`), loaded by their SHA1 on first use.
 static RESERVE: std::sync::LazyLock<Script> =
     std::sync::LazyLock::new(|| Script::new(reservation::RESERVE_SCRIPT));
@@ -59,7 +47,6 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     first_use: Script,
-    add_failure: Script,
 }
 
 impl RedisStore {
@@ -100,7 +87,6 @@ impl RedisStore {
             prefix: settings.key_prefix.clone(),
             timeout: settings.timeout,
             first_use: Script::new(FIRST_USE),
-            add_failure: Script::new(ADD_FAILURE),
         })
     }
 
@@ -156,74 +142,6 @@ impl Store for RedisStore {
                 0 => Ok(false),
                 other => Err(wrong_reply("first_use", format!("`{other}`, not 1 or 0"))),
             }
-        }
-        .boxed()
-    }
-
-    fn add_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
-        async move {
-            let mut conn = self.manager.clone();
-            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-            // Unique per failure: two replicas failing in the same millisecond both count.
-            let member = format!("{now}-{}", crate::oidc::flow::random_token());
-            let mut invocation = self.add_failure.key(self.key(key));
-            invocation
-                .arg(now)
-                .arg(window_ms)
-                .arg(&member)
-                .arg(MAX_FAILURES_PER_KEY);
-            let pairs: Vec<(String, f64)> = self
-                .bounded("add_failure", invocation.invoke_async(&mut conn))
-                .await?;
-            // The window the script returns holds the failure it just added, or it was not kept.
-            if !pairs
-                .iter()
-                .any(|(m, score)| *m == member && *score as u64 == now)
-            {
-                return Err(wrong_reply(
-                    "add_failure",
-                    "the failure just added is not in the window",
-                ));
-            }
-            Ok(scores(pairs))
-        }
-        .boxed()
-    }
-
-    fn failures<'a>(
-        &'a self,
-        key: &'a str,
-        now: u64,
-        window: Duration,
-    ) -> BoxFuture<'a, Result<Vec<u64>, StoreError>> {
-        async move {
-            let mut conn = self.manager.clone();
-            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-            let from = format!("({}", now.saturating_sub(window_ms));
-            let pairs: Vec<(String, f64)> = self
-                .bounded(
-                    "failures",
-                    conn.zrangebyscore_withscores(self.key(key), from, "+inf"),
-                )
-                .await?;
-            Ok(scores(pairs))
-        }
-        .boxed()
-    }
-
-    fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        async move {
-            let mut conn = self.manager.clone();
-            let deleted: i64 = self.bounded("clear", conn.del(self.key(key))).await?;
-            if deleted < 0 {
-                return Err(wrong_reply("clear", format!("`{deleted}` keys deleted")));
-            }
-            Ok(())
         }
         .boxed()
     }
@@ -293,7 +211,7 @@ impl Store for RedisStore {
                 invocation.key(self.key(&format!("{key}:inflight")));
             }
             // Unique per failure: two replicas failing in the same millisecond both count.
-            let member = format!("{}-{}", settle.now, crate::oidc::flow::random_token());
+            let member = format!("{}-{}", settle.now, crate::clock::random_token());
             invocation
                 .arg(settle.now)
                 .arg(&settle.id)
@@ -320,8 +238,8 @@ impl Store for RedisStore {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         async move {
             let mut conn = self.manager.clone();
-            let key = self.key(&format!("health:{}", crate::oidc::flow::random_token()));
-            let value = crate::oidc::flow::random_token();
+            let key = self.key(&format!("health:{}", crate::clock::random_token()));
+            let value = crate::clock::random_token();
             let _: () = self
                 .bounded(
                     "ping",
@@ -345,10 +263,6 @@ impl Store for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"
     }
-}
-
-fn scores(pairs: Vec<(String, f64)>) -> Vec<u64> {
-    pairs.into_iter().map(|(_, score)| score as u64).collect()
 }
 
 /// A redis error as text without the URL's password (the crate's messages never quote it, but the

@@ -3,12 +3,15 @@
 //! `GET /sso/webchat/token` mints a short-lived HS256 token naming the user, so the widget secret stays on
 //! the server and the app writes no JWT code. The identity comes only from a validated credential, never
 //! from the request: a provider access token (`Authorization: Bearer`, a JWT validated against the JWKS or
-//! an opaque one checked at userinfo), or the browser-session cookie set by `/sso/webchat/login`.
-//! `GET /sso/webchat/widget.js` is the script an app includes to wire the token into `fdWidget.init`.
+//! an opaque one checked at userinfo), or the browser-session cookie (`session`). `GET /sso/webchat/login`
+//! (`login`) starts a login at the provider (`crate::login`) and, when it ends, keeps who the user is in
+//! that cookie. `GET /sso/webchat/widget.js` is the script an app includes to wire the token into
+//! `fdWidget.init`.
 
 pub mod cors;
 pub mod error;
 pub mod limit;
+mod login;
 pub mod session;
 pub mod token;
 
@@ -22,11 +25,12 @@ use tracing::{info, warn};
 
 use crate::audit::Attempt;
 use crate::body::Body;
+use crate::clock::unix_now;
 use crate::config::{Config, Webchat as WebchatConfig};
 use crate::metrics::{LoginMethod, LoginOutcome, Metrics};
 use crate::oidc::Provider;
 use crate::oidc::access_token::{self, AccessTokenError};
-use crate::oidc::flow::{self, FlowError, unix_now};
+use crate::oidc::flow::{self, FlowError};
 use crate::request_id::RequestId;
 use crate::security_headers::{self, Answer};
 pub use error::WebchatError;

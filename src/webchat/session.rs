@@ -5,13 +5,14 @@
 //! Cross-origin `fetch(..., { credentials: "include" })` from the app needs `SameSite=None; Secure` over
 //! https; plain-http development setups get `SameSite=Lax` (same-site origins still send it).
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::freshworks::pending::find_cookie;
-use crate::oidc::flow::unix_now;
-use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use crate::clock::{self, Clock};
+use crate::cookies::{GATEWAY_COOKIE_PREFIX, find_cookie, host_prefix};
 use crate::sealed::Sealer;
 
 #[derive(Serialize, Deserialize)]
@@ -25,16 +26,24 @@ pub struct SessionCookie {
     sealer: Sealer,
     secure: bool,
     name: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl SessionCookie {
     pub fn new(key: &[u8; 32], secure: bool) -> Self {
-        let prefix = if secure { "__Host-" } else { "" };
+        let prefix = host_prefix(secure);
         SessionCookie {
             sealer: Sealer::new(key),
             secure,
             name: format!("{prefix}{GATEWAY_COOKIE_PREFIX}-webchat"),
+            clock: clock::system(),
         }
+    }
+
+    /// The same cookie, its sessions timed by `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -45,7 +54,7 @@ impl SessionCookie {
     pub fn set(&self, identity: &Map<String, Value>, ttl_secs: u64) -> String {
         let sealed = Sealed {
             identity: identity.clone(),
-            until: unix_now() + ttl_secs,
+            until: self.clock.unix_secs() + ttl_secs,
         };
         let value = self.sealer.seal(&self.name, &sealed);
         let same_site = if self.secure { "None; Secure" } else { "Lax" };
@@ -68,7 +77,7 @@ impl SessionCookie {
     pub fn read(&self, headers: &HeaderMap) -> Option<Map<String, Value>> {
         let value = find_cookie(headers, &self.name)?;
         let sealed: Sealed = self.sealer.open(&self.name, value)?;
-        (sealed.until >= unix_now()).then_some(sealed.identity)
+        (sealed.until >= self.clock.unix_secs()).then_some(sealed.identity)
     }
 }
 
@@ -101,9 +110,10 @@ mod tests {
 
     #[test]
     fn an_expired_session_is_not_read() {
-        let jar = SessionCookie::new(&[3; 32], false);
+        let clock = Arc::new(crate::clock::ManualClock::at_unix_ms(1_767_225_600_250));
+        let jar = SessionCookie::new(&[3; 32], false).with_clock(clock.clone());
         let cookie = jar.set(&Map::new(), 0).replace("Max-Age=0", "Max-Age=1");
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+        clock.advance(std::time::Duration::from_millis(1100));
         assert_eq!(jar.read(&request_with(&cookie)), None);
     }
 }

@@ -3,7 +3,7 @@
 //! `audit_webchat.rs`; many at once and log filters: `audit_delivery.rs`; directory and Kerberos logins:
 //! `tests/directory/audit.rs`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -300,30 +300,11 @@ async fn every_way_a_provider_login_ends_writes_exactly_one_event_with_its_reaso
     );
 
     // A pending login older than login_timeout (sealed here with the gateway's cookie key).
-    let jar = freshgate::freshworks::pending::CookieJar::new(&key, false);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let pending = freshgate::freshworks::pending::PendingLogin {
-        state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
-        nonce: "n".into(),
-        pkce_verifier: "v".into(),
-        account: "12344".into(),
-        fw_state: "fs".into(),
-        fw_nonce: "fn".into(),
-        started: now - 11 * 60,
-        started_ms: (now - 11 * 60) * 1000,
-        return_to: None,
-        directory: false,
-    };
+    let (callback, cookie) = crate::support::expired_pending_login(&key);
     let expired = stranger
         .client
-        .get(stranger.url(&format!("/sso/jwt/callback?state={}&code=c", pending.state)))
-        .header(
-            "cookie",
-            format!("{}={}", jar.name(&pending.state), jar.seal(&pending)),
-        )
+        .get(stranger.url(&callback))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();

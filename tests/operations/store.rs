@@ -131,13 +131,16 @@ async fn a_store_that_answers_ok_to_everything_is_not_ready_and_lets_no_login_th
     assert_eq!(response.status(), 503, "{}", gateway.logs());
     assert_eq!(try_password(&gateway, "jdoe", "wrong").await, 503);
     let metrics = gateway.metrics().await;
-    for operation in ["ping", "failures"] {
-        assert!(
-            metrics.contains(&format!(
-                "freshgate_store_errors_total{{operation=\"{operation}\"}}"
-            )),
-            "{operation}: {metrics}"
-        );
+    // Every operation's series is exported from the start (at 0): the health check's and the
+    // throttle's reservation must have counted errors.
+    for operation in ["ping", "reserve"] {
+        let prefix = format!("freshgate_store_errors_total{{operation=\"{operation}\"}} ");
+        let count: u64 = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|count| count.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix}in {metrics}"));
+        assert!(count > 0, "{operation}: {metrics}");
     }
     assert!(metrics.contains("freshgate_store_up 0"), "{metrics}");
     assert!(

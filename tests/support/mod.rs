@@ -812,3 +812,33 @@ pub fn random(label: &str) -> String {
         .as_nanos();
     format!("{label}{t:x}{n}")
 }
+
+/// The callback path and `Cookie` header of a provider login for the account `12344` that started 11
+/// minutes ago, sealed with `cookie_key` as a gateway with that `session.cookie_key_file` seals it: older
+/// than the default `login_timeout`.
+pub fn expired_pending_login(cookie_key: &[u8; 32]) -> (String, String) {
+    use freshgate::login::pending::{Method, PendingJar, PendingLogin, Target};
+    let started = std::time::SystemTime::now() - Duration::from_secs(11 * 60);
+    let started_secs = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let jar = PendingJar::new(cookie_key, false);
+    let pending = PendingLogin {
+        state: "ExpiredStateAAAAAAAAAAAAAAAAAAAA".into(),
+        started_ms: started_secs * 1000,
+        method: Method::Oidc {
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+        },
+        target: Target::Freshworks {
+            account: "12344".into(),
+            state: "fs".into(),
+            nonce: "fn".into(),
+        },
+    };
+    (
+        format!("/sso/jwt/callback?state={}&code=c", pending.state),
+        format!("{}={}", jar.name(&pending.state), jar.seal(&pending)),
+    )
+}

@@ -1,6 +1,6 @@
 //! The silent Windows login at the Login URL: `Authorization: Negotiate <token>` (RFC 4559 §4.2) on a
 //! directory account's Login URL. The directory accepts the token and finds the user
-//! (`Directory::authenticate_ticket`); the end is the same as for a password (`sign_for`). A refused
+//! (`Directory::authenticate_ticket`); the end is the target's finisher, as for a password. A refused
 //! token is logged and counted here (with what IT can do about it), and the caller answers with the form
 //! and a new challenge; when the refusal is the gateway's keytab or the user's old ticket, the form says
 //! so, since every Windows user would otherwise wonder why the silent sign-in stopped.
@@ -9,36 +9,37 @@ use http::Response;
 use http::header::{self, HeaderValue};
 use tracing::{info, warn};
 
-use super::super::error::SsoError;
-use super::super::login::LoginRequest;
-use super::super::pending::PendingLogin;
-use super::super::{Failure, Sso, redirect};
+use super::pending::PendingLogin;
+use super::{Failure, Finisher, Identified, Login, SsoError, redirect};
 use crate::audit::Attempt;
 use crate::body::Body;
+use crate::config::Account;
 use crate::directory::LoginError;
 use crate::kerberos::{TokenError, token};
 use crate::request_id::RequestId;
 
-impl Sso {
+impl Login {
     /// A Login URL request with `Authorization: Negotiate <token>`: the redirect to Freshworks (with the
     /// mutual-authentication token, RFC 4559 §5), or the page of a known user who may not sign in. `Err`
     /// when the token is refused (NTLM, malformed, forged, expired, replayed, …): the caller answers with
-    /// the form and a new challenge, as for a browser without a ticket, and the notice if there is one.
+    /// the form and a new challenge, as for a browser without a ticket, and the notice if there is one. A
+    /// refusal by the finisher is the caller's to explain in the directory's words.
     pub(super) async fn negotiate(
         &self,
         token: &str,
         pending: &PendingLogin,
-        checked: &LoginRequest<'_>,
+        account: &Account,
         id: RequestId,
         attempt: &Attempt,
+        finisher: &dyn Finisher,
     ) -> Result<Result<Response<Body>, Failure>, Option<&'static str>> {
         let directory = self.directory().map_err(|_| None)?;
-        let want_groups = !checked.account.allow.groups.is_empty();
-        attempt.login_started(pending.started_unix_ms());
+        let want_groups = !account.allow.groups.is_empty();
+        attempt.login_started(pending.started_ms);
         let login = match directory.authenticate_ticket(token, want_groups).await {
             Ok(login) => login,
             Err(error) if error.is_ticket_refusal() => {
-                self.ticket_refused(&error, checked, id, attempt);
+                self.ticket_refused(&error, &account.id, id, attempt);
                 return Err(notice(&error));
             }
             Err(error) => {
@@ -56,18 +57,22 @@ impl Sso {
             Ok(false) => return Ok(Err((SsoError::ReplayedCallback { restart: None }, None))),
             Err(e) => return Ok(Err((e, None))),
         }
-        let location = match self.sign_for(&login.identity, pending, id, attempt) {
-            Ok(location) => location,
-            Err(e) => return Ok(Err((self.directory_claim_error(e), None))),
+        let who = Identified {
+            identity: login.identity,
+            id_token: None,
+        };
+        let finished = match finisher.finish(pending, &who, id, attempt) {
+            Ok(finished) => finished,
+            Err(e) => return Ok(Err((e, None))),
         };
         info!(
             request_id = %id,
-            account = %checked.account.id,
-            user = %login.identity.subject,
+            account = %account.id,
+            user = %who.identity.subject,
             principal = %crate::logging::one_line(&login.principal),
             "kerberos login succeeded"
         );
-        let mut response = redirect(&location, &[]);
+        let mut response = redirect(&finished.location, &finished.cookies);
         if let Some(mutual) = login.mutual_token
             && let Ok(value) = HeaderValue::from_str(&format!("{} {mutual}", token::SCHEME))
         {
@@ -82,7 +87,7 @@ impl Sso {
     pub(super) fn ticket_refused(
         &self,
         error: &LoginError,
-        checked: &LoginRequest<'_>,
+        account: &str,
         id: RequestId,
         attempt: &Attempt,
     ) {
@@ -98,7 +103,7 @@ impl Sso {
         };
         warn!(
             request_id = %id,
-            account = %checked.account.id,
+            account = %account,
             reason = error.reason(),
             detail = %crate::logging::one_line(&error.detail()),
             fix = fix.as_deref(),

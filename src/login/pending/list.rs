@@ -15,8 +15,9 @@
 
 use http::HeaderMap;
 
-use super::pending::{CookieJar, NAME_STATE_CHARS, PendingLogin, find_cookie, login_id};
-use crate::proxy::headers::GATEWAY_COOKIE_PREFIX;
+use super::PendingLogin;
+use super::jar::{NAME_STATE_CHARS, PendingJar, login_id};
+use crate::cookies::{GATEWAY_COOKIE_PREFIX, find_cookie};
 
 /// Most logins one browser may have pending at once (tabs opened on the portal, a Web Chat login); starting
 /// another drops the oldest. With the largest pending-login cookie (about 3.3 KiB with 1 KiB of Freshworks
@@ -81,7 +82,7 @@ pub fn admit(entries: Vec<Entry>, new: Entry, now: u64, ttl: u64) -> (Vec<Entry>
     (kept, dropped)
 }
 
-impl CookieJar {
+impl PendingJar {
     fn index_name(&self) -> String {
         format!("{}{GATEWAY_COOKIE_PREFIX}-logins", self.prefix())
     }
@@ -113,11 +114,12 @@ impl CookieJar {
         pending: &PendingLogin,
         max_age_secs: u64,
     ) -> Vec<String> {
+        let started = pending.started_secs();
         let new = Entry {
             id: login_id(&pending.state),
-            started: pending.started,
+            started,
         };
-        let (kept, dropped) = admit(self.index(headers), new, pending.started, max_age_secs);
+        let (kept, dropped) = admit(self.index(headers), new, started, max_age_secs);
         let mut cookies: Vec<String> = dropped
             .iter()
             .map(|id| self.clear_cookie(&self.name_for_id(id)))
@@ -150,6 +152,7 @@ impl CookieJar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::login::pending::{Method, Target, provider_login};
     use http::header::COOKIE;
 
     fn entry(id: &str, started: u64) -> Entry {
@@ -235,18 +238,7 @@ mod tests {
     }
 
     fn pending(state: &str, started: u64) -> PendingLogin {
-        PendingLogin {
-            state: state.into(),
-            nonce: "n".into(),
-            pkce_verifier: "v".into(),
-            account: "12344".into(),
-            fw_state: "fs".into(),
-            fw_nonce: "fn".into(),
-            started,
-            started_ms: 0,
-            return_to: None,
-            directory: false,
-        }
+        provider_login(state, started.saturating_mul(1000))
     }
 
     /// The `Cookie` header a browser would send to `/sso/` after receiving `set_cookies`.
@@ -265,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_fifth_login_deletes_the_first_logins_cookie_and_a_finished_login_leaves_the_index() {
-        let jar = CookieJar::new(&[1; 32], true);
+        let jar = PendingJar::new(&[1; 32], true);
         let mut headers = HeaderMap::new();
         let states = [
             "AAAAAAAAAAAAAAAAxx",
@@ -313,26 +305,30 @@ mod tests {
     #[test]
     fn the_largest_pending_login_cookie_stays_under_the_browsers_4_kib() {
         use crate::config::MAX_ACCOUNT_ID_BYTES;
-        use crate::freshworks::login::{MAX_PARAM_BYTES, MAX_RETURN_TO_BYTES};
-        let jar = CookieJar::new(&[1; 32], true);
+        use crate::login::pending::{MAX_PARAM_BYTES, MAX_RETURN_TO_BYTES};
+        let jar = PendingJar::new(&[1; 32], true);
         // Our state, nonce and PKCE verifier are 43 base64url characters; Freshworks' state and nonce at
-        // their largest, of the characters JSON (the format before) would have escaped to two bytes each.
-        let mut freshworks = pending(&"S".repeat(43), u64::MAX);
-        freshworks.nonce = "N".repeat(43);
-        freshworks.pkce_verifier = "V".repeat(43);
-        freshworks.account = "A".repeat(MAX_ACCOUNT_ID_BYTES);
-        freshworks.fw_state = "\"".repeat(MAX_PARAM_BYTES);
-        freshworks.fw_nonce = "\\".repeat(MAX_PARAM_BYTES);
+        // their largest, of the characters JSON (format 0) would have escaped to two bytes each.
+        let mut freshworks = pending(&"S".repeat(43), u64::MAX / 1000);
+        freshworks.started_ms = u64::MAX;
+        freshworks.method = Method::Oidc {
+            nonce: "N".repeat(43),
+            pkce_verifier: "V".repeat(43),
+        };
+        freshworks.target = Target::Freshworks {
+            account: "A".repeat(MAX_ACCOUNT_ID_BYTES),
+            state: "\"".repeat(MAX_PARAM_BYTES),
+            nonce: "\\".repeat(MAX_PARAM_BYTES),
+        };
         let mut directory = freshworks.clone();
-        directory.directory = true;
+        directory.method = Method::Password;
         let mut webchat = freshworks.clone();
-        webchat.fw_state.clear();
-        webchat.fw_nonce.clear();
-        webchat.account.clear();
-        webchat.return_to = Some(format!(
-            "https://app.example.com/{}",
-            "é".repeat((MAX_RETURN_TO_BYTES - 24) / 2)
-        ));
+        webchat.target = Target::Webchat {
+            return_to: format!(
+                "https://app.example.com/{}",
+                "é".repeat((MAX_RETURN_TO_BYTES - 24) / 2)
+            ),
+        };
         for login in [freshworks, directory, webchat] {
             let cookie = jar.set_cookie(&login, 600);
             let pair = cookie.split(';').next().unwrap();
