@@ -12,10 +12,13 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::proxy::pool::Lease;
+
 pub enum Body {
-    /// Streamed from the upstream, frame by frame, holding its places under the upstream request limits
-    /// until the last frame is sent or the body is dropped.
-    Upstream(Incoming, [OwnedSemaphorePermit; 3]),
+    /// Streamed from the upstream, frame by frame, holding its provider connection and its places under
+    /// the upstream request limits until the last frame is sent or the body is dropped. (Fields drop in
+    /// order: the connection is back in the pool before its turn is given to the next request.)
+    Upstream(Incoming, Lease, [OwnedSemaphorePermit; 3]),
     /// Written by the gateway.
     Full(Full<Bytes>),
 }
@@ -53,7 +56,23 @@ impl HttpBody for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
-            Body::Upstream(body, _) => Pin::new(body).poll_frame(cx),
+            Body::Upstream(body, lease, _) => {
+                let polled = Pin::new(&mut *body).poll_frame(cx);
+                match &polled {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Some(data) = frame.data_ref() {
+                            lease.passed(data.len());
+                        }
+                        // hyper stops polling once the body says it is at its end.
+                        if body.is_end_stream() {
+                            lease.complete();
+                        }
+                    }
+                    Poll::Ready(None) => lease.complete(),
+                    _ => {}
+                }
+                polled
+            }
             Body::Full(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
@@ -62,14 +81,14 @@ impl HttpBody for Body {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Body::Upstream(body, _) => body.is_end_stream(),
+            Body::Upstream(body, _, _) => body.is_end_stream(),
             Body::Full(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Body::Upstream(body, _) => body.size_hint(),
+            Body::Upstream(body, _, _) => body.size_hint(),
             Body::Full(body) => body.size_hint(),
         }
     }

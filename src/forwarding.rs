@@ -73,14 +73,69 @@ pub const FORWARDING_FIELDS: [&str; 42] = [
     "x-appengine-user-ip",
 ];
 
+/// For each first letter `a` to `z`, the lengths of the [`FORWARDING_FIELDS`] that start with it, one bit
+/// per length. A field whose first letter and length match none (`host`, `accept`, `cookie`, `user-agent`:
+/// nearly every field a browser sends) is told apart in two instructions instead of 42 comparisons; `_`
+/// for `-` changes neither. Names are at most 63 characters long (checked by a unit test).
+const CANDIDATES: [u64; 26] = {
+    let mut table = [0u64; 26];
+    let mut i = 0;
+    while i < FORWARDING_FIELDS.len() {
+        let name = FORWARDING_FIELDS[i].as_bytes();
+        table[(name[0] - b'a') as usize] |= 1 << name.len();
+        i += 1;
+    }
+    table
+};
+
 /// True for a field of the family, in either spelling: `x-forwarded-host` or `x_forwarded_host`.
+/// Field names reach here lower-cased (`HeaderName`).
 fn is_forwarding_field(name: &HeaderName) -> bool {
     let name = name.as_str();
-    if name.contains('_') {
+    let bytes = name.as_bytes();
+    let may_be = match bytes.first() {
+        Some(first @ b'a'..=b'z') if bytes.len() < 64 => {
+            CANDIDATES[usize::from(first - b'a')] & (1 << bytes.len()) != 0
+        }
+        _ => false,
+    };
+    if !may_be {
+        return false;
+    }
+    if bytes.contains(&b'_') {
         let dashed = name.replace('_', "-");
         FORWARDING_FIELDS.contains(&dashed.as_str())
     } else {
         FORWARDING_FIELDS.contains(&name)
+    }
+}
+
+/// An address as a field value. IPv4 without `fmt` (this runs on every passed-through request); the few
+/// IPv6 peers through `Display`.
+fn address_value(ip: IpAddr) -> Option<HeaderValue> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut text = [0u8; 15];
+            let mut len = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    text[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    text[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    text[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                text[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            HeaderValue::from_bytes(&text[..len]).ok()
+        }
+        IpAddr::V6(_) => HeaderValue::from_str(&ip.to_string()).ok(),
     }
 }
 
@@ -142,7 +197,6 @@ impl Forwarding {
     /// `X-Forwarded-For`.
     pub fn apply(&self, headers: &mut HeaderMap, peer: IpAddr, host: Option<HeaderValue>) {
         let peer = peer.to_canonical();
-        let peer_text = peer.to_string();
         if self.trusts(peer) {
             let prior: Vec<&str> = headers
                 .get_all(&X_FORWARDED_FOR)
@@ -150,9 +204,9 @@ impl Forwarding {
                 .filter_map(|value| value.to_str().ok())
                 .collect();
             let chain = if prior.is_empty() {
-                peer_text
+                peer.to_string()
             } else {
-                format!("{}, {peer_text}", prior.join(", "))
+                format!("{}, {peer}", prior.join(", "))
             };
             if let Ok(value) = HeaderValue::from_str(&chain) {
                 headers.insert(&X_FORWARDED_FOR, value);
@@ -178,7 +232,7 @@ impl Forwarding {
                 headers.remove(name);
             }
         }
-        if let Ok(value) = HeaderValue::from_str(&peer_text) {
+        if let Some(value) = address_value(peer) {
             headers.insert(&X_FORWARDED_FOR, value);
         }
         headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
@@ -210,117 +264,4 @@ pub fn claimed_hosts(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_is_the_rightmost_untrusted_forwarded_address() {
-        let forwarding = Forwarding::new(vec!["10.0.0.0/8".parse().unwrap()], false);
-        let peer: IpAddr = "10.0.0.5".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        // The client wrote the first entry itself; the proxy appended the address it saw.
-        headers.insert(
-            &X_FORWARDED_FOR,
-            HeaderValue::from_static("1.2.3.4, 198.51.100.7, 10.0.0.9"),
-        );
-        assert_eq!(
-            forwarding.client_ip(&headers, peer),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        // From an untrusted peer the field is ignored.
-        let stranger: IpAddr = "203.0.113.1".parse().unwrap();
-        assert_eq!(forwarding.client_ip(&headers, stranger), stranger);
-        // A garbled entry ends the walk at the last trusted hop.
-        headers.insert(
-            &X_FORWARDED_FOR,
-            HeaderValue::from_static("198.51.100.7, garbage"),
-        );
-        assert_eq!(forwarding.client_ip(&headers, peer), peer);
-        assert_eq!(forwarding.client_ip(&HeaderMap::new(), peer), peer);
-    }
-
-    /// A header map from name/value pairs, in order (repeated names append).
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(name, value)| {
-                let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
-                (name, HeaderValue::from_str(value).unwrap())
-            })
-            .collect()
-    }
-
-    #[test]
-    fn an_untrusted_peer_cannot_set_any_forwarding_field() {
-        let forwarding = Forwarding::new(vec![], true);
-        let mut pairs: Vec<(&str, &str)> = FORWARDING_FIELDS
-            .iter()
-            .map(|name| (*name, "evil.example"))
-            .collect();
-        pairs.push(("accept", "text/html"));
-        pairs.push(("x_forwarded_host", "evil.example"));
-        pairs.push(("X_Forwarded_Port", "8443"));
-        pairs.push(("x_custom_field", "kept"));
-        let mut headers = map(&pairs);
-        forwarding.apply(
-            &mut headers,
-            "10.0.0.7".parse().unwrap(),
-            Some(HeaderValue::from_static("sso.example.com")),
-        );
-        assert_eq!(headers["x-forwarded-for"], "10.0.0.7");
-        assert_eq!(headers["x-forwarded-proto"], "https");
-        assert_eq!(headers["x-forwarded-host"], "sso.example.com");
-        assert_eq!(headers["accept"], "text/html");
-        assert_eq!(headers["x_custom_field"], "kept");
-        assert_eq!(headers.len(), 5, "{headers:?}");
-    }
-
-    #[test]
-    fn without_a_checked_host_no_forwarded_host_is_sent() {
-        let forwarding = Forwarding::new(vec![], false);
-        let mut headers = map(&[("x-forwarded-host", "evil.example")]);
-        forwarding.apply(&mut headers, "10.0.0.7".parse().unwrap(), None);
-        assert!(!headers.contains_key("x-forwarded-host"));
-    }
-
-    #[test]
-    fn trusted_peer_forwarding_headers_are_kept_and_the_peer_appended() {
-        let forwarding = Forwarding::new(vec!["10.0.0.0/8".parse().unwrap()], false);
-        let mut headers = map(&[
-            ("x-forwarded-for", "203.0.113.9"),
-            ("x-forwarded-proto", "https"),
-            ("x-forwarded-host", "sso.example.com"),
-            ("x-forwarded-port", "443"),
-        ]);
-        forwarding.apply(
-            &mut headers,
-            "10.1.2.3".parse().unwrap(),
-            Some(HeaderValue::from_static("internal")),
-        );
-        assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 10.1.2.3");
-        assert_eq!(headers["x-forwarded-proto"], "https");
-        assert_eq!(headers["x-forwarded-host"], "sso.example.com");
-        assert_eq!(headers["x-forwarded-port"], "443");
-    }
-
-    #[test]
-    fn ipv4_mapped_ipv6_peers_match_ipv4_networks() {
-        let forwarding = Forwarding::new(vec!["127.0.0.0/8".parse().unwrap()], false);
-        assert!(forwarding.trusts("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!forwarding.trusts("::ffff:10.0.0.1".parse().unwrap()));
-    }
-
-    #[test]
-    fn claimed_hosts_lists_every_forwarded_host_entry() {
-        let headers = map(&[
-            ("x-forwarded-host", "a.example, b.example"),
-            (
-                "forwarded",
-                "for=1.2.3.4;Host=\"c.example\", for=5.6.7.8;host=d.example;proto=https",
-            ),
-        ]);
-        let hosts: Vec<&str> = claimed_hosts(&headers).collect();
-        assert_eq!(hosts, ["a.example", "b.example", "c.example", "d.example"]);
-        assert_eq!(claimed_hosts(&HeaderMap::new()).count(), 0);
-    }
-}
+mod tests;

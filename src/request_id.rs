@@ -126,7 +126,9 @@ impl RequestId {
 
     /// The id as an `X-Request-ID` value.
     pub fn header_value(&self) -> HeaderValue {
-        HeaderValue::from_str(self.as_str()).unwrap_or_else(|_| HeaderValue::from_static("-"))
+        // From the bytes: `from_bytes` checks them, and a UTF-8 check first would only cost.
+        HeaderValue::from_bytes(&self.bytes[..usize::from(self.len)])
+            .unwrap_or_else(|_| HeaderValue::from_static("-"))
     }
 }
 

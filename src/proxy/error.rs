@@ -13,8 +13,6 @@ pub enum ProxyError {
     Timeout { target: String, seconds: u64 },
     #[error("the provider's answer was not valid HTTP: {detail}")]
     Protocol { detail: String },
-    #[error("the request could not be forwarded: {detail}")]
-    BadRequest { detail: String },
     /// Caused by load, ours to shed: not an upstream error.
     #[error("too many requests to the provider in flight (limits.{})", limit.name())]
     Overloaded { limit: Overload },
@@ -25,7 +23,6 @@ impl ProxyError {
         match self {
             ProxyError::Unreachable { .. } | ProxyError::Protocol { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ProxyError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -36,7 +33,7 @@ impl ProxyError {
             ProxyError::Unreachable { .. } => Some(UpstreamError::Unreachable),
             ProxyError::Timeout { .. } => Some(UpstreamError::Timeout),
             ProxyError::Protocol { .. } => Some(UpstreamError::Protocol),
-            ProxyError::BadRequest { .. } | ProxyError::Overloaded { .. } => None,
+            ProxyError::Overloaded { .. } => None,
         }
     }
 
@@ -64,13 +61,6 @@ impl ProxyError {
                 "The identity provider behind the gateway sent an answer the gateway could not understand.",
             )
             .advice("Tell your IT team and quote the request id below."),
-            ProxyError::BadRequest { .. } => Page::new(
-                status,
-                "bad_request",
-                "This request cannot be handled",
-                "The request is malformed and was not forwarded.",
-            )
-            .advice("Go back and try again."),
             ProxyError::Overloaded { .. } => Page::new(
                 status,
                 "gateway_busy",

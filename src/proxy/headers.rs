@@ -13,43 +13,91 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 /// `Upgrade`, `Trailer`), plus `Proxy-Authorization`, which is meant for us and must not leak upstream.
 /// A WebSocket opening puts back its own `Upgrade` and `Connection` afterwards (`websocket.rs`).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the few fields a request or response has, instead of eight lookups: most carry none.
-    if !headers.keys().any(is_hop_by_hop) {
+    // One pass over the few fields a message has, noting which of these are present: most requests carry
+    // none, and most responses only `Connection: keep-alive`. Only those present are then removed.
+    let mut present = 0u8;
+    for name in headers.keys() {
+        present |= hop_by_hop_bit(name);
+    }
+    if present == 0 {
         return;
     }
-    if headers.contains_key(header::CONNECTION) {
-        let named: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
-            .collect();
-        for name in named {
-            headers.remove(&name);
+    if present & CONNECTION_BIT != 0
+        && let http::header::Entry::Occupied(entry) = headers.entry(header::CONNECTION)
+    {
+        // The values are taken out first, so the fields they name can be removed by their text, without
+        // making a `HeaderName` for each (a field that no `HeaderName` could spell is not present anyway).
+        // (An empty `Vec` allocates nothing: usually there is one `Connection` field.)
+        let mut values = entry.remove_entry_mult().1;
+        let first = values.next();
+        let rest: Vec<HeaderValue> = values.collect();
+        for value in first.iter().chain(&rest) {
+            let Ok(value) = value.to_str() else { continue };
+            for token in value.split(',') {
+                let token = token.trim();
+                // A field removed by name below (`keep-alive` in a response's `Connection: keep-alive`)
+                // needs no lookup here: it goes below if present, and is not there if absent.
+                if !token.is_empty() && !is_hop_by_hop_name(token) {
+                    headers.remove(token);
+                }
+            }
         }
-        headers.remove(header::CONNECTION);
     }
-    for name in [&KEEP_ALIVE, &PROXY_CONNECTION] {
-        headers.remove(name);
+    for (bit, name) in [
+        (KEEP_ALIVE_BIT, &KEEP_ALIVE),
+        (PROXY_CONNECTION_BIT, &PROXY_CONNECTION),
+        (TE_BIT, &header::TE),
+        (TRANSFER_ENCODING_BIT, &header::TRANSFER_ENCODING),
+        (TRAILER_BIT, &header::TRAILER),
+        (PROXY_AUTHORIZATION_BIT, &header::PROXY_AUTHORIZATION),
+        (UPGRADE_BIT, &header::UPGRADE),
+    ] {
+        if present & bit != 0 {
+            headers.remove(name);
+        }
     }
-    headers.remove(header::TE);
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.remove(header::TRAILER);
-    headers.remove(header::PROXY_AUTHORIZATION);
-    headers.remove(header::UPGRADE);
 }
 
-/// True for the fields [`remove_hop_by_hop`] removes by name (those `Connection` names come with it).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    *name == header::CONNECTION
-        || *name == header::TE
-        || *name == header::TRANSFER_ENCODING
-        || *name == header::TRAILER
-        || *name == header::PROXY_AUTHORIZATION
-        || *name == header::UPGRADE
-        || *name == KEEP_ALIVE
-        || *name == PROXY_CONNECTION
+const CONNECTION_BIT: u8 = 1;
+const KEEP_ALIVE_BIT: u8 = 1 << 1;
+const PROXY_CONNECTION_BIT: u8 = 1 << 2;
+const TE_BIT: u8 = 1 << 3;
+const TRANSFER_ENCODING_BIT: u8 = 1 << 4;
+const TRAILER_BIT: u8 = 1 << 5;
+const PROXY_AUTHORIZATION_BIT: u8 = 1 << 6;
+const UPGRADE_BIT: u8 = 1 << 7;
+
+/// The bit of a field [`remove_hop_by_hop`] removes by name (those `Connection` names come with it), or 0.
+/// By its text: a length comparison rejects nearly every other field.
+fn hop_by_hop_bit(name: &HeaderName) -> u8 {
+    match name.as_str() {
+        "connection" => CONNECTION_BIT,
+        "keep-alive" => KEEP_ALIVE_BIT,
+        "proxy-connection" => PROXY_CONNECTION_BIT,
+        "te" => TE_BIT,
+        "transfer-encoding" => TRANSFER_ENCODING_BIT,
+        "trailer" => TRAILER_BIT,
+        "proxy-authorization" => PROXY_AUTHORIZATION_BIT,
+        "upgrade" => UPGRADE_BIT,
+        _ => 0,
+    }
+}
+
+/// True for a field [`remove_hop_by_hop`] removes by name, spelt in any case (as `Connection` may name it).
+fn is_hop_by_hop_name(token: &str) -> bool {
+    token.len() <= 19
+        && [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ]
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(token))
 }
 
 /// Removes the gateway's own cookies so the provider never sees them, and merges cookie fields split by an
@@ -149,6 +197,35 @@ mod tests {
             assert!(!headers.contains_key(name), "{name} was kept");
             assert_eq!(headers.len(), 1, "{headers:?}");
         }
+    }
+
+    #[test]
+    fn fields_connection_names_in_any_case_are_removed_with_the_by_name_ones() {
+        // The names skipped while reading `Connection` are exactly those removed by name afterwards.
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "trailer",
+            "proxy-authorization",
+            "upgrade",
+        ] {
+            assert!(is_hop_by_hop_name(&name.to_ascii_uppercase()), "{name}");
+            assert_ne!(hop_by_hop_bit(&HeaderName::from_static(name)), 0, "{name}");
+        }
+        assert!(!is_hop_by_hop_name("keep-alive2") && !is_hop_by_hop_name("x-hop"));
+        let mut headers = map(&[
+            ("Connection", "KEEP-ALIVE, Upgrade, X-Hop"),
+            ("keep-alive", "timeout=5"),
+            ("upgrade", "h2c"),
+            ("x-hop", "1"),
+            ("accept", "text/html"),
+        ]);
+        remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1, "{headers:?}");
+        assert_eq!(headers["accept"], "text/html");
     }
 
     #[test]

@@ -17,9 +17,9 @@
 //! machine serves no faster with a thousand connections than with a hundred: without this bound, 1000
 //! clients made 1000 provider connections and most of the gateway's memory (`bench/passthrough`, README).
 
-pub mod client;
 pub mod error;
 pub mod headers;
+pub mod pool;
 pub mod websocket;
 
 use std::net::IpAddr;
@@ -27,16 +27,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::{Authority, PathAndQuery};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::body::Body;
 use crate::config::Upstream;
 use crate::forwarding::Forwarding;
-use crate::http_client::{self, Connector, error_chain, origin_authority};
+use crate::http_client::{self, error_chain, origin_authority};
 use crate::metrics::{Metrics, Overload};
 use crate::request_id::RequestId;
 use crate::server::ConnInfo;
@@ -62,8 +61,7 @@ impl UpstreamLimits {
 }
 
 pub struct Passthrough {
-    client: Client<Connector, Incoming>,
-    scheme: Scheme,
+    pool: pool::Pool,
     authority: Authority,
     /// `authority` as a `Host` value, made once.
     authority_host: HeaderValue,
@@ -89,18 +87,25 @@ impl Passthrough {
         metrics: Arc<Metrics>,
     ) -> Self {
         let connector = http_client::connector(tls, upstream.connect_timeout);
-        let client = client::passthrough_client(connector, max_connections);
         let scheme = if upstream.proxy_to.scheme() == "https" {
-            Scheme::HTTPS
+            "https"
         } else {
-            Scheme::HTTP
+            "http"
         };
         let authority = origin_authority(&upstream.proxy_to);
+        let origin = Uri::builder()
+            .scheme(scheme)
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .unwrap_or_else(|_| Uri::from_static("http://localhost/"));
+        // At most `limits.max_upstream_connections` idle: requests wait for that many turns, so no more
+        // are ever in use at once.
+        let pool = pool::Pool::new(connector, origin, max_connections);
         let authority_host = HeaderValue::from_str(authority.as_str())
             .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         Passthrough {
-            client,
-            scheme,
+            pool,
             authority,
             authority_host,
             preserve_host: upstream.preserve_host,
@@ -120,10 +125,17 @@ impl Passthrough {
     /// A place under both upstream request limits and a turn on a provider connection, or the limit that
     /// stayed full.
     async fn permits(&self, conn: &ConnInfo) -> Result<[OwnedSemaphorePermit; 3], Overload> {
-        let waiting = conn.upstream_permits.clone().acquire_owned();
-        let connection = match tokio::time::timeout(self.response_timeout, waiting).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Overload::UpstreamRequestsPerConnection),
+        // A free place is taken at once, without the timer a wait needs (a waiter queued before us would
+        // have been handed it already, so this keeps the order).
+        let connection = match conn.upstream_permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let waiting = conn.upstream_permits.clone().acquire_owned();
+                match tokio::time::timeout(self.response_timeout, waiting).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(Overload::UpstreamRequestsPerConnection),
+                }
+            }
         };
         let global = self
             .limits
@@ -131,11 +143,17 @@ impl Passthrough {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overload::UpstreamRequests)?;
-        // Fair (FIFO): the earliest waiter gets the next free connection.
-        let turn = self.limits.connections.clone().acquire_owned();
-        let turn = match tokio::time::timeout(self.response_timeout, turn).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Overload::UpstreamConnections),
+        // Fair (FIFO): the earliest waiter gets the next free connection; a free one is handed to a waiter
+        // as it is given back, so taking one that is free at once jumps no queue.
+        let turn = match self.limits.connections.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let turn = self.limits.connections.clone().acquire_owned();
+                match tokio::time::timeout(self.response_timeout, turn).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(Overload::UpstreamConnections),
+                }
+            }
         };
         Ok([global, connection, turn])
     }
@@ -183,28 +201,19 @@ impl Passthrough {
                     .insert(header::HOST, self.authority_host.clone());
             }
         }
+        // Origin form (RFC 9112 §3.2.1): the connection already goes to the provider.
         let path = parts
             .uri
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        parts.uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path)
-            .build()
-            .map_err(|e| ProxyError::BadRequest {
-                detail: e.to_string(),
-            })?;
+        parts.uri = Uri::from(path);
         parts.version = Version::HTTP_11;
 
         let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            self.response_timeout,
-            self.client.request(Request::from_parts(parts, body)),
-        )
-        .await;
-        let mut response = match outcome {
+        let sending = self.pool.send(Request::from_parts(parts, body));
+        let outcome = tokio::time::timeout(self.response_timeout, sending).await;
+        let (mut response, lease) = match outcome {
             Err(_) => {
                 return Err(ProxyError::Timeout {
                     target: self.authority.to_string(),
@@ -222,7 +231,7 @@ impl Passthrough {
                     detail: error_chain(&e),
                 });
             }
-            Ok(Ok(response)) => response,
+            Ok(Ok(exchanged)) => exchanged,
         };
         self.metrics.upstream_latency(started.elapsed());
 
@@ -242,6 +251,7 @@ impl Passthrough {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             // The upgraded connection leaves the pool, so it gives its turn back; the tunnel stays under
             // the request limits until it closes.
+            lease.discard();
             let [global, connection, _turn] = permits;
             tokio::spawn(websocket::tunnel(
                 client_upgrade,
@@ -255,6 +265,9 @@ impl Passthrough {
         }
         let (mut parts, body) = response.into_parts();
         headers::remove_hop_by_hop(&mut parts.headers);
-        Ok(Response::from_parts(parts, Body::Upstream(body, permits)))
+        Ok(Response::from_parts(
+            parts,
+            Body::Upstream(body, lease, permits),
+        ))
     }
 }

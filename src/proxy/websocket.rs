@@ -31,14 +31,15 @@ const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// The request's `Sec-WebSocket-Key` when it is a WebSocket opening: `Upgrade` names `websocket`,
 /// `Connection` names `upgrade`, and exactly one key that is 16 bytes in base64. `None`: a plain request.
 pub fn opening_key(headers: &HeaderMap) -> Option<HeaderValue> {
+    // The key first: every request is asked, and a plain one ends at this one lookup.
+    let mut keys = headers.get_all(&SEC_WEBSOCKET_KEY).iter();
+    let key = keys.next()?;
     let names_websocket = tokens(headers, &header::UPGRADE).any(|protocol| {
         let name = protocol.split('/').next().unwrap_or("");
         name.trim().eq_ignore_ascii_case("websocket")
     });
     let names_upgrade =
         tokens(headers, &header::CONNECTION).any(|token| token.eq_ignore_ascii_case("upgrade"));
-    let mut keys = headers.get_all(&SEC_WEBSOCKET_KEY).iter();
-    let key = keys.next()?;
     let decoded = STANDARD.decode(key.as_bytes()).ok()?;
     (names_websocket && names_upgrade && keys.next().is_none() && decoded.len() == 16)
         .then(|| key.clone())

@@ -84,6 +84,16 @@ impl Shutdown {
     pub async fn stopped(&mut self) {
         let _ = self.phase.wait_for(|phase| *phase == Phase::Stopping).await;
     }
+
+    /// Resolves with the phase once it is past `known` (at once if it is already): one watcher for both
+    /// steps, for a connection, which is polled each time anything on it moves. Without the switch (the
+    /// gateway is going away without its two steps), `Stopping`.
+    pub async fn past(&mut self, known: Phase) -> Phase {
+        match self.phase.wait_for(|phase| *phase > known).await {
+            Ok(phase) => *phase,
+            Err(_) => Phase::Stopping,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -118,5 +128,36 @@ mod tests {
         // Closing again after stopping does not go back.
         lifecycle.close();
         late.stopped().await;
+    }
+
+    #[tokio::test]
+    async fn a_watcher_is_told_each_step_past_the_one_it_knows_even_when_it_came_late() {
+        let (lifecycle, shutdown) = Lifecycle::new();
+        let mut watcher = shutdown.clone();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), watcher.past(Phase::Serving))
+                .await
+                .is_err(),
+            "nothing past serving yet"
+        );
+        lifecycle.close();
+        assert_eq!(watcher.past(Phase::Serving).await, Phase::Closing);
+        // A connection accepted after the first step (a clone of a receiver that saw it) learns it too.
+        let mut late = shutdown.clone();
+        assert_eq!(late.past(Phase::Serving).await, Phase::Closing);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), late.past(Phase::Closing))
+                .await
+                .is_err(),
+            "closing is not stopping"
+        );
+        lifecycle.stop();
+        assert_eq!(late.past(Phase::Closing).await, Phase::Stopping);
+        drop(lifecycle);
+        assert_eq!(
+            watcher.past(Phase::Stopping).await,
+            Phase::Stopping,
+            "switch gone"
+        );
     }
 }

@@ -218,7 +218,7 @@ impl<H: Handler> Connection<H> {
         self.metrics.connection_closed();
     }
 
-    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, shutdown: Shutdown)
+    async fn serve<I>(&self, io: I, activity: Arc<Activity>, tls: bool, mut shutdown: Shutdown)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -266,9 +266,9 @@ impl<H: Handler> Connection<H> {
             requests: &requests,
             activity: &activity,
         };
-        let (mut first_step, mut second_step) = (shutdown.clone(), shutdown);
-        // Whether the gateway is shutting down (the first step, `limits.shutdown_delay`).
-        let mut leaving = false;
+        // How far the gateway is on its way out, as this connection knows it; `leaving` once it is
+        // shutting down at all (the first step, `limits.shutdown_delay`).
+        let (mut phase, mut leaving) = (drain::Phase::Serving, false);
         // When the connection was asked to close (idle, too old, shutting down); `None` while it serves.
         let mut closing: Option<Instant> = None;
         // A connection closing for its age is dropped this long after, however busy.
@@ -286,7 +286,9 @@ impl<H: Handler> Connection<H> {
             // wakes the loop.
             let awaiting_first = requests.none_yet();
             let (deadline, _) = timers.next(closing, drop_at);
+            // In this order, without drawing a random one on every wake-up: the connection first.
             tokio::select! {
+                biased;
                 result = conn.as_mut() => {
                     if let Err(e) = result {
                         debug!(peer = %self.peer, error = %e, "connection ended with an error");
@@ -295,13 +297,14 @@ impl<H: Handler> Connection<H> {
                 }
                 // The first request moves the deadline from the header timeout to the request's own.
                 _ = requests.first_arrived(), if awaiting_first => continue,
-                _ = first_step.closing(), if !leaving => {
+                now = shutdown.past(phase), if phase < drain::Phase::Stopping => {
+                    phase = now;
                     leaving = true;
+                    if phase == drain::Phase::Stopping && closing.is_none() {
+                        closing = Some(Instant::now());
+                        conn.as_mut().graceful_shutdown();
+                    }
                     continue;
-                }
-                _ = second_step.stopped(), if closing.is_none() => {
-                    closing = Some(Instant::now());
-                    conn.as_mut().graceful_shutdown();
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     // Re-read the clocks: a request may have started or ended while we slept.

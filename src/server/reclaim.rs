@@ -19,8 +19,9 @@ use tracing::debug;
 use crate::metrics::Metrics;
 use crate::server::Shutdown;
 
-/// How often the connection count is looked at.
-const TICK: Duration = Duration::from_secs(5);
+/// How often the connection count is looked at: an atomic swap, so often enough that the memory of a
+/// burst is given back about a second after it ended.
+const TICK: Duration = Duration::from_secs(1);
 /// The follow-up trim, after the pool's idle provider connections have closed (they go within 40 s).
 const FOLLOW_UP: Duration = Duration::from_secs(45);
 /// Fewer closed connections than this are not worth a trim.
@@ -30,13 +31,19 @@ const MIN_CLOSED: i64 = 16;
 #[derive(Debug, Default)]
 struct Policy {
     follow_up: Option<Instant>,
+    /// The most connections open at once since the last trim (a burst that ends slowly, over many ticks,
+    /// still counts as one).
+    peak: i64,
 }
 
 impl Policy {
+    /// `peak`: the most open since the previous tick; `open`: open now.
     fn decide(&mut self, peak: i64, open: i64, now: Instant) -> bool {
-        let burst_over = peak - open >= MIN_CLOSED && open * 4 <= peak * 3;
+        self.peak = self.peak.max(peak);
+        let burst_over = self.peak - open >= MIN_CLOSED && open * 4 <= self.peak * 3;
         let due = self.follow_up.is_some_and(|at| now >= at);
         if burst_over {
+            self.peak = open;
             self.follow_up = Some(now + FOLLOW_UP);
         } else if due {
             self.follow_up = None;
@@ -100,11 +107,31 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_few_closed_connections_or_a_steady_load_do_not_trim() {
-        let mut policy = Policy::default();
         let now = Instant::now();
-        assert!(!policy.decide(20, 10, now), "ten closed");
-        assert!(!policy.decide(1000, 800, now), "a fifth closed");
-        assert!(!policy.decide(0, 0, now), "idle");
+        assert!(!Policy::default().decide(20, 10, now), "ten closed");
+        let mut steady = Policy::default();
+        for _ in 0..10 {
+            assert!(!steady.decide(1000, 800, now), "a fifth closed");
+        }
+        assert!(!Policy::default().decide(0, 0, now), "idle");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_that_ends_over_many_ticks_is_trimmed_once_a_quarter_has_closed() {
+        let mut policy = Policy::default();
+        let mut now = Instant::now();
+        assert!(!policy.decide(1000, 1000, now));
+        for open in [900, 800] {
+            now += TICK;
+            assert!(!policy.decide(open + 100, open, now), "{open} open");
+        }
+        now += TICK;
+        assert!(policy.decide(800, 700, now), "700 of 1000 open");
+        now += TICK;
+        assert!(
+            !policy.decide(700, 600, now),
+            "since the trim, 100 of 700 closed"
+        );
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
